@@ -1,0 +1,1 @@
+"""Delivery of alerts: channels (email, webhook, Apprise), message templates, the outbox worker."""

@@ -1,0 +1,101 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1 whose routes each test sets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+# A route answers with (status, headers, body) or, for faults such as stalling
+# mid-body, by writing to the raw request handler itself and returning None.
+Reply = tuple[int, dict[str, str], bytes]
+Handler = Callable[[BaseHTTPRequestHandler], Reply | None]
+
+
+@dataclass
+class LoopbackServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 with routes set by the test."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def route(self, path: str, handler: Handler) -> None:
+        self.routes[path] = handler
+
+    def page(
+        self,
+        path: str,
+        body: str | bytes,
+        status: int = 200,
+        content_type: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """Serve a fixed body at path; returns its absolute URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        extra = {"Content-Type": content_type, **(headers or {})}
+        self.routes[path] = lambda _req: (status, extra, data)
+        return self.url(path)
+
+    def hits(self, path: str) -> int:
+        return sum(1 for _method, p, _h in self.requests if p == path)
+
+
+def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # keep test output quiet
+
+        def _answer(self) -> None:
+            path = self.path
+            server.requests.append((self.command, path, dict(self.headers.items())))
+            handler = server.routes.get(path) or server.routes.get(path.split("?", 1)[0])
+            if handler is None:
+                reply: Reply | None = (404, {"Content-Type": "text/plain"}, b"not found")
+            else:
+                reply = handler(self)
+            if reply is None:
+                return
+            status, headers, body = reply
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if "Content-Length" not in headers:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (size cap, timeout): expected in tests
+
+        do_GET = _answer
+        do_HEAD = _answer
+        do_POST = _answer
+
+    return RequestHandler
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    """A loopback HTTP server; set routes with `.page(path, html)` or `.route(path, fn)`."""
+    state = LoopbackServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
