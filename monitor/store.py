@@ -1,0 +1,761 @@
+"""Snapshot history, events and the alert outbox in SQL (SQLite by default) via SQLAlchemy Core.
+
+The schema is plain, portable SQL so the same code runs on PostgreSQL. Everything one check
+writes goes through `Store.save_check`, in one transaction: a crash never leaves half a
+version, and an alert row exists only together with the snapshot and event that caused it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.events import Event, utcnow
+
+SCHEMA_VERSION = 1
+DB_FILENAME = "monitor.db"
+
+
+class StoreError(Exception):
+    """The state database cannot be opened or written; the message says why and where."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.replace(tzinfo=dt.UTC) if value is not None else None
+
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+sources_table = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_check_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_change_at", UTCDateTime),
+    sa.Column("last_status", sa.String(16)),  # "ok" or "error"
+    sa.Column("last_error", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
+    # the source's own page (an index or feed) for conditional GETs
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("content_hash", sa.String(64)),
+)
+
+statements_table = sa.Table(
+    "statements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),  # active|removed|moved
+    sa.Column("title", sa.Text),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_checked_at", UTCDateTime),
+    sa.Column("last_changed_at", UTCDateTime),
+    sa.Column("version", sa.Integer, nullable=False, default=0),  # latest snapshot version
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("content_hash", sa.String(64)),  # sha256 of the last fetched raw bytes
+    sa.UniqueConstraint("source_id", "url"),
+)
+
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),  # as extracted, for display
+    sa.Column("normalized", sa.Text, nullable=False),  # what comparisons use
+    sa.Column("text_hash", sa.String(64), nullable=False),  # sha256 of `normalized`
+    sa.Column("published", sa.Date),
+    sa.Column("final_url", sa.Text),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("raw", sa.LargeBinary),  # zlib-compressed page, so it can be re-extracted
+    sa.UniqueConstraint("statement_id", "version"),
+)
+
+events_table = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="SET NULL")),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("version", sa.Integer),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the JSON event
+)
+
+alerts_table = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("notifier", sa.String(100), nullable=False),
+    sa.Column("delivery_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),  # pending|sent|dead
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UTCDateTime),
+)
+
+sa.Index("ix_snapshots_statement", snapshots_table.c.statement_id, snapshots_table.c.version)
+sa.Index("ix_events_at", events_table.c.at)
+sa.Index("ix_alerts_due", alerts_table.c.status, alerts_table.c.next_attempt_at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain records passed in and out
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """What the state knows of a source."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    created_at: dt.datetime
+    last_check_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_change_at: dt.datetime | None
+    last_status: str | None
+    last_error: str | None
+    consecutive_failures: int
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    """A tracked statement and the validators of its last fetch."""
+
+    id: int
+    source_id: int
+    url: str
+    status: str
+    title: str | None
+    first_seen_at: dt.datetime
+    last_checked_at: dt.datetime | None
+    last_changed_at: dt.datetime | None
+    version: int
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored version of a statement."""
+
+    statement_id: int
+    version: int
+    fetched_at: dt.datetime
+    title: str
+    text: str
+    normalized: str
+    text_hash: str
+    published: dt.date | None = None
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+
+    def raw_html(self, store: Store) -> str | None:
+        """The kept raw page of this version, decompressed (None when not kept)."""
+        return store.raw_page(self.statement_id, self.version)
+
+
+@dataclass(frozen=True)
+class NewSnapshot:
+    """A version to store: the extracted statement plus what the fetch returned."""
+
+    title: str
+    text: str
+    normalized: str
+    published: dt.date | None
+    final_url: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    raw: bytes | None
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.normalized.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StatementUpdate:
+    """What one check learned about one statement; `snapshot` is set when it has a new version."""
+
+    url: str
+    snapshot: NewSnapshot | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    status: str | None = None  # a new status: "removed", "moved", "active"
+    title: str | None = None
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """Everything one check of one source writes, in one transaction."""
+
+    name: str
+    url: str
+    kind: str
+    checked_at: dt.datetime
+    error: str | None = None
+    statements: Sequence[StatementUpdate] = ()
+    events: Sequence[Event] = ()  # source-level events (errors of the listing itself)
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    notifiers: Sequence[str] = ()  # who gets an alert for each alerting event
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored, with its id and the statement it belongs to."""
+
+    id: int
+    source: str
+    kind: str
+    url: str
+    title: str | None
+    version: int | None
+    at: dt.datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxAlert:
+    """One alert for one notifier, pending, sent or dead."""
+
+    id: int
+    delivery_id: str
+    notifier: str
+    status: str
+    event: dict[str, Any]
+    created_at: dt.datetime
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    sent_at: dt.datetime | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+# ---------------------------------------------------------------------------------------------
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it atomic
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """The state database. Open it with `Store.open(state_dir)` or `Store(engine)`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._migrate()
+
+    @classmethod
+    def open(cls, state_dir: str | Path, url: str | None = None) -> Store:
+        """Open (creating if needed) the state folder and its database.
+
+        `url` selects another database (e.g. postgresql+psycopg://…); by default SQLite
+        at `<state_dir>/monitor.db`.
+        """
+        state = Path(state_dir)
+        if url is None:
+            try:
+                state.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the state folder {state}: {exc.strerror}") from None
+            if not os.access(state, os.W_OK):
+                raise StoreError(
+                    f"the state folder {state} is not writable; "
+                    "fix its permissions or pass another --state"
+                )
+            url = f"sqlite:///{state / DB_FILENAME}"
+        engine = sa.create_engine(url)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            return cls(engine)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the state database {url}: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).first()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the state database has schema version {current}, newer than this "
+                    f"program's {SCHEMA_VERSION}; upgrade statement-monitor"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS.get(version, lambda _c: None)(conn)
+            if current != SCHEMA_VERSION:
+                conn.execute(sa.delete(meta_table).where(meta_table.c.key == "schema_version"))
+                conn.execute(
+                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+
+    @property
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar_one()
+        return int(value)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot write the state database: {exc.orig}") from None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sources_table).order_by(sources_table.c.name))
+            return [SourceRecord(**row._mapping) for row in rows]
+
+    def source(self, name: str) -> SourceRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sources_table).where(sources_table.c.name == name)
+            ).first()
+        return SourceRecord(**row._mapping) if row else None
+
+    def statements(self, source: str | None = None) -> list[StatementRecord]:
+        query = sa.select(statements_table).order_by(statements_table.c.id)
+        if source is not None:
+            query = query.join(sources_table).where(sources_table.c.name == source)
+        with self.engine.connect() as conn:
+            return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+
+    def statement(self, source: str, url: str) -> StatementRecord | None:
+        query = (
+            sa.select(statements_table)
+            .join(sources_table)
+            .where(sources_table.c.name == source, statements_table.c.url == url)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return StatementRecord(**row._mapping) if row else None
+
+    def statements_at(self, url: str) -> list[StatementRecord]:
+        """Every tracked statement at this (canonical) URL, whatever its source."""
+        query = sa.select(statements_table).where(statements_table.c.url == url)
+        with self.engine.connect() as conn:
+            return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+
+    def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
+        """One version of a statement (the latest when `version` is None)."""
+        columns = [c for c in snapshots_table.c if c.name not in {"id", "raw"}]
+        query = sa.select(*columns).where(snapshots_table.c.statement_id == statement_id)
+        if version is None:
+            query = query.order_by(snapshots_table.c.version.desc()).limit(1)
+        else:
+            query = query.where(snapshots_table.c.version == version)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return Snapshot(**row._mapping) if row else None
+
+    def snapshots(self, statement_id: int) -> list[Snapshot]:
+        columns = [c for c in snapshots_table.c if c.name not in {"id", "raw"}]
+        query = (
+            sa.select(*columns)
+            .where(snapshots_table.c.statement_id == statement_id)
+            .order_by(snapshots_table.c.version)
+        )
+        with self.engine.connect() as conn:
+            return [Snapshot(**row._mapping) for row in conn.execute(query)]
+
+    def raw_page(self, statement_id: int, version: int) -> str | None:
+        query = sa.select(snapshots_table.c.raw).where(
+            snapshots_table.c.statement_id == statement_id, snapshots_table.c.version == version
+        )
+        with self.engine.connect() as conn:
+            raw = conn.execute(query).scalar_one_or_none()
+        return zlib.decompress(raw).decode("utf-8") if raw else None
+
+    def events(
+        self,
+        *,
+        source: str | None = None,
+        url: str | None = None,
+        kinds: Sequence[str] | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """Stored events, newest first."""
+        query = sa.select(events_table, sources_table.c.name.label("source")).join(sources_table)
+        if source is not None:
+            query = query.where(sources_table.c.name == source)
+        if url is not None:
+            query = query.where(events_table.c.url == url)
+        if kinds:
+            query = query.where(events_table.c.kind.in_(list(kinds)))
+        if since is not None:
+            query = query.where(events_table.c.at >= since)
+        query = query.order_by(events_table.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                StoredEvent(
+                    id=row.id,
+                    source=row.source,
+                    kind=row.kind,
+                    url=row.url,
+                    title=row.title,
+                    version=row.version,
+                    at=row.at,
+                    payload=json.loads(row.payload),
+                )
+                for row in conn.execute(query)
+            ]
+
+    # -- writing one check -------------------------------------------------------------------
+
+    def save_check(self, update: SourceUpdate) -> None:
+        """Write everything one check of one source found, in one transaction."""
+        with self._begin() as conn:
+            source_id = self._upsert_source(conn, update)
+            for event in update.events:
+                self._add_event(conn, source_id, None, event, update.notifiers)
+            changed = False
+            for item in update.statements:
+                statement_id = self._upsert_statement(conn, source_id, item, update.checked_at)
+                if item.snapshot is not None:
+                    self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
+                    changed = changed or any(e.event != "baseline" for e in item.events)
+                for event in item.events:
+                    self._add_event(conn, source_id, statement_id, event, update.notifiers)
+            if changed:
+                conn.execute(
+                    sa.update(sources_table)
+                    .where(sources_table.c.id == source_id)
+                    .values(last_change_at=update.checked_at)
+                )
+
+    def _upsert_source(self, conn: Connection, update: SourceUpdate) -> int:
+        table = sources_table
+        row = conn.execute(
+            sa.select(table.c.id, table.c.consecutive_failures).where(table.c.name == update.name)
+        ).first()
+        values: dict[str, Any] = {
+            "url": update.url,
+            "kind": update.kind,
+            "last_check_at": update.checked_at,
+            "last_status": "error" if update.error else "ok",
+            "last_error": update.error,
+        }
+        if update.error is None:
+            values.update(
+                last_success_at=update.checked_at,
+                consecutive_failures=0,
+                etag=update.etag,
+                last_modified=update.last_modified,
+                content_hash=update.content_hash,
+            )
+        if row is None:
+            values.setdefault("consecutive_failures", 1 if update.error else 0)
+            result = conn.execute(
+                sa.insert(table).values(name=update.name, created_at=update.checked_at, **values)
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        if update.error is not None:
+            values["consecutive_failures"] = row.consecutive_failures + 1
+        conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
+        return int(row.id)
+
+    def _upsert_statement(
+        self, conn: Connection, source_id: int, item: StatementUpdate, checked_at: dt.datetime
+    ) -> int:
+        table = statements_table
+        row = conn.execute(
+            sa.select(table.c.id, table.c.version).where(
+                table.c.source_id == source_id, table.c.url == item.url
+            )
+        ).first()
+        values: dict[str, Any] = {"last_checked_at": checked_at}
+        if item.content_hash is not None or item.snapshot is not None:
+            values.update(
+                etag=item.etag, last_modified=item.last_modified, content_hash=item.content_hash
+            )
+        if item.status is not None:
+            values["status"] = item.status
+        if item.title is not None:
+            values["title"] = item.title
+        if row is None:
+            values.setdefault("status", "active")
+            result = conn.execute(
+                sa.insert(table).values(
+                    source_id=source_id, url=item.url, first_seen_at=checked_at, version=0, **values
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
+        return int(row.id)
+
+    def _add_snapshot(
+        self, conn: Connection, statement_id: int, snap: NewSnapshot, fetched_at: dt.datetime
+    ) -> None:
+        version = (
+            conn.execute(
+                sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
+            ).scalar_one()
+            + 1
+        )
+        conn.execute(
+            sa.insert(snapshots_table).values(
+                statement_id=statement_id,
+                version=version,
+                fetched_at=fetched_at,
+                title=snap.title,
+                text=snap.text,
+                normalized=snap.normalized,
+                text_hash=snap.text_hash,
+                published=snap.published,
+                final_url=snap.final_url,
+                etag=snap.etag,
+                last_modified=snap.last_modified,
+                content_hash=snap.content_hash,
+                raw=zlib.compress(snap.raw, 6) if snap.raw else None,
+            )
+        )
+        values: dict[str, Any] = {"version": version, "title": snap.title}
+        if version > 1:
+            values["last_changed_at"] = fetched_at
+        conn.execute(
+            sa.update(statements_table).where(statements_table.c.id == statement_id).values(**values)
+        )
+
+    def _add_event(
+        self,
+        conn: Connection,
+        source_id: int,
+        statement_id: int | None,
+        event: Event,
+        notifiers: Sequence[str],
+    ) -> None:
+        payload = event.to_json()
+        result = conn.execute(
+            sa.insert(events_table).values(
+                source_id=source_id,
+                statement_id=statement_id,
+                kind=event.event,
+                url=event.url,
+                title=event.title,
+                version=event.version,
+                at=event.at,
+                payload=json.dumps(payload, ensure_ascii=False),
+            )
+        )
+        event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        if event.alerts:
+            self._queue_alerts(conn, event_id, notifiers, event.at)
+
+    def _queue_alerts(
+        self, conn: Connection, event_id: int, notifiers: Sequence[str], at: dt.datetime
+    ) -> None:
+        for notifier in notifiers:
+            conn.execute(
+                sa.insert(alerts_table).values(
+                    event_id=event_id,
+                    notifier=notifier,
+                    delivery_id=uuid.uuid4().hex,
+                    status="pending",
+                    created_at=at,
+                    attempts=0,
+                    next_attempt_at=at,
+                )
+            )
+
+    def queue_event(self, source: str, event: Event, notifiers: Sequence[str]) -> None:
+        """Store a source-level event outside a check (e.g. a failure-streak alert)."""
+        with self._begin() as conn:
+            source_id = conn.execute(
+                sa.select(sources_table.c.id).where(sources_table.c.name == source)
+            ).scalar_one()
+            self._add_event(conn, source_id, None, event, notifiers)
+
+    # -- the outbox --------------------------------------------------------------------------
+
+    def _outbox_query(self) -> sa.Select[Any]:
+        return sa.select(alerts_table, events_table.c.payload).join(events_table)
+
+    @staticmethod
+    def _outbox_alert(row: Any) -> OutboxAlert:
+        return OutboxAlert(
+            id=row.id,
+            delivery_id=row.delivery_id,
+            notifier=row.notifier,
+            status=row.status,
+            event=json.loads(row.payload),
+            created_at=row.created_at,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error=row.last_error,
+            sent_at=row.sent_at,
+        )
+
+    def due_alerts(self, now: dt.datetime | None = None, limit: int = 500) -> list[OutboxAlert]:
+        """Pending alerts whose next attempt is due, oldest first."""
+        now = now or utcnow()
+        query = (
+            self._outbox_query()
+            .where(alerts_table.c.status == "pending", alerts_table.c.next_attempt_at <= now)
+            .order_by(alerts_table.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [self._outbox_alert(row) for row in conn.execute(query)]
+
+    def outbox(self, status: str | None = None, limit: int = 1000) -> list[OutboxAlert]:
+        """Alerts in the outbox (all, or those with a status), oldest first."""
+        query = self._outbox_query().order_by(alerts_table.c.id).limit(limit)
+        if status is not None:
+            query = query.where(alerts_table.c.status == status)
+        with self.engine.connect() as conn:
+            return [self._outbox_alert(row) for row in conn.execute(query)]
+
+    def next_alert_due(self) -> dt.datetime | None:
+        """When the earliest pending alert is due (None when none is pending)."""
+        query = sa.select(sa.func.min(alerts_table.c.next_attempt_at)).where(
+            alerts_table.c.status == "pending"
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar_one_or_none()
+        return UTCDateTime().process_result_value(value, None) if value else None
+
+    def mark_sent(self, alert_ids: Sequence[int], at: dt.datetime | None = None) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                sa.update(alerts_table)
+                .where(alerts_table.c.id.in_(list(alert_ids)))
+                .values(
+                    status="sent",
+                    sent_at=at or utcnow(),
+                    attempts=alerts_table.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    def mark_failed(
+        self,
+        alert_ids: Sequence[int],
+        error: str,
+        next_attempt_at: dt.datetime,
+        *,
+        dead: bool = False,
+    ) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                sa.update(alerts_table)
+                .where(alerts_table.c.id.in_(list(alert_ids)))
+                .values(
+                    status="dead" if dead else "pending",
+                    attempts=alerts_table.c.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+
+    def retry_dead(self, alert_ids: Sequence[int] | None = None) -> int:
+        """Make dead alerts pending again, due now; returns how many."""
+        query = sa.update(alerts_table).where(alerts_table.c.status == "dead")
+        if alert_ids is not None:
+            query = query.where(alerts_table.c.id.in_(list(alert_ids)))
+        with self._begin() as conn:
+            result = conn.execute(query.values(status="pending", next_attempt_at=utcnow()))
+        return int(result.rowcount)
+
+    def purge_alerts(self, status: str = "dead") -> int:
+        """Delete alerts with a status (dead by default); returns how many."""
+        with self._begin() as conn:
+            result = conn.execute(sa.delete(alerts_table).where(alerts_table.c.status == status))
+        return int(result.rowcount)
+
+    def pending_count(self) -> int:
+        query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+_MIGRATIONS: dict[int, Any] = {
+    # version -> function(conn) bringing the schema from version-1 to version.
+    # Version 1 is the initial schema, created by metadata.create_all.
+}
