@@ -41,14 +41,14 @@ _SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
 def parse_duration(value: Any) -> float:
     """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
     if isinstance(value, bool):
-        raise ValueError("a duration is written like \"30s\", \"15m\", \"1h\" or \"1d\"")
+        raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
             raise ValueError(
-                f"{value!r} is not a duration; write it like \"30s\", \"15m\", \"1h\" or \"1d\""
+                f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
     if seconds <= 0:
@@ -63,7 +63,7 @@ def parse_size(value: Any) -> int:
     else:
         match = _SIZE.match(str(value))
         if not match:
-            raise ValueError(f"{value!r} is not a size; write it like \"10MB\" or \"500KB\"")
+            raise ValueError(f'{value!r} is not a size; write it like "10MB" or "500KB"')
         size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
     if size <= 0:
         raise ValueError("a size must be more than zero")
@@ -206,9 +206,7 @@ class AppriseNotifier(_Notifier):
     urls: tuple[SecretStr, ...] = Field(min_length=1)
 
 
-Notifier = Annotated[
-    WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")
-]
+Notifier = Annotated[WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")]
 
 
 class Config(_Strict):
@@ -229,23 +227,6 @@ class Config(_Strict):
                 for name, body in data["notifiers"].items()
             }
         return data
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Config:
-        seen: set[str] = set()
-        for index, source in enumerate(self.sources):
-            if source.name in seen:
-                raise _KeyProblem(
-                    ("sources", index, "name"), f"two sources are named {source.name!r}"
-                )
-            seen.add(source.name)
-            for wanted in source.notify or ():
-                if wanted not in self.notifiers:
-                    raise _KeyProblem(
-                        ("sources", index, "notify"),
-                        f"no notifier is named {wanted!r}" + _hint(wanted, self.notifiers),
-                    )
-        return self
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -314,8 +295,10 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
     try:
         data = _interpolate(data, env, ())
         config = Config.model_validate({**data, "path": path})
+        _cross_check(config)
     except _KeyProblem as problem:
-        raise ConfigError(_describe(path, raw_text, [_Problem(problem.loc, problem.message)]))
+        problems = [_Problem(problem.loc, problem.message)]
+        raise ConfigError(_describe(path, raw_text, problems)) from None
     except ValidationError as exc:
         raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
     for source in config.sources:
@@ -327,6 +310,21 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
                 format_duration(interval),
             )
     return config
+
+
+def _cross_check(config: Config) -> None:
+    """Checks across tables, which pydantic cannot locate: unique names, known notifiers."""
+    seen: set[str] = set()
+    for index, source in enumerate(config.sources):
+        if source.name in seen:
+            raise _KeyProblem(("sources", index, "name"), f"two sources are named {source.name!r}")
+        seen.add(source.name)
+        for wanted in source.notify or ():
+            if wanted not in config.notifiers:
+                raise _KeyProblem(
+                    ("sources", index, "notify"),
+                    f"no notifier is named {wanted!r}" + _hint(wanted, config.notifiers),
+                )
 
 
 def _interpolate(value: Any, env: Any, loc: tuple[str | int, ...]) -> Any:
@@ -398,8 +396,11 @@ def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
         key = _dotted(problem.loc)
         line = _find_line(raw_text, problem.loc)
         where = f"line {line}" if line else "file"
-        lines.append(f"  {path}:{line or '?'}: {key}: {problem.message}" if key else
-                     f"  {path} ({where}): {problem.message}")
+        lines.append(
+            f"  {path}:{line or '?'}: {key}: {problem.message}"
+            if key
+            else f"  {path} ({where}): {problem.message}"
+        )
     return "\n".join(lines)
 
 

@@ -1,11 +1,43 @@
-"""Find the statement in a page: its title, body text (paragraphs kept) and publication date."""
+"""Find the statement in a page: its title, body text (paragraphs kept) and publication date.
+
+Two entry points:
+
+- `extract_article` finds the main content automatically. The HTML is parsed once with lxml;
+  trafilatura (fast mode: its fallback extractors cost time and, measured on news pages, lose
+  precision) picks the content area from that tree, and this module turns trafilatura's
+  structured output into paragraphs, dropping what is still noise: link-only teasers ("Read
+  more: …", "Related" lists), headings left with nothing under them, the headline repeated at
+  the top of the body, sidebars of layout tables. Before that, an article body split into
+  several chunks around ad slots is put back together, so the whole statement is found.
+- `extract_statement` applies one source's settings on top: a CSS `selector` that names the
+  body exactly, and `ignore` regexes for text that changes on every visit.
+
+Text is tidied the same way on both paths (whitespace collapsed, paragraphs separated by a
+blank line, list items and table rows as their own paragraphs), so that markup-only changes
+to a page give the same text and the differ can align paragraphs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import htmldate
+import lxml.html
+import trafilatura
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PageElement
+from lxml import etree
+
+log = logging.getLogger(__name__)
+
+# Pages beyond this size are cut before parsing: a statement is never this long, and the cap
+# keeps one pathological page from stalling a whole check cycle.
+MAX_HTML_CHARS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -22,8 +54,24 @@ class ExtractionError(Exception):
 
 
 def extract_article(html: str, url: str | None = None) -> Article:
-    """Automatic main-content extraction; `text` is empty when the page holds no article."""
-    raise NotImplementedError
+    """Automatic main-content extraction; `text` is empty when the page holds no article.
+
+    Never raises: malformed, truncated, empty or binary input gives whatever could be read,
+    at worst `Article(title="", text="")`.
+    """
+    tree = _parse(html)
+    if tree is None:
+        return Article(title="", text="")
+    try:
+        title = _title(tree, url)
+        published = _published(tree, url)
+        paragraphs = _main_paragraphs(tree, url, title)
+    except Exception:
+        # The daemon checks thousands of pages per cycle; one page that trips a library bug
+        # must become "no article here", not a crashed cycle.
+        log.exception("article extraction failed for %s", url or "a page")
+        return Article(title="", text="")
+    return Article(title=title, text=_join(paragraphs), published=published)
 
 
 def extract_statement(
@@ -35,6 +83,558 @@ def extract_statement(
 ) -> Article:
     """The statement of one source: a CSS `selector` override, `ignore` regexes dropped.
 
-    Raises ExtractionError when no body text remains.
+    With `selector`, the body is the text of every element it matches (block elements become
+    paragraphs); without it, the body is found by `extract_article`. Every match of an
+    `ignore` pattern is then removed from the text.
+
+    Raises ExtractionError when the selector is invalid or matches nothing, or when no body
+    text remains.
     """
-    raise NotImplementedError
+    article = extract_article(html, url) if selector is None else _select(html, url, selector)
+    text = _drop_ignored(article.text, ignore)
+    if not text:
+        raise ExtractionError("no statement text found in the page")
+    return Article(title=article.title, text=text, published=article.published)
+
+
+# --- Parsing --------------------------------------------------------------------------------
+
+_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8",
+    collect_ids=False,
+    default_doctype=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    """The page as an lxml tree, or None when there is nothing to parse."""
+    if not html or html.isspace():
+        return None
+    if len(html) > MAX_HTML_CHARS:
+        log.warning("page of %d characters cut to %d before extraction", len(html), MAX_HTML_CHARS)
+        html = html[:MAX_HTML_CHARS]
+    # Bytes, not str: lxml refuses a str that carries an XML encoding declaration, and
+    # "replace" turns lone surrogates (from badly decoded responses) into "?" instead of an error.
+    data = html.encode("utf-8", "replace")
+    try:
+        return lxml.html.document_fromstring(data, parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+# --- Title and date -------------------------------------------------------------------------
+
+# Separators between a headline and the site's name in <title> ("Headline | Newsroom").
+_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|•|::|»|«)\s+")
+
+
+def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
+    """The headline: the page's <h1> when the metadata agrees with it, else cleaned metadata."""
+    meta = _meta_tags(tree)
+    page_title = next((t.text_content() for t in tree.iter("title") if t.text_content()), "")
+    site_names = _site_names(meta, url)
+    titles = [
+        _strip_site_name(_squash(title), site_names)
+        for title in (meta.get("og:title"), meta.get("twitter:title"), page_title)
+        if title and not title.isspace()
+    ]
+    headings = [_squash(h.text_content()) for h in tree.iter("h1")]
+    headings = [h for h in headings if h and len(h) < 400]
+    # The visible <h1> is the cleanest headline, but pages also use <h1> for their logo or a
+    # section name: trust it when it makes up most of a metadata title.
+    for heading in headings:
+        key = _words(heading)
+        if key and any(_covers(key, _words(title)) for title in titles):
+            return heading
+    return next((title for title in titles if title), headings[0] if headings else "")
+
+
+def _covers(part: str, whole: str) -> bool:
+    """Whether `part` is in `whole` and makes up at least half of it."""
+    return part in whole and 2 * len(part) >= len(whole)
+
+
+def _meta_tags(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    """<meta property|name=… content=…> of the page, first occurrence of each name winning."""
+    found: dict[str, str] = {}
+    for element in tree.iter("meta"):
+        name = (element.get("property") or element.get("name") or "").strip().lower()
+        content = element.get("content")
+        if name and content and not content.isspace():
+            found.setdefault(name, content)
+    return found
+
+
+# Host labels that say nothing about the site ("www", "co" in "example.co.uk").
+_GENERIC_HOST_LABELS = {"www", "com", "org", "net", "gov", "edu", "co", "ac", "news"}
+
+
+def _site_names(meta: dict[str, str], url: str | None) -> set[str]:
+    """Ways the site names itself: og:site_name, application-name, the host's labels."""
+    names = {_words(meta.get("og:site_name", "")), _words(meta.get("application-name", ""))}
+    host = urlsplit(url).hostname or "" if url else ""
+    labels = host.split(".")[:-1]  # the top-level domain is no name
+    names.update(_words(label) for label in labels if label not in _GENERIC_HOST_LABELS)
+    names.discard("")
+    return names
+
+
+def _strip_site_name(title: str, site_names: set[str]) -> str:
+    """`title` without a leading or trailing part naming the site ("Headline | Newsroom")."""
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+
+    def names_site(part: str) -> bool:
+        key = _words(part)
+        # The part is the site's name, a piece of it, or the name plus a word ("Acme Newsroom").
+        return not key or any(
+            f" {key} " in f" {name} " or (f" {name} " in f" {key} " and len(key) <= len(name) + 12)
+            for name in site_names
+        )
+
+    while len(parts) > 1 and names_site(parts[-1]):
+        parts.pop()
+    while len(parts) > 1 and names_site(parts[0]):
+        parts.pop(0)
+    # "Headline | Site" is the overwhelming use of a pipe: drop a short last part even when the
+    # site's name is not known, but never a dash-separated part, which may belong to the title.
+    if len(parts) == 2 and " | " in title and len(parts[1].split()) <= 4:
+        parts.pop()
+    return " - ".join(parts) if len(parts) > 1 else parts[0]
+
+
+def _published(tree: lxml.html.HtmlElement, url: str | None) -> dt.date | None:
+    """The publication date from metadata, or None.
+
+    htmldate's fast mode reads metadata and markup only; its extensive search scans all the
+    text and costs tens of milliseconds on some pages, for dates that are often wrong anyway.
+    """
+    found = htmldate.find_date(tree, url=url, extensive_search=False, original_date=True)
+    if not found:
+        return None
+    try:
+        return dt.date.fromisoformat(found)
+    except ValueError:
+        return None
+
+
+# --- Main content -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """One paragraph of trafilatura's output with what the noise filters need to know."""
+
+    kind: str  # "head", "p", "item", "row", "quote", "code"
+    text: str
+    link_share: float  # share of the text's characters that sit inside links
+
+
+def _main_paragraphs(tree: lxml.html.HtmlElement, url: str | None, title: str) -> list[str]:
+    """The paragraphs of the page's main content, noise removed."""
+    _join_split_bodies(tree)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=True,
+        include_comments=False,
+        include_links=True,  # kept to measure link density; targets never reach the text
+        include_tables=True,
+        include_formatting=False,
+        output_format="xml",  # the body tree is all we need: skips trafilatura's text rendering
+    )
+    if document is None or document.body is None:
+        return []
+    blocks = list(_blocks(document.body))
+    return [block.text for block in _drop_noise(blocks, title)]
+
+
+# Class or id of a container that holds (a part of) an article's body.
+_BODY_CONTAINER = re.compile(
+    r"article[-_]{0,2}(?:body|content|text)|story[-_]?(?:body|content)|post[-_]?(?:body|content)"
+    r"|entry[-_]content|body[-_]text|rich[-_]?text|articleBody",
+    re.IGNORECASE,
+)
+
+
+def _join_split_bodies(tree: lxml.html.HtmlElement) -> None:
+    """Put back together an article body that the page splits into chunks around ad slots.
+
+    Such pages repeat the body container (same tag and class) for each chunk; extractors keep
+    the first chunk only. Later chunks are moved into the first one, in page order. Chunks
+    must sit close together (a common ancestor at most three levels up), with no headline or
+    other article between them, so that appended "next article" blocks are not swallowed.
+    """
+    groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
+    for element in tree.iter("div", "section", "article", "main"):
+        label = element.get("class") or ""
+        if element.get("itemprop") == "articleBody" or _BODY_CONTAINER.search(label):
+            groups.setdefault((element.tag, label), []).append(element)
+    for chunks in groups.values():
+        if len(chunks) > 1 and _are_chunks_of_one_body(chunks):
+            first = chunks[0]
+            for chunk in chunks[1:]:
+                first.extend(list(chunk))
+                chunk.drop_tree()
+
+
+def _are_chunks_of_one_body(chunks: list[lxml.html.HtmlElement]) -> bool:
+    """Whether same-class containers are consecutive chunks of one article body."""
+    ancestor = _common_ancestor(chunks)
+    if ancestor is None or ancestor.tag in {"body", "html"}:
+        return False
+    for chunk in chunks:
+        for depth, parent in enumerate(chunk.iterancestors()):
+            if parent is ancestor:
+                break
+            if depth >= 2 or any(parent is other for other in chunks):
+                return False
+    # Between the chunks: ad slots and embeds, never another headline or article.
+    order = list(ancestor.iter())
+    inside = {id(element) for chunk in chunks for element in chunk.iter()}
+    between = order[order.index(chunks[0]) : order.index(chunks[-1])]
+    return not any(
+        element.tag in {"h1", "article"} for element in between if id(element) not in inside
+    )
+
+
+def _common_ancestor(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement | None:
+    lineage = list(elements[0].iterancestors())
+    for element in elements[1:]:
+        ancestors = set(element.iterancestors())
+        lineage = [parent for parent in lineage if parent in ancestors]
+    return lineage[0] if lineage else None
+
+
+def _blocks(body: etree._Element) -> Iterator[_Block]:
+    """The paragraphs of trafilatura's XML body, in order."""
+    for element in body:
+        yield from _element_blocks(element)
+
+
+# trafilatura's XML elements that hold paragraphs of their own rather than inline text.
+_BLOCK_XML_TAGS = {"p", "head", "list", "item", "table", "row", "quote", "code", "div"}
+_KIND_OF_TAG = {"head": "head", "item": "item", "quote": "quote", "code": "code"}
+
+
+class _Text:
+    """Text gathered for one paragraph, counting how much of it is link text."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.visible = 0
+        self.linked = 0
+
+    def add(self, text: str | None, in_link: bool = False) -> None:
+        if text:
+            # A line break in the HTML source is just a space; <br> (<lb>) breaks lines.
+            text = text.replace("\n", " ")
+            self.parts.append(text)
+            visible = len(text) - sum(map(text.count, " \n\t"))
+            self.visible += visible
+            self.linked += visible if in_link else 0
+
+    def add_element(self, element: etree._Element, in_link: bool = False) -> None:
+        """The element's text and its children's (not its own tail)."""
+        # Contact addresses are content ("Media contact: press@…"), not links elsewhere.
+        target = element.get("target", "") if element.tag == "ref" else ""
+        in_link = in_link or (element.tag == "ref" and not target.startswith(("mailto:", "tel:")))
+        if element.tag == "lb":
+            self.parts.append("\n")
+        self.add(element.text, in_link)
+        for child in element:
+            self.add_element(child, in_link)
+            self.add(child.tail, in_link)
+
+    @property
+    def text(self) -> str:
+        return _tidy_line("".join(self.parts))
+
+    @property
+    def link_share(self) -> float:
+        return self.linked / self.visible if self.visible else 0.0
+
+    def block(self, kind: str) -> _Block | None:
+        text = self.text
+        if not text:
+            return None
+        return _Block(kind, _bullet(text) if kind == "item" else text, self.link_share)
+
+
+def _element_blocks(element: etree._Element) -> Iterator[_Block]:
+    tag = element.tag
+    if tag in {"graphic", "lb"}:
+        return
+    if tag == "list":
+        for item in element:
+            yield from _element_blocks(item)
+    elif tag == "table":
+        yield from _table_blocks(element)
+    elif _has_block_children(element):
+        yield from _mixed_blocks(element, kind="item" if tag == "item" else "p")
+    else:
+        text = _Text()
+        text.add_element(element)
+        block = text.block(_KIND_OF_TAG.get(tag, "p"))
+        if block:
+            yield block
+
+
+def _has_block_children(element: etree._Element) -> bool:
+    return any(child.tag in _BLOCK_XML_TAGS for child in element)
+
+
+def _mixed_blocks(element: etree._Element, kind: str) -> Iterator[_Block]:
+    """Blocks of a container holding loose text as well as block children."""
+    loose = _Text()
+    loose.add(element.text)
+    for child in element:
+        if child.tag in _BLOCK_XML_TAGS:
+            if block := loose.block(kind):
+                yield block
+            loose = _Text()
+            yield from _element_blocks(child)
+        else:
+            loose.add_element(child)
+        loose.add(child.tail)
+    if block := loose.block(kind):
+        yield block
+
+
+def _table_blocks(table: etree._Element) -> Iterator[_Block]:
+    """A data table gives one paragraph per row; a layout table, the blocks of its cells."""
+    if any(_has_block_children(cell) for cell in table.iter("cell")):
+        yield from _layout_table_blocks(table)
+        return
+    for row in table.iter("row"):
+        cells = []
+        for cell in row:
+            text = _Text()
+            text.add_element(cell)
+            cells.append(text)
+        line = " | ".join(text.text for text in cells if text.text)
+        if line:
+            visible = sum(text.visible for text in cells)
+            linked = sum(text.linked for text in cells)
+            yield _Block("row", line, linked / visible if visible else 0.0)
+
+
+def _layout_table_blocks(table: etree._Element) -> Iterator[_Block]:
+    """Blocks of a table used for page layout: the main cell only, when one clearly dominates.
+
+    Old-style pages put the article in one cell and a sidebar in the next; the cell holding
+    most of the text is the article, the others are boilerplate.
+    """
+    cells = [cell for cell in table.iter("cell") if not cell.xpath("ancestor::cell")]
+    per_cell = [list(_mixed_blocks(cell, kind="p")) for cell in cells]
+    sizes = [sum(len(block.text) for block in blocks) for blocks in per_cell]
+    total = sum(sizes)
+    if total and max(sizes) >= 0.6 * total:
+        yield from per_cell[sizes.index(max(sizes))]
+        return
+    for blocks in per_cell:
+        yield from blocks
+
+
+def _bullet(text: str) -> str:
+    return text if text.startswith("- ") else f"- {text}"
+
+
+# --- Noise --------------------------------------------------------------------------------------
+
+
+def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
+    """The blocks that belong to the statement.
+
+    Dropped: links to other pages ("Read more: …", related-article lists, tag lists) with the
+    headings over them, and the headline repeated at the top (it is the title).
+    """
+    teasers = _teasers(blocks)
+    kept = [
+        block
+        for index, block in enumerate(blocks)
+        if index not in teasers and not _heads_only_teasers(blocks, teasers, index)
+    ]
+    return _drop_repeated_title(kept, title)
+
+
+# Labels that announce a link to another article.
+_TEASER_LABEL = re.compile(
+    r"^\W*(?:read|see|watch|listen|also|more|related|recommended|trending|popular|latest|top)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+
+
+def _teasers(blocks: list[_Block]) -> set[int]:
+    """Indexes of the blocks that only point to other pages.
+
+    A paragraph that is (almost) all link text is a teaser when it is labelled ("Related: …"),
+    part of a run of such paragraphs (a link list), a list item or heading, at either end of
+    the body, or not a sentence (a headline). What is left, a linked sentence on its own
+    among the prose, is part of the statement.
+    """
+    linky = [block.link_share >= 0.8 and block.kind != "code" for block in blocks]
+    last = len(blocks) - 1
+    teasers = set()
+    for index, block in enumerate(blocks):
+        in_run = (index > 0 and linky[index - 1]) or (index < last and linky[index + 1])
+        if _is_labelled_link(block) or (
+            linky[index]
+            and (
+                in_run
+                or index in (0, last)
+                or block.kind != "p"
+                or not _SENTENCE_END.search(block.text)
+            )
+        ):
+            teasers.add(index)
+    return teasers
+
+
+def _is_labelled_link(block: _Block) -> bool:
+    """ "Read more: <link>", "Also on example.com <link>"."""
+    unlinked = len(block.text) * (1 - block.link_share)
+    return block.link_share >= 0.4 and unlinked <= 40 and bool(_TEASER_LABEL.match(block.text))
+
+
+def _heads_only_teasers(blocks: list[_Block], teasers: set[int], index: int) -> bool:
+    """Whether a heading has nothing but teasers under it ("Don't miss", "Related stories")."""
+    if blocks[index].kind != "head":
+        return False
+    following = []
+    for position in range(index + 1, len(blocks)):
+        if blocks[position].kind == "head":
+            break
+        following.append(position)
+    else:
+        return all(position in teasers for position in following)  # trailing heading
+    return bool(following) and all(position in teasers for position in following)
+
+
+def _drop_repeated_title(blocks: list[_Block], title: str) -> list[_Block]:
+    key = _words(title)
+    if not key:
+        return blocks
+    for index, block in enumerate(blocks[:3]):
+        if _words(block.text) == key:
+            return blocks[:index] + blocks[index + 1 :]
+    return blocks
+
+
+# --- Selector override ----------------------------------------------------------------------------
+
+# Elements that start a new paragraph in selected content.
+_BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tbody", "thead", "tfoot", "tr", "ul",
+}  # fmt: skip
+_DROPPED_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "object", "head"}
+
+
+def _select(html: str, url: str | None, selector: str) -> Article:
+    """The text of every element `selector` matches, block elements as paragraphs."""
+    soup = BeautifulSoup(html or "", "lxml")
+    try:
+        matches = soup.select(selector)
+    except Exception as error:  # soupsieve raises its own SelectorSyntaxError, among others
+        raise ExtractionError(f"invalid CSS selector {selector!r}: {error}") from error
+    if not matches:
+        raise ExtractionError(f"selector {selector!r} matched nothing in the page")
+    paragraphs: list[str] = []
+    for element in _outermost(matches):
+        paragraphs.extend(_soup_paragraphs(element))
+    tree = _parse(html)
+    title = _title(tree, url) if tree is not None else ""
+    published = _published(tree, url) if tree is not None else None
+    return Article(title=title, text=_join(paragraphs), published=published)
+
+
+def _outermost(elements: list[Tag]) -> list[Tag]:
+    """Matched elements without those nested in another match (their text is already there)."""
+    chosen = {id(element) for element in elements}
+    return [e for e in elements if not any(id(parent) in chosen for parent in e.parents)]
+
+
+def _soup_paragraphs(root: Tag) -> list[str]:
+    """The paragraphs of an element: text between block boundaries, list items bulleted."""
+    paragraphs: list[str] = []
+    line: list[str] = []
+
+    def flush() -> None:
+        text = _tidy_line("".join(line))
+        if text:
+            paragraphs.append(text)
+        line.clear()
+
+    def walk(node: PageElement) -> None:
+        if isinstance(node, NavigableString):
+            if type(node) is NavigableString:  # comments, CDATA and doctypes are not text
+                line.append(str(node))
+            return
+        if not isinstance(node, Tag) or node.name in _DROPPED_TAGS:
+            return
+        if node.name == "br":
+            line.append("\n")
+            return
+        if node.name == "tr" and not node.find(_BLOCK_TAGS - {"tr"}):
+            flush()
+            cells = [_tidy_line(cell.get_text()) for cell in node.find_all(["td", "th"])]
+            line.append(" | ".join(cell for cell in cells if cell))
+            flush()
+            return
+        if node.name not in _BLOCK_TAGS:
+            for child in node.children:
+                walk(child)
+            return
+        flush()
+        if node.name == "li":
+            line.append("- ")
+        for child in node.children:
+            walk(child)
+        flush()
+
+    walk(root)
+    flush()
+    return [p for p in paragraphs if p != "-"]
+
+
+# --- Text tidying ---------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[^\S\n]+")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_NON_WORD = re.compile(r"\W+")
+
+
+def _tidy_line(text: str) -> str:
+    """One paragraph: invisible characters gone, spaces collapsed, line breaks kept single."""
+    text = _INVISIBLE.sub("", text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _squash(text: str) -> str:
+    """Text on one line with whitespace collapsed."""
+    return " ".join(_INVISIBLE.sub("", text).split())
+
+
+def _words(text: str) -> str:
+    """A comparison key: lower-case words only."""
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+def _join(paragraphs: Iterable[str]) -> str:
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+    """`text` with every match of the `ignore` patterns removed, emptied paragraphs dropped."""
+    for pattern in ignore:
+        text = pattern.sub("", text)
+    paragraphs = (_tidy_line(p) for p in re.split(r"\n\s*\n", text))
+    return _join(paragraphs)

@@ -83,7 +83,12 @@ statements_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
     sa.Column("url", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, default="active"),  # active|removed|moved
+    # pending (listed, not fetched yet) | active | removed (404/410) | moved | alias
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    # how a statement found on a listing is announced when first fetched: baseline | new
+    sa.Column("discovered_as", sa.String(16), nullable=False, default="baseline"),
+    sa.Column("summary", sa.Text),  # a feed item's own text, used when its page yields none
+    sa.Column("listed_published", sa.Date),  # the date the listing gave
     sa.Column("title", sa.Text),
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("last_checked_at", UTCDateTime),
@@ -99,9 +104,7 @@ snapshots_table = sa.Table(
     "snapshots",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("title", sa.Text, nullable=False),
@@ -184,6 +187,9 @@ class StatementRecord:
     source_id: int
     url: str
     status: str
+    discovered_as: str
+    summary: str | None
+    listed_published: dt.date | None
     title: str | None
     first_seen_at: dt.datetime
     last_checked_at: dt.datetime | None
@@ -244,9 +250,13 @@ class StatementUpdate:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
-    status: str | None = None  # a new status: "removed", "moved", "active"
+    status: str | None = None  # a new status: "pending", "active", "removed", "moved", "alias"
     title: str | None = None
     events: Sequence[Event] = ()
+    # set when a listing first names the statement
+    discovered_as: str | None = None
+    summary: str | None = None
+    listed_published: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -329,7 +339,9 @@ class Store:
             try:
                 state.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot create the state folder {state}: {exc.strerror}") from None
+                raise StoreError(
+                    f"cannot create the state folder {state}: {exc.strerror}"
+                ) from None
             if not os.access(state, os.W_OK):
                 raise StoreError(
                     f"the state folder {state} is not writable; "
@@ -394,9 +406,7 @@ class Store:
 
     def source(self, name: str) -> SourceRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(sources_table).where(sources_table.c.name == name)
-            ).first()
+            row = conn.execute(sa.select(sources_table).where(sources_table.c.name == name)).first()
         return SourceRecord(**row._mapping) if row else None
 
     def statements(self, source: str | None = None) -> list[StatementRecord]:
@@ -559,6 +569,12 @@ class Store:
             values["status"] = item.status
         if item.title is not None:
             values["title"] = item.title
+        if item.discovered_as is not None:
+            values.update(
+                discovered_as=item.discovered_as,
+                summary=item.summary,
+                listed_published=item.listed_published,
+            )
         if row is None:
             values.setdefault("status", "active")
             result = conn.execute(
@@ -600,7 +616,9 @@ class Store:
         if version > 1:
             values["last_changed_at"] = fetched_at
         conn.execute(
-            sa.update(statements_table).where(statements_table.c.id == statement_id).values(**values)
+            sa.update(statements_table)
+            .where(statements_table.c.id == statement_id)
+            .values(**values)
         )
 
     def _add_event(

@@ -1,0 +1,212 @@
+"""Measure article-body extraction against a labelled page set.
+
+    python benchmarks/extraction.py --data DIR [--compare] [--worst N]
+
+DIR holds `html/<id>.html.gz` pages and `ground-truth.json` ({id: {"articleBody": ...}}), the
+layout of the scrapinghub article-extraction-benchmark. Scoring follows that benchmark's
+`evaluate.py` exactly:
+
+- text is tokenised with the regex `\\w+` (Unicode; case is kept, as there);
+- each text becomes the multiset (Counter) of its shingles of 4 consecutive tokens;
+- per page, true positives, false positives and false negatives are counted over the two
+  multisets, then normalised to sum to 1 so that long pages do not weigh more;
+- precision is averaged over the pages where something was extracted or expected
+  (tp + fp > 0), recall over the pages with something expected (tp + fn > 0);
+- F1 is the harmonic mean of the averaged precision and recall (not a mean of per-page F1).
+
+Timing is wall-clock milliseconds per page of each extractor call (the median is the figure
+to compare; the mean shows the cost of the largest pages). With --compare, plain
+`trafilatura.extract(include_comments=False)` and readability-lxml are scored in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import lxml.html
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from monitor.extract import extract_article  # noqa: E402
+
+Extractor = Callable[[str], str]
+_TOKEN = re.compile(r"\w+")
+_SHINGLE = 4
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    html: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: float
+    fp: float
+    fn: float
+
+    @property
+    def precision(self) -> float:
+        if self.fp == self.fn == 0:
+            return 1.0
+        return 0.0 if self.tp == self.fp == 0 else self.tp / (self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        if self.fp == self.fn == 0:
+            return 1.0
+        return 0.0 if self.tp == self.fn == 0 else self.tp / (self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    precision: float
+    recall: float
+    median_ms: float
+    mean_ms: float
+    per_page: dict[str, Score]
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+def load_pages(data: Path) -> list[Page]:
+    """The labelled pages of a benchmark directory, in a stable order."""
+    truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for path in sorted((data / "html").glob("*.html.gz")):
+        page_id = path.name.split(".")[0]
+        if page_id in truth:
+            with gzip.open(path, "rt", encoding="utf-8") as file:
+                pages.append(Page(page_id, file.read(), truth[page_id].get("articleBody") or ""))
+    return pages
+
+
+def shingles(text: str) -> Counter[tuple[str, ...]]:
+    """The multiset of 4-token shingles of a text (a shorter text is one short shingle)."""
+    tokens = _TOKEN.findall(text or "")
+    grams = (tuple(tokens[i : i + _SHINGLE]) for i in range(max(1, len(tokens) - _SHINGLE + 1)))
+    return Counter(gram for gram in grams if gram)
+
+
+def score(expected: str, predicted: str) -> Score:
+    """Shingle true/false positives and false negatives, normalised to sum to 1."""
+    truth, prediction = shingles(expected), shingles(predicted)
+    tp = sum((truth & prediction).values())
+    fp = sum((prediction - truth).values())
+    fn = sum((truth - prediction).values())
+    total = tp + fp + fn
+    return Score(tp / total, fp / total, fn / total) if total else Score(0.0, 0.0, 0.0)
+
+
+def run(name: str, extractor: Extractor, pages: list[Page]) -> Result:
+    """Score and time one extractor over all pages."""
+    extractor(pages[0].html)  # warm-up: imports and caches are not what we measure
+    per_page: dict[str, Score] = {}
+    times: list[float] = []
+    for page in pages:
+        start = time.perf_counter()
+        predicted = extractor(page.html) or ""
+        times.append((time.perf_counter() - start) * 1000)
+        per_page[page.id] = score(page.expected, predicted)
+    scores = per_page.values()
+    return Result(
+        name=name,
+        precision=statistics.mean(s.precision for s in scores if s.tp + s.fp > 0),
+        recall=statistics.mean(s.recall for s in scores if s.tp + s.fn > 0),
+        median_ms=statistics.median(times),
+        mean_ms=statistics.mean(times),
+        per_page=per_page,
+    )
+
+
+def ours(html: str) -> str:
+    return extract_article(html).text
+
+
+def plain_trafilatura(html: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html, include_comments=False) or ""
+
+
+_BLOCK_TAGS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre"}
+
+
+def readability(html: str) -> str:
+    from readability import Document
+
+    summary = Document(html).summary(html_partial=True)
+    if not summary.strip():
+        return ""
+    tree = lxml.html.fromstring(summary)
+    # Block boundaries become line breaks so that words of adjacent paragraphs stay apart.
+    for element in tree.iter(*_BLOCK_TAGS):
+        element.tail = "\n" + (element.tail or "")
+    return tree.text_content()
+
+
+def print_table(results: list[Result], pages: int) -> None:
+    print(f"{pages} pages; token-shingle (n={_SHINGLE}) scores averaged over pages")
+    print(f"{'extractor':<14}{'F1':>8}{'precision':>11}{'recall':>8}{'median ms':>11}{'mean ms':>9}")
+    for r in results:
+        print(
+            f"{r.name:<14}{r.f1:>8.4f}{r.precision:>11.4f}{r.recall:>8.4f}"
+            f"{r.median_ms:>11.1f}{r.mean_ms:>9.1f}"
+        )
+
+
+def print_worst(result: Result, count: int) -> None:
+    worst = sorted(result.per_page.items(), key=lambda item: item[1].f1)[:count]
+    print(f"\nworst pages for {result.name}:")
+    for page_id, s in worst:
+        print(f"  {page_id}  F1={s.f1:.3f}  precision={s.precision:.3f}  recall={s.recall:.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="benchmark directory")
+    parser.add_argument(
+        "--compare", action="store_true", help="also run trafilatura and readability-lxml"
+    )
+    parser.add_argument("--worst", type=int, default=0, metavar="N", help="list our N worst pages")
+    args = parser.parse_args(argv)
+    # trafilatura warns about every page it finds no text in; the table is what matters here.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+    pages = load_pages(args.data)
+    if not pages:
+        parser.error(f"no labelled pages under {args.data}")
+    results = [run("ours", ours, pages)]
+    if args.compare:
+        results.append(run("trafilatura", plain_trafilatura, pages))
+        results.append(run("readability", readability, pages))
+    print_table(results, len(pages))
+    if args.worst:
+        print_worst(results[0], args.worst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,528 @@
+"""The check of one source: fetch, extract, compare, store, alert, each a call into its module.
+
+A `page` source is one statement. An `index` or `feed` source is a listing: each check reads
+the listing, records the statements it names, fetches the ones not seen before (a few per
+check), and re-checks every statement already tracked, each exactly like a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from rapidfuzz import fuzz
+
+from monitor import diff
+from monitor.config import Config, Source
+from monitor.discover import DiscoveryError, Link, links_from_feed, links_from_index
+from monitor.events import Event, utcnow
+from monitor.extract import Article, ExtractionError, extract_statement
+from monitor.fetch import Fetcher, FetchError, FetchSettings, HTTPStatusError, Page, Validators
+from monitor.store import (
+    NewSnapshot,
+    SourceRecord,
+    SourceUpdate,
+    StatementRecord,
+    StatementUpdate,
+    Store,
+    StoreError,
+)
+from monitor.urls import canonical_url, redact_url
+
+log = logging.getLogger(__name__)
+
+GONE_STATUSES = frozenset({404, 410})
+SUMMARY_CHARS = 280
+# A "new" statement whose text is at least this similar to one that left the listing is the
+# same statement at a new URL (reported as `moved`). Re-publishing under a new slug keeps the
+# text nearly identical; two distinct statements of one newsroom stay far below this.
+MOVED_SIMILARITY = 0.9
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check of one source found and how it went."""
+
+    source: str
+    events: list[Event] = field(default_factory=list)
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(e.event == "error" for e in self.events)
+
+
+class StatementError(Exception):
+    """One statement (or listing) could not be checked: fetch or extraction failed."""
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    """Fetch settings from the configuration's `[defaults]`."""
+    d = config.defaults
+    agent = f"{d.user_agent} contact: {d.contact}" if d.contact else d.user_agent
+    return FetchSettings(
+        user_agent=agent,
+        timeout=d.timeout,
+        total_timeout=max(d.timeout * 4, d.timeout + 30),
+        max_bytes=d.max_bytes,
+        max_redirects=d.max_redirects,
+        retries=d.retries,
+        max_connections=d.concurrency,
+        per_host=d.per_host,
+    )
+
+
+async def check_sources(
+    config: Config,
+    store: Store,
+    sources: Sequence[Source],
+    *,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Check several sources concurrently with one shared, rate-limited HTTP client."""
+    async with Fetcher(fetch_settings(config)) as fetcher:
+
+        async def run(source: Source) -> CheckResult:
+            result = await check_source(source, config, store, fetcher)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(run(s) for s in sources)))
+
+
+async def check_source(
+    source: Source, config: Config, store: Store, fetcher: Fetcher
+) -> CheckResult:
+    """Check one source, then store everything it found (snapshots, events, alerts) at once."""
+    started = time.monotonic()
+    if source.kind == "page":
+        update = await _check_page_source(source, config, store, fetcher)
+    else:
+        update = await _check_listing_source(source, config, store, fetcher)
+    try:
+        store.save_check(update)
+    except StoreError as exc:
+        message = f"could not record the check: {exc}"
+        log.error("%s: %s", source.name, message)
+        error = Event("error", source.name, source.url, error=message, at=update.checked_at)
+        return CheckResult(source.name, [error], message, time.monotonic() - started)
+    events = [*update.events, *(e for s in update.statements for e in s.events)]
+    return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# page sources
+# ---------------------------------------------------------------------------------------------
+
+
+async def _check_page_source(
+    source: Source, config: Config, store: Store, fetcher: Fetcher
+) -> SourceUpdate:
+    checked_at = utcnow()
+    url = canonical_url(source.url)
+    previous = store.statement(source.name, url)
+    base = SourceUpdate(
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        checked_at=checked_at,
+        notifiers=config.notifiers_for(source),
+    )
+    try:
+        update = await check_statement(
+            source, url, previous, fetcher, store, keep_raw=config.defaults.keep_raw
+        )
+    except StatementError as exc:
+        title = previous.title if previous else None
+        error = Event("error", source.name, url, title=title, error=str(exc), at=checked_at)
+        return replace(base, error=str(exc), events=[error])
+    return replace(base, statements=[update])
+
+
+async def check_statement(
+    source: Source,
+    url: str,
+    previous: StatementRecord | None,
+    fetcher: Fetcher,
+    store: Store,
+    *,
+    keep_raw: bool = True,
+    fallback_text: str | None = None,
+) -> StatementUpdate:
+    """Fetch one statement page and compare it with its last snapshot.
+
+    The first snapshot gives a `baseline` event (the caller may announce it as `new` or
+    `moved`). Raises StatementError when the page cannot be fetched or holds no statement;
+    the stored snapshot is then left alone, so the next good fetch is compared with the last
+    good one and an outage never shows as a change.
+    """
+    page = await _fetch(url, previous, fetcher)
+    if page is None:  # the statement is gone (404/410)
+        assert previous is not None
+        return _removed(source, url, previous)
+    if previous is not None and _same_bytes(page, previous):
+        return StatementUpdate(
+            url,
+            etag=previous.etag,
+            last_modified=previous.last_modified,
+            content_hash=previous.content_hash,
+            status=_reactivated(previous),
+        )
+    article = _extract(source, page, fallback_text)
+    snapshot = _snapshot(article, page, keep_raw=keep_raw)
+    validators = {
+        "etag": page.etag,
+        "last_modified": page.last_modified,
+        "content_hash": page.content_hash,
+    }
+    last = store.snapshot(previous.id) if previous and previous.version else None
+    if previous is None or last is None:
+        event = Event(
+            "baseline",
+            source.name,
+            url,
+            title=article.title,
+            version=1,
+            published=article.published,
+        )
+        return StatementUpdate(
+            url, snapshot=snapshot, events=[event], status="active", **validators
+        )
+    if last.text_hash == snapshot.text_hash:
+        # The page changed but the statement did not: noise (sidebars, timestamps, markup).
+        return StatementUpdate(url, status=_reactivated(previous), **validators)
+    comparison = diff.compare(last.text, article.text)
+    event = Event(
+        "changed",
+        source.name,
+        url,
+        title=article.title or last.title,
+        version=previous.version + 1,
+        similarity=comparison.similarity,
+        changes=comparison.changes,
+        published=article.published,
+    )
+    return StatementUpdate(url, snapshot=snapshot, events=[event], status="active", **validators)
+
+
+async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:
+    """The page, or None when a known statement is gone; StatementError otherwise."""
+    validators = None
+    if previous is not None and previous.version and previous.status != "removed":
+        validators = Validators(etag=previous.etag, last_modified=previous.last_modified)
+    try:
+        return await fetcher.fetch(url, validators)
+    except HTTPStatusError as exc:
+        if exc.status in GONE_STATUSES and previous is not None and previous.version:
+            return None
+        raise StatementError(str(exc)) from exc
+    except FetchError as exc:
+        raise StatementError(str(exc)) from exc
+
+
+def _same_bytes(page: Page, previous: StatementRecord) -> bool:
+    """True when the server says 304 or sends exactly the bytes it sent last time."""
+    if previous.version == 0:
+        return False
+    return page.not_modified or page.content_hash == previous.content_hash
+
+
+def _reactivated(previous: StatementRecord) -> str | None:
+    return "active" if previous.status == "removed" else None
+
+
+def _extract(source: Source, page: Page, fallback_text: str | None = None) -> Article:
+    try:
+        article = extract_statement(
+            page.text, page.final_url, selector=source.selector, ignore=source.ignore_patterns
+        )
+    except ExtractionError as exc:
+        if fallback_text:
+            return Article(title="", text=fallback_text)
+        raise StatementError(f"{exc} ({redact_url(page.final_url)})") from exc
+    if not article.text.strip():
+        if fallback_text:
+            return Article(title=article.title, text=fallback_text)
+        raise StatementError(f"no statement text found in the page ({redact_url(page.final_url)})")
+    return article
+
+
+def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
+    return NewSnapshot(
+        title=article.title,
+        text=article.text,
+        normalized=diff.normalize(article.text),
+        published=article.published,
+        final_url=page.final_url,
+        etag=page.etag,
+        last_modified=page.last_modified,
+        content_hash=page.content_hash,
+        raw=page.text.encode("utf-8") if keep_raw else None,
+    )
+
+
+def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUpdate:
+    if previous.status == "removed":
+        return StatementUpdate(url)  # reported once already
+    event = Event("removed", source.name, url, title=previous.title, version=previous.version)
+    return StatementUpdate(url, status="removed", events=[event])
+
+
+# ---------------------------------------------------------------------------------------------
+# index and feed sources
+# ---------------------------------------------------------------------------------------------
+
+
+async def _check_listing_source(
+    source: Source, config: Config, store: Store, fetcher: Fetcher
+) -> SourceUpdate:
+    """Read the listing, record what it names, fetch the newest few, re-check the rest."""
+    checked_at = utcnow()
+    record = store.source(source.name)
+    # Statements on a listing's first successful read are its baseline: recorded, not alerted.
+    first_sight = record is None or record.last_success_at is None
+    known = {s.url: s for s in store.statements(source.name)}
+    update = SourceUpdate(
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        checked_at=checked_at,
+        notifiers=config.notifiers_for(source),
+    )
+    listed: list[Link] = []
+    try:
+        listing = await _read_listing(source, record, fetcher)
+    except StatementError as exc:
+        # The store keeps the listing's old validators; tracked statements are still checked.
+        error = Event("error", source.name, canonical_url(source.url), error=str(exc))
+        update = replace(update, error=str(exc), events=[error])
+    else:
+        listed = listing.links
+        update = replace(
+            update,
+            etag=listing.page.etag,
+            last_modified=listing.page.last_modified,
+            content_hash=listing.page.content_hash or (record.content_hash if record else None),
+        )
+    discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
+    statement_updates = await _check_tracked(
+        source, config, store, fetcher, known, discovered, listed
+    )
+    return replace(update, statements=[*discovered.values(), *statement_updates])
+
+
+@dataclass(frozen=True)
+class _Listing:
+    page: Page
+    links: list[Link]  # empty when the listing is unchanged since the last check
+
+
+async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fetcher) -> _Listing:
+    validators = None
+    if record is not None and record.last_success_at is not None:
+        validators = Validators(etag=record.etag, last_modified=record.last_modified)
+    accept = "feed" if source.kind == "feed" else "html"
+    try:
+        page = await fetcher.fetch(source.url, validators, accept=accept)
+    except FetchError as exc:
+        raise StatementError(str(exc)) from exc
+    unchanged = page.not_modified or (
+        record is not None and page.content_hash == record.content_hash
+    )
+    if unchanged:
+        return _Listing(page, [])
+    try:
+        if source.kind == "feed":
+            links = links_from_feed(page.body, page.final_url)
+        else:
+            links = links_from_index(page.text, page.final_url, source.links)
+    except DiscoveryError as exc:
+        raise StatementError(f"{exc} ({redact_url(source.url)})") from exc
+    if not links:
+        what = "items in the feed" if source.kind == "feed" else "statement links on the page"
+        hint = "" if source.kind == "feed" or source.links else "; set `links` to a CSS selector"
+        raise StatementError(
+            f"no {what} at {redact_url(source.url)}: the layout may have changed{hint}"
+        )
+    return _Listing(page, links)
+
+
+def _record_new_links(
+    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: str
+) -> dict[str, StatementUpdate]:
+    """A pending statement for every listed link not tracked yet, in listing order."""
+    pending: dict[str, StatementUpdate] = {}
+    for link in listed:
+        if link.url in known or link.url in pending:
+            continue
+        pending[link.url] = StatementUpdate(
+            link.url,
+            status="pending",
+            title=link.title,
+            discovered_as=announce_as,
+            summary=link.summary,
+            listed_published=link.published,
+        )
+    return pending
+
+
+async def _check_tracked(
+    source: Source,
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    known: dict[str, StatementRecord],
+    discovered: dict[str, StatementUpdate],
+    listed: Sequence[Link],
+) -> list[StatementUpdate]:
+    """Fetch up to `max_new_per_check` pending statements and re-check every active one."""
+    order = {link.url: i for i, link in enumerate(listed)}
+    waiting = [s for s in known.values() if s.status == "pending"]
+    waiting.sort(key=lambda s: (order.get(s.url, len(order)), s.id))
+    new_urls = [url for url in discovered if url not in known]
+    first_fetches = [*(s.url for s in waiting), *new_urls][: config.defaults.max_new_per_check]
+    tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+
+    def pending_record(url: str) -> PendingStatement:
+        record = known.get(url)
+        if record is not None:
+            return PendingStatement(
+                url, record.discovered_as, record.summary, record.title, record.listed_published
+            )
+        item = discovered[url]
+        return PendingStatement(
+            url, item.discovered_as or "new", item.summary, item.title, item.listed_published
+        )
+
+    # Candidates for a move: statements that left the listing (only known when it was read)
+    # or whose page is gone.
+    gone = [
+        s
+        for s in known.values()
+        if s.version > 0 and (s.status == "removed" or (listed and s.url not in order))
+    ]
+    jobs = [
+        *(
+            _first_fetch(source, config, store, fetcher, pending_record(u), gone)
+            for u in first_fetches
+        ),
+        *(_recheck(source, config, store, fetcher, s) for s in tracked),
+    ]
+    updates = [u for batch in await asyncio.gather(*jobs) for u in batch]
+    return _moves_are_not_removals(updates)
+
+
+def _moves_are_not_removals(updates: list[StatementUpdate]) -> list[StatementUpdate]:
+    """A statement found at a new URL is `moved`; its old URL answering 404 is no `removed`."""
+    moved = {u.url for u in updates if u.status == "moved"}
+    return [
+        replace(u, status="moved", events=[e for e in u.events if e.event != "removed"])
+        if u.url in moved and u.status == "removed"
+        else u
+        for u in updates
+    ]
+
+
+@dataclass(frozen=True)
+class PendingStatement:
+    """A statement named by a listing and not fetched yet."""
+
+    url: str
+    announce_as: str  # "baseline" or "new"
+    summary: str | None
+    title: str | None
+    published: object | None
+
+
+async def _first_fetch(
+    source: Source,
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    pending: PendingStatement,
+    gone_from_listing: Sequence[StatementRecord],
+) -> list[StatementUpdate]:
+    """Fetch a newly listed statement: its baseline, announced as `new` or `moved`."""
+    try:
+        update = await check_statement(
+            source,
+            pending.url,
+            None,
+            fetcher,
+            store,
+            keep_raw=config.defaults.keep_raw,
+            fallback_text=pending.summary,
+        )
+    except StatementError as exc:
+        error = Event("error", source.name, pending.url, title=pending.title, error=str(exc))
+        return [StatementUpdate(pending.url, events=[error])]
+    snapshot = update.snapshot
+    assert snapshot is not None
+    if pending.announce_as == "baseline":
+        return [update]
+    moved_from = _moved_from(snapshot, gone_from_listing, store)
+    title = snapshot.title or pending.title
+    if moved_from is not None:
+        event = Event(
+            "moved",
+            source.name,
+            pending.url,
+            title=title,
+            version=1,
+            moved_from=moved_from.url,
+            published=snapshot.published,
+        )
+        return [replace(update, events=[event]), StatementUpdate(moved_from.url, status="moved")]
+    event = Event(
+        "new",
+        source.name,
+        pending.url,
+        title=title,
+        version=1,
+        published=snapshot.published or pending.published,  # type: ignore[arg-type]
+        summary=_summary(snapshot.text),
+    )
+    return [replace(update, events=[event])]
+
+
+async def _recheck(
+    source: Source, config: Config, store: Store, fetcher: Fetcher, previous: StatementRecord
+) -> list[StatementUpdate]:
+    try:
+        update = await check_statement(
+            source, previous.url, previous, fetcher, store, keep_raw=config.defaults.keep_raw
+        )
+    except StatementError as exc:
+        error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
+        return [StatementUpdate(previous.url, events=[error])]
+    return [update]
+
+
+def _moved_from(
+    snapshot: NewSnapshot, candidates: Sequence[StatementRecord], store: Store
+) -> StatementRecord | None:
+    """The statement that left the listing and whose text this new one repeats, if any."""
+    best: tuple[float, StatementRecord | None] = (0.0, None)
+    for candidate in candidates:
+        last = store.snapshot(candidate.id)
+        if last is None:
+            continue
+        if last.text_hash == snapshot.text_hash:
+            return candidate
+        score = fuzz.ratio(last.normalized, snapshot.normalized) / 100
+        if score >= MOVED_SIMILARITY and score > best[0]:
+            best = (score, candidate)
+    return best[1]
+
+
+def _summary(text: str) -> str:
+    """The start of a statement, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= SUMMARY_CHARS:
+        return flat
+    return flat[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"

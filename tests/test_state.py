@@ -1,0 +1,102 @@
+"""The state folder: created when missing, refused clearly when unusable, never half-written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from pages import PARTNERSHIP, press_release
+
+from monitor.events import Event, utcnow
+from monitor.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
+
+
+def test_missing_state_folder_is_created(tmp_path):
+    store = Store.open(tmp_path / "deep" / "state")
+    assert (tmp_path / "deep" / "state" / "monitor.db").exists()
+    assert store.schema_version >= 1
+
+
+def test_state_path_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot create the state folder"):
+        Store.open(tmp_path / "file" / "state")
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop root")
+def test_read_only_state_folder_gives_a_clear_message(http_server):
+    url = http_server.page("/s", press_release("T", PARTNERSHIP))
+    top = Path(tempfile.mkdtemp(prefix="monitor-ro-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        config = top / "sources.toml"
+        config.write_text(f'[[sources]]\nname = "a"\nurl = "{url}"\n')
+        config.chmod(0o644)
+        state = top / "state"
+        Store.open(state).close()
+        before = sorted(p.name for p in state.iterdir())
+        for path in [state, *state.iterdir()]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        command = [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "check",
+            "--config",
+            str(config),
+            "--state",
+            str(state),
+        ]
+        if os.geteuid() == 0:  # root ignores permissions: run as nobody
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "not writable" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert sorted(p.name for p in state.iterdir()) == before
+    finally:
+        for path in top.rglob("*"):
+            path.chmod(0o755)
+        shutil.rmtree(top)
+
+
+def test_a_failed_write_leaves_no_half_version(tmp_path):
+    store = Store.open(tmp_path)
+    snap = NewSnapshot("T", "a", "a", None, None, None, None, "h1", b"<p>a</p>")
+    first = StatementUpdate(
+        "http://x/",
+        snapshot=snap,
+        content_hash="h1",
+        events=[Event("baseline", "s", "http://x/", version=1)],
+    )
+    store.save_check(SourceUpdate("s", "http://x/", "page", utcnow(), statements=[first]))
+    # The second write fails after its snapshot row is written (a crash while writing the
+    # event): the snapshot and statement updates must roll back with it.
+    broken = StatementUpdate(
+        "http://x/",
+        snapshot=NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
+        content_hash="h2",
+        events=[Event("changed", "s", "http://x/", version=2)],
+    )
+
+    class Boom(Exception):
+        pass
+
+    original = store._add_event
+
+    def failing_add_event(*args, **kwargs):
+        raise Boom
+
+    store._add_event = failing_add_event  # type: ignore[method-assign]
+    with pytest.raises(Boom):
+        store.save_check(SourceUpdate("s", "http://x/", "page", utcnow(), statements=[broken]))
+    store._add_event = original  # type: ignore[method-assign]
+    statement = store.statements()[0]
+    assert statement.version == 1 and statement.content_hash == "h1"
+    assert [s.version for s in store.snapshots(statement.id)] == [1]
+    assert store.raw_page(statement.id, 1) == "<p>a</p>"
