@@ -33,10 +33,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import charset_normalizer
 import httpx
+
+from monitor.urls import redact_url
 
 Accept = Literal["html", "feed"]
 
@@ -230,7 +231,7 @@ class Fetcher:
                 return _make_page(url, outcome, validators, accept)
             if len(visited) > self.settings.max_redirects:
                 raise TooManyRedirects(_redirect_message(url, visited, outcome.location))
-            target = _check_scheme(outcome.location, f"{_redact(str(target))} redirects to")
+            target = _check_scheme(outcome.location, f"{redact_url(str(target))} redirects to")
             visited.append(target)
 
     async def _with_retries(
@@ -270,7 +271,7 @@ class Fetcher:
         self, url: httpx.URL, validators: Validators, accept: Accept
     ) -> _Response | _Redirect:
         """One request under the concurrency caps and the total deadline."""
-        shown = _redact(str(url))
+        shown = redact_url(str(url))
         s = self.settings
         async with self._slot(url):
             try:
@@ -278,7 +279,7 @@ class Fetcher:
                     return await self._exchange(url, validators, accept)
             except TimeoutError as exc:
                 raise FetchTimeout(
-                    f"{shown} did not finish sending within {s.total_timeout:g} s"
+                    f"no complete answer from {shown} within {s.total_timeout:g} s"
                 ) from exc
             except httpx.ConnectTimeout as exc:
                 raise FetchTimeout(f"could not connect to {shown} within {s.timeout:g} s") from exc
@@ -323,7 +324,7 @@ class Fetcher:
             if not 200 <= status < 300:
                 await _discard_small_body(response)
                 return _Response(response.url, status, reason, response.headers)
-            shown = _redact(str(response.url))
+            shown = redact_url(str(response.url))
             declared = _media_type(response.headers.get("content-type", ""))
             _refuse_unusable_type(declared, accept, shown)
             self._refuse_announced_size(response.headers, shown)
@@ -334,7 +335,11 @@ class Fetcher:
             await response.aclose()
 
     def _refuse_announced_size(self, headers: httpx.Headers, shown: str) -> None:
-        """Refuse before reading when the Content-Length is already over the cap."""
+        """Refuse before reading when the Content-Length is already over the cap.
+
+        The length is of the compressed body when there is one; compression never makes a
+        page smaller than that by more than a few bytes, so it is over the cap too.
+        """
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.settings.max_bytes:
             raise ResponseTooLarge(
@@ -387,31 +392,17 @@ async def _discard_small_body(response: httpx.Response) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _redact(url: str) -> str:
-    """The URL with any password (or a lone user token) replaced by ***, for messages.
-
-    Keeps the user name (https://user:***@host/) so people can tell which account failed.
-    """
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    user, has_password, _ = userinfo.partition(":")
-    shown = f"{user}:***" if has_password else "***"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
-
-
 def _parse_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise FetchError(f"{_redact(str(url))} is not a valid URL: {exc}") from exc
-    return _check_scheme(parsed, _redact(url) + " is")
+        raise FetchError(f"{redact_url(str(url))} is not a valid URL: {exc}") from exc
+    return _check_scheme(parsed, redact_url(url) + " is")
 
 
 def _check_scheme(url: httpx.URL, context: str) -> httpx.URL:
     if url.scheme not in _DEFAULT_PORTS or not url.host:
-        raise FetchError(f"{context} not an http(s) URL: {_redact(str(url))}")
+        raise FetchError(f"{context} not an http(s) URL: {redact_url(str(url))}")
     return url
 
 
@@ -419,7 +410,9 @@ def _join(base: httpx.URL, location: str) -> httpx.URL:
     try:
         return base.join(location)
     except httpx.InvalidURL as exc:
-        raise FetchError(f"{_redact(str(base))} redirects to an invalid URL {location!r}") from exc
+        raise FetchError(
+            f"{redact_url(str(base))} redirects to an invalid URL {location!r}"
+        ) from exc
 
 
 def _headers(validators: Validators, accept: Accept) -> dict[str, str]:
@@ -446,7 +439,7 @@ def _raise_for_status(outcome: _Response | _Redirect, validators: Validators, at
 
 
 def _status_message(outcome: _Response, attempt: int) -> str:
-    shown = _redact(str(outcome.url))
+    shown = redact_url(str(outcome.url))
     return f"HTTP {outcome.status} {outcome.reason} from {shown}{_after(attempt)}"
 
 
@@ -461,14 +454,14 @@ def _wait_too_long_message(outcome: _Response, wait: float, limit: float) -> str
 
 
 def _redirect_message(url: str, visited: Sequence[httpx.URL], location: httpx.URL) -> str:
-    shown = _redact(url)
+    shown = redact_url(url)
     hops = len(visited) - 1
     if location in visited:
         return (
-            f"redirect loop at {shown}: it leads back to {_redact(str(location))} "
+            f"redirect loop at {shown}: it leads back to {redact_url(str(location))} "
             f"(gave up after {hops} redirects)"
         )
-    return f"more than {hops} redirects at {shown} (the last to {_redact(str(location))})"
+    return f"more than {hops} redirects at {shown} (the last to {redact_url(str(location))})"
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -712,8 +705,9 @@ def _decode_text(
     if _mostly_utf8(body):
         return body.decode("utf-8", "replace"), "utf-8"
     detected = charset_normalizer.from_bytes(body).best()
-    if detected is not None and _codec(detected.encoding):
-        return str(detected), _codec(detected.encoding) or "utf-8"
+    guess = _codec(detected.encoding) if detected is not None else None
+    if guess is not None:
+        return body.decode(guess, "replace"), guess
     fallback = label or "utf-8"
     return body.decode(fallback, "replace"), fallback
 
@@ -743,10 +737,13 @@ def _codec(label: str | None) -> str | None:
     if not label:
         return None
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
+        info = codecs.lookup(label.strip().strip("\"'"))
     except LookupError:
         return None
-    return _SUPERSETS.get(name, name)
+    # "base64" or "rot13" are codecs but not charsets; bytes.decode checks this same flag.
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return _SUPERSETS.get(info.name, info.name)
 
 
 def _mostly_utf8(body: bytes) -> bool:

@@ -66,12 +66,17 @@ def canonical_url(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any user:password replaced, for messages and logs."""
+    """The URL with any password (or a lone user token) replaced by ***, for messages.
+
+    Keeps the user name (https://user:***@host/) so people can tell which account failed.
+    """
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
         return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    user, has_password, _ = userinfo.partition(":")
+    shown = f"{user}:***" if has_password else "***"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
 
 
 def same_site(url: str, other: str) -> bool:

@@ -52,7 +52,8 @@ def press_release(
     article = f"""
       <article class="post">
         <header><h1>{esc(title)}</h1>
-          <p class="byline">By the Communications Team · <time datetime="{published}">{published}</time></p>
+          <p class="byline">By the Communications Team ·
+            <time datetime="{published}">{published}</time></p>
         </header>
         <div class="post-body">
 {body}
@@ -126,7 +127,7 @@ def newsroom_index(
     esc = html.escape
     cards = "\n".join(
         f'<article class="card"><h2><a href="{esc(href)}">{esc(title)}</a></h2>'
-        f'<p>{esc(title)} — a short teaser for the statement.</p>'
+        f"<p>{esc(title)} — a short teaser for the statement.</p>"
         f'<a class="more" href="{esc(href)}">Read more</a>'
         f'<a class="tag" rel="tag" href="/tag/partnerships/">Partnerships</a></article>'
         for href, title in items

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import hashlib
 import socket
-import socketserver
 import threading
 import time
 import tracemalloc
@@ -15,8 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from functools import partialmethod
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -55,17 +53,6 @@ RUSSIAN = "Совместное заявление министров иност
 
 Fetch = Callable[..., Awaitable[Page]]
 Reply = tuple[int, dict[str, str], bytes]  # what a route handler answers
-
-
-@pytest.fixture(autouse=True)
-def quick_server_shutdown(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for shutdown every 50 ms instead of 500 ms: saves half a second per test.
-
-    Autouse, so it runs before `http_server` starts serving. Can go once conftest passes
-    `poll_interval` to `serve_forever` itself.
-    """
-    fast = partialmethod(socketserver.BaseServer.serve_forever, poll_interval=0.05)
-    monkeypatch.setattr(ThreadingHTTPServer, "serve_forever", fast, raising=False)
 
 
 @pytest.fixture
@@ -253,6 +240,18 @@ async def test_wrong_declared_charset_does_not_garble_the_text(http_server, fetc
     assert page.encoding == "cp1252"
 
 
+@pytest.mark.parametrize("label", ["no-such-charset", "base64"])
+async def test_bogus_charset_label_is_ignored(http_server, fetch: Fetch, label: str) -> None:
+    body = html(f"<p>{FRENCH}</p>")
+    url = http_server.page(
+        "/bogus", body.encode("cp1252"), content_type=f"text/html; charset={label}"
+    )
+
+    page = await fetch(url)
+
+    assert page.text == body
+
+
 async def test_stray_byte_in_a_utf8_page_keeps_the_rest(http_server, fetch: Fetch) -> None:
     # A CMS pasted one cp1252 quote into an otherwise UTF-8 page.
     raw = html(f"<p>{FRENCH}</p><p>It\x92s here.</p>").encode("utf-8").replace(b"\xc2\x92", b"\x92")
@@ -410,7 +409,7 @@ async def test_trickling_server_is_cut_off_at_the_total_deadline(
 
     started = time.monotonic()
     with pytest.raises(
-        FetchTimeout, match=r"did not finish sending within 0\.5 s \(after 2 attempts\)"
+        FetchTimeout, match=r"no complete answer from .* within 0\.5 s \(after 2 attempts\)"
     ):
         await fetch_with(slow, http_server.url("/trickle"))
     elapsed = time.monotonic() - started

@@ -187,7 +187,9 @@ def test_feed_source_tracks_items(http_server, tmp_path):
     items = [(p, t, f"guid-{i}") for i, (p, (t, _)) in enumerate(STATEMENTS.items())]
     for path, (title, body) in STATEMENTS.items():
         serve_statement(http_server, path, title, body)
-    feed_url = http_server.page("/feed.xml", rss_feed(items, base), content_type="application/rss+xml")
+    feed_url = http_server.page(
+        "/feed.xml", rss_feed(items, base), content_type="application/rss+xml"
+    )
     config = config_for(tmp_path, feed_url, kind="feed")
     state = tmp_path / "state"
     code, events = check(config, state)
@@ -252,8 +254,9 @@ def test_listing_with_5000_links_is_read_in_order():
         f'<li><a href="/news/item-{i}">Statement number {i} of the archive</a></li>'
         for i in range(5000)
     )
-    links = links_from_index(f"<html><body><main><ul>{items}</ul></main></body></html>",
-                             "https://example.org/news/")
+    links = links_from_index(
+        f"<html><body><main><ul>{items}</ul></main></body></html>", "https://example.org/news/"
+    )
     assert len(links) == 5000
     assert links[0].url.endswith("/news/item-0") and links[-1].url.endswith("/news/item-4999")
 

@@ -32,7 +32,8 @@ def test_canonical_url_is_idempotent():
 
 
 def test_redact_url_hides_credentials():
-    assert redact_url("https://user:pw@example.org/x") == "https://***@example.org/x"
+    assert redact_url("https://user:pw@example.org/x") == "https://user:***@example.org/x"
+    assert redact_url("https://token@example.org/x") == "https://***@example.org/x"
     assert redact_url("https://example.org/x") == "https://example.org/x"
 
 
