@@ -25,26 +25,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.diff import compare, split_paragraphs  # noqa: E402
 from monitor.report import render_diff_html  # noqa: E402
 
-SYLLABLES = "ka to ri mo se na lu pe vi da go ha ne shi ru ba ko mi te ya".split()
-COMMON = "the of and to in a is that for on with as by at from will our this".split()
+SYLLABLES = "ka to ri mo se na lu pe vi da go ha ne shi ru ba ko mi te ya"
+COMMON = "the of and to in a is that for on with as by at from will our this"
 
 
 def _vocabulary(rng: random.Random, size: int = 2000) -> list[str]:
     """Pseudo-words, so unrelated paragraphs look as unrelated as real ones do."""
-    return ["".join(rng.choices(SYLLABLES, k=rng.randint(1, 4))) for _ in range(size)]
+    syllables = SYLLABLES.split()
+    return ["".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(size)]
 
 
 def _paragraph(rng: random.Random, words: list[str]) -> str:
     """A paragraph of a few sentences, with numbers and punctuation like a press release."""
+    common = COMMON.split()
     sentences = []
     for _ in range(rng.randint(2, 6)):
-        tokens = [rng.choice(COMMON) if rng.random() < 0.35 else rng.choice(words)]
-        tokens += [
-            rng.choice(COMMON) if rng.random() < 0.35 else rng.choice(words)
-            for _ in range(rng.randint(8, 24))
+        tokens = [
+            rng.choice(common) if rng.random() < 0.35 else rng.choice(words)
+            for _ in range(rng.randint(9, 25))
         ]
         if rng.random() < 0.3:
-            tokens.insert(rng.randrange(len(tokens)), f"{rng.randint(1, 999):,}.{rng.randint(0, 99)}")
+            tokens.insert(
+                rng.randrange(len(tokens)), f"{rng.randint(1, 999):,}.{rng.randint(0, 99)}"
+            )
         if rng.random() < 0.3:
             tokens[rng.randrange(len(tokens))] += ","
         sentences.append(" ".join(tokens).capitalize() + ".")
@@ -58,12 +61,14 @@ def statement(size: int = 100_000, seed: int = 7) -> tuple[str, str]:
     paragraphs: list[str] = []
     while sum(len(p) + 2 for p in paragraphs) < size:
         paragraphs.append(_paragraph(rng, words))
+    n = len(paragraphs)
+    paragraphs[n // 7] += " The fee is 1,250.00 per year."  # in both versions; a digit changes
     new = list(paragraphs)
-    n = len(new)
-    new[n // 10] = new[n // 10].replace(" ", " ", 1)  # whitespace only: not a change
-    new[n // 9] = new[n // 9].replace(" the ", " ", 1)  # one word removed
-    new[n // 8] = new[n // 8].replace(".", ",", 1)  # punctuation changed
-    new[n // 7] = new[n // 7].replace("1", "2", 1)  # one digit changed
+    new[n // 10] = new[n // 10].replace(" ", "\n", 1)  # re-wrapped only: not a change
+    words_of = new[n // 9].split(" ")
+    new[n // 9] = " ".join(words_of[:3] + words_of[4:])  # one word removed
+    new[n // 8] = new[n // 8][:-1] + "!"  # punctuation changed
+    new[n // 7] = new[n // 7].replace("1,250.00", "1,350.00")  # one digit changed
     new[n // 6] += " A sentence was added at the end of this paragraph."
     new[n // 5] = "A new paragraph, inserted by the editor. " + new[n // 5]
     new[n // 4] = _paragraph(rng, words)  # rewritten: removed + added

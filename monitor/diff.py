@@ -354,7 +354,9 @@ def _region_changes(old: list[_Paragraph], new: list[_Paragraph], region: _Regio
     new_keys = [p.key for p in new[region.j1 : region.j2]]
     changes: list[Change] = []
     i, j = region.i1, region.j1
-    sentinel = (region.i2 - region.i1, region.j2 - region.j1)  # flushes what follows the last pair
+    # Walk the pairs in order: what lies between two pairs is removed (old side) or added (new
+    # side). A sentinel pair just past the region's end flushes what follows the last pair.
+    sentinel = (len(old_keys), len(new_keys))
     for pi, pj in [*_pair_region(old_keys, new_keys), sentinel]:
         pi, pj = pi + region.i1, pj + region.j1
         changes.extend(Change("removed", before=old[k].display, old_index=k) for k in range(i, pi))
@@ -394,12 +396,12 @@ def _region_distance(
 ) -> int:
     """Indel distance between the old and new text of a region (its changes are given).
 
-    Each paragraph counts with its "\n\n" separator, so the region distances add up to the
-    distance between the whole normalised texts (giving the last paragraph a separator too
-    adds the same suffix to both texts, which changes no distance). A region too big to
-    compare at once (a rewrite) is measured along its paragraph pairing instead: modified pairs
-    compared, every other paragraph counted whole. Both are alignments of the texts, so the
-    similarity is never overstated.
+    Each paragraph counts with the blank line that separates it from the next, so the region
+    distances add up to the distance between the whole normalised texts (giving the last
+    paragraph a separator too adds the same suffix to both texts, which changes no distance).
+    A region too big to compare at once (a rewrite) is measured along its paragraph pairing
+    instead: modified pairs compared, every other paragraph counted whole. Both are alignments
+    of the texts, so the similarity is never overstated.
     """
     before = "".join(p + "\n\n" for p in old_keys[region.i1 : region.i2])
     after = "".join(p + "\n\n" for p in new_keys[region.j1 : region.j2])
