@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,6 +47,11 @@ state_option = click.option(
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
 )
+
+
+def make_console() -> Console:
+    """Output for people: the terminal's width, or wide enough for tables when piped."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -98,7 +104,7 @@ def check(
     config = open_config(config_path)
     sources = select_sources(config, source_names)
     store = open_store(state_dir)
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console()
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         results = asyncio.run(check_sources(config, store, sources, on_result=advance))
     for result in results:
@@ -175,9 +181,8 @@ def print_event(console: Console, event: Event) -> None:
     if event.error:
         console.print(f"         {escape(event.error)}", style="red")
     if event.event == "changed" and event.changes:
-        text = report.render_text(diff.Comparison(event.similarity or 0.0, event.changes))
-        for line in text.splitlines():
-            console.print(f"         {escape(line)}")
+        comparison = diff.Comparison(event.similarity or 0.0, event.changes)
+        console.print(Padding(report.render_rich(comparison), (0, 0, 0, 9)))
 
 
 def print_summary(console: Console, results: Sequence[CheckResult]) -> None:
@@ -224,7 +229,7 @@ def sources(config_path: Path, state_dir: Path) -> None:
             _when(record.last_change_at if record else None),
             escape(source.url),
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @main.command()
@@ -265,7 +270,7 @@ def statements(state_dir: Path, output_format: str, source: str) -> None:
             _when(record.last_changed_at),
             escape(record.url),
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @main.command()
@@ -290,7 +295,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
                 escape(stored.title or ""),
                 escape(stored.url),
             )
-        Console().print(table)
+        make_console().print(table)
         return
     statement = find_statement(store, target)
     snapshots = store.snapshots(statement.id)
@@ -309,7 +314,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
                 )
             )
         return
-    console = Console()
+    console = make_console()
     console.print(f"{escape(statement.title or '')}\n{escape(statement.url)} · {statement.status}")
     table = Table("version", "fetched", "title", "paragraphs", "similarity to previous")
     previous: Snapshot | None = None
@@ -388,7 +393,7 @@ def diff_command(
             )
         )
     else:
-        console = Console(highlight=False)
+        console = make_console()
         console.print(
             f"{escape(new.title)}\n{escape(statement.url)}\n"
             f"version {from_version} ({_when(old.fetched_at)}) → {to_version} "
@@ -397,7 +402,7 @@ def diff_command(
         if comparison.unchanged:
             console.print("no change in the statement text")
         else:
-            console.print(escape(report.render_text(comparison)))
+            console.print(report.render_rich(comparison))
 
 
 def source_name_of(store: Store, statement: StatementRecord) -> str:

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from rapidfuzz import fuzz
 
@@ -40,6 +42,10 @@ SUMMARY_CHARS = 280
 # same statement at a new URL (reported as `moved`). Re-publishing under a new slug keeps the
 # text nearly identical; two distinct statements of one newsroom stay far below this.
 MOVED_SIMILARITY = 0.9
+# A page whose text shrinks below both limits stands in for the statement (see
+# _refuse_stand_in): fewer than this many words, and less than this share of the old count.
+STAND_IN_WORDS = 30
+STAND_IN_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,27 @@ class CheckResult:
 
 class StatementError(Exception):
     """One statement (or listing) could not be checked: fetch or extraction failed."""
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What every check of a run shares: settings, state, the HTTP client, CPU workers."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    # Extraction is CPU-bound; with an executor (a process pool) it runs off the event loop
+    # and on every core. Without one it runs inline, which is quicker for a few pages.
+    executor: Executor | None = None
+
+    async def extract(self, source: Source, html: str, url: str) -> Article:
+        """The statement of `source` in a page, extracted in the executor when there is one."""
+        job = partial(
+            extract_statement, html, url, selector=source.selector, ignore=source.ignore_patterns
+        )
+        if self.executor is None:
+            return job()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, job)
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -81,13 +108,15 @@ async def check_sources(
     store: Store,
     sources: Sequence[Source],
     *,
+    executor: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
 ) -> list[CheckResult]:
     """Check several sources concurrently with one shared, rate-limited HTTP client."""
     async with Fetcher(fetch_settings(config)) as fetcher:
+        ctx = CheckContext(config, store, fetcher, executor)
 
         async def run(source: Source) -> CheckResult:
-            result = await check_source(source, config, store, fetcher)
+            result = await check_source(source, ctx)
             if on_result is not None:
                 on_result(result)
             return result
@@ -95,17 +124,15 @@ async def check_sources(
         return list(await asyncio.gather(*(run(s) for s in sources)))
 
 
-async def check_source(
-    source: Source, config: Config, store: Store, fetcher: Fetcher
-) -> CheckResult:
+async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     """Check one source, then store everything it found (snapshots, events, alerts) at once."""
     started = time.monotonic()
     if source.kind == "page":
-        update = await _check_page_source(source, config, store, fetcher)
+        update = await _check_page_source(source, ctx)
     else:
-        update = await _check_listing_source(source, config, store, fetcher)
+        update = await _check_listing_source(source, ctx)
     try:
-        store.save_check(update)
+        ctx.store.save_check(update)
     except StoreError as exc:
         message = f"could not record the check: {exc}"
         log.error("%s: %s", source.name, message)
@@ -120,23 +147,19 @@ async def check_source(
 # ---------------------------------------------------------------------------------------------
 
 
-async def _check_page_source(
-    source: Source, config: Config, store: Store, fetcher: Fetcher
-) -> SourceUpdate:
+async def _check_page_source(source: Source, ctx: CheckContext) -> SourceUpdate:
     checked_at = utcnow()
     url = canonical_url(source.url)
-    previous = store.statement(source.name, url)
+    previous = ctx.store.statement(source.name, url)
     base = SourceUpdate(
         name=source.name,
         url=source.url,
         kind=source.kind,
         checked_at=checked_at,
-        notifiers=config.notifiers_for(source),
+        notifiers=ctx.config.notifiers_for(source),
     )
     try:
-        update = await check_statement(
-            source, url, previous, fetcher, store, keep_raw=config.defaults.keep_raw
-        )
+        update = await check_statement(source, url, previous, ctx)
     except StatementError as exc:
         title = previous.title if previous else None
         error = Event("error", source.name, url, title=title, error=str(exc), at=checked_at)
@@ -148,10 +171,8 @@ async def check_statement(
     source: Source,
     url: str,
     previous: StatementRecord | None,
-    fetcher: Fetcher,
-    store: Store,
+    ctx: CheckContext,
     *,
-    keep_raw: bool = True,
     fallback_text: str | None = None,
 ) -> StatementUpdate:
     """Fetch one statement page and compare it with its last snapshot.
@@ -161,7 +182,7 @@ async def check_statement(
     the stored snapshot is then left alone, so the next good fetch is compared with the last
     good one and an outage never shows as a change.
     """
-    page = await _fetch(url, previous, fetcher)
+    page = await _fetch(url, previous, ctx.fetcher)
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
@@ -173,14 +194,12 @@ async def check_statement(
             content_hash=previous.content_hash,
             status=_reactivated(previous),
         )
-    article = _extract(source, page, fallback_text)
-    snapshot = _snapshot(article, page, keep_raw=keep_raw)
-    validators = {
-        "etag": page.etag,
-        "last_modified": page.last_modified,
-        "content_hash": page.content_hash,
-    }
-    last = store.snapshot(previous.id) if previous and previous.version else None
+    article = await _extract(source, page, ctx, fallback_text)
+    snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
+    fetched = StatementUpdate(
+        url, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash
+    )
+    last = ctx.store.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
         event = Event(
             "baseline",
@@ -190,12 +209,11 @@ async def check_statement(
             version=1,
             published=article.published,
         )
-        return StatementUpdate(
-            url, snapshot=snapshot, events=[event], status="active", **validators
-        )
+        return replace(fetched, snapshot=snapshot, events=[event], status="active")
     if last.text_hash == snapshot.text_hash:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
-        return StatementUpdate(url, status=_reactivated(previous), **validators)
+        return replace(fetched, status=_reactivated(previous))
+    _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
     event = Event(
         "changed",
@@ -207,7 +225,7 @@ async def check_statement(
         changes=comparison.changes,
         published=article.published,
     )
-    return StatementUpdate(url, snapshot=snapshot, events=[event], status="active", **validators)
+    return replace(fetched, snapshot=snapshot, events=[event], status="active")
 
 
 async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:
@@ -236,11 +254,11 @@ def _reactivated(previous: StatementRecord) -> str | None:
     return "active" if previous.status == "removed" else None
 
 
-def _extract(source: Source, page: Page, fallback_text: str | None = None) -> Article:
+async def _extract(
+    source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
+) -> Article:
     try:
-        article = extract_statement(
-            page.text, page.final_url, selector=source.selector, ignore=source.ignore_patterns
-        )
+        article = await ctx.extract(source, page.text, page.final_url)
     except ExtractionError as exc:
         if fallback_text:
             return Article(title="", text=fallback_text)
@@ -250,6 +268,22 @@ def _extract(source: Source, page: Page, fallback_text: str | None = None) -> Ar
             return Article(title=article.title, text=fallback_text)
         raise StatementError(f"no statement text found in the page ({redact_url(page.final_url)})")
     return article
+
+
+def _refuse_stand_in(old: str, new: str, page: Page) -> None:
+    """Refuse a page that shows a few words instead of the statement (maintenance, login wall).
+
+    Such a page is reported as an error that quotes what it says, so a withdrawn statement
+    is still seen, while a transient stand-in page never becomes a `changed` and then a
+    second `changed` when the statement returns.
+    """
+    old_words, new_words = len(old.split()), len(new.split())
+    if new_words < STAND_IN_WORDS and new_words < old_words * STAND_IN_SHARE:
+        quoted = " ".join(new.split())[:200]
+        raise StatementError(
+            f"the page no longer holds the statement: {new_words} words instead of "
+            f"{old_words}; it reads “{quoted}” ({redact_url(page.final_url)})"
+        )
 
 
 def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
@@ -278,25 +312,23 @@ def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUp
 # ---------------------------------------------------------------------------------------------
 
 
-async def _check_listing_source(
-    source: Source, config: Config, store: Store, fetcher: Fetcher
-) -> SourceUpdate:
+async def _check_listing_source(source: Source, ctx: CheckContext) -> SourceUpdate:
     """Read the listing, record what it names, fetch the newest few, re-check the rest."""
     checked_at = utcnow()
-    record = store.source(source.name)
+    record = ctx.store.source(source.name)
     # Statements on a listing's first successful read are its baseline: recorded, not alerted.
     first_sight = record is None or record.last_success_at is None
-    known = {s.url: s for s in store.statements(source.name)}
+    known = {s.url: s for s in ctx.store.statements(source.name)}
     update = SourceUpdate(
         name=source.name,
         url=source.url,
         kind=source.kind,
         checked_at=checked_at,
-        notifiers=config.notifiers_for(source),
+        notifiers=ctx.config.notifiers_for(source),
     )
     listed: list[Link] = []
     try:
-        listing = await _read_listing(source, record, fetcher)
+        listing = await _read_listing(source, record, ctx.fetcher)
     except StatementError as exc:
         # The store keeps the listing's old validators; tracked statements are still checked.
         error = Event("error", source.name, canonical_url(source.url), error=str(exc))
@@ -310,9 +342,7 @@ async def _check_listing_source(
             content_hash=listing.page.content_hash or (record.content_hash if record else None),
         )
     discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
-    statement_updates = await _check_tracked(
-        source, config, store, fetcher, known, discovered, listed
-    )
+    statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
     return replace(update, statements=[*discovered.values(), *statement_updates])
 
 
@@ -326,9 +356,10 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
     validators = None
     if record is not None and record.last_success_at is not None:
         validators = Validators(etag=record.etag, last_modified=record.last_modified)
-    accept = "feed" if source.kind == "feed" else "html"
     try:
-        page = await fetcher.fetch(source.url, validators, accept=accept)
+        page = await fetcher.fetch(
+            source.url, validators, accept="feed" if source.kind == "feed" else "html"
+        )
     except FetchError as exc:
         raise StatementError(str(exc)) from exc
     unchanged = page.not_modified or (
@@ -373,9 +404,7 @@ def _record_new_links(
 
 async def _check_tracked(
     source: Source,
-    config: Config,
-    store: Store,
-    fetcher: Fetcher,
+    ctx: CheckContext,
     known: dict[str, StatementRecord],
     discovered: dict[str, StatementUpdate],
     listed: Sequence[Link],
@@ -385,7 +414,7 @@ async def _check_tracked(
     waiting = [s for s in known.values() if s.status == "pending"]
     waiting.sort(key=lambda s: (order.get(s.url, len(order)), s.id))
     new_urls = [url for url in discovered if url not in known]
-    first_fetches = [*(s.url for s in waiting), *new_urls][: config.defaults.max_new_per_check]
+    first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
     tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
 
     def pending_record(url: str) -> PendingStatement:
@@ -407,11 +436,8 @@ async def _check_tracked(
         if s.version > 0 and (s.status == "removed" or (listed and s.url not in order))
     ]
     jobs = [
-        *(
-            _first_fetch(source, config, store, fetcher, pending_record(u), gone)
-            for u in first_fetches
-        ),
-        *(_recheck(source, config, store, fetcher, s) for s in tracked),
+        *(_first_fetch(source, ctx, pending_record(u), gone) for u in first_fetches),
+        *(_recheck(source, ctx, s) for s in tracked),
     ]
     updates = [u for batch in await asyncio.gather(*jobs) for u in batch]
     return _moves_are_not_removals(updates)
@@ -441,22 +467,14 @@ class PendingStatement:
 
 async def _first_fetch(
     source: Source,
-    config: Config,
-    store: Store,
-    fetcher: Fetcher,
+    ctx: CheckContext,
     pending: PendingStatement,
     gone_from_listing: Sequence[StatementRecord],
 ) -> list[StatementUpdate]:
     """Fetch a newly listed statement: its baseline, announced as `new` or `moved`."""
     try:
         update = await check_statement(
-            source,
-            pending.url,
-            None,
-            fetcher,
-            store,
-            keep_raw=config.defaults.keep_raw,
-            fallback_text=pending.summary,
+            source, pending.url, None, ctx, fallback_text=pending.summary
         )
     except StatementError as exc:
         error = Event("error", source.name, pending.url, title=pending.title, error=str(exc))
@@ -465,7 +483,7 @@ async def _first_fetch(
     assert snapshot is not None
     if pending.announce_as == "baseline":
         return [update]
-    moved_from = _moved_from(snapshot, gone_from_listing, store)
+    moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
     title = snapshot.title or pending.title
     if moved_from is not None:
         event = Event(
@@ -491,12 +509,10 @@ async def _first_fetch(
 
 
 async def _recheck(
-    source: Source, config: Config, store: Store, fetcher: Fetcher, previous: StatementRecord
+    source: Source, ctx: CheckContext, previous: StatementRecord
 ) -> list[StatementUpdate]:
     try:
-        update = await check_statement(
-            source, previous.url, previous, fetcher, store, keep_raw=config.defaults.keep_raw
-        )
+        update = await check_statement(source, previous.url, previous, ctx)
     except StatementError as exc:
         error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
         return [StatementUpdate(previous.url, events=[error])]
