@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -25,6 +27,8 @@ from monitor.events import Event
 from monitor.pipeline import CheckResult, check_sources
 from monitor.store import Snapshot, StatementRecord, Store, StoreError
 from monitor.urls import canonical_url
+from notifications.commands import notify_command, outbox_command
+from notifications.outbox import deliver_due
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -105,17 +109,44 @@ def check(
     sources = select_sources(config, source_names)
     store = open_store(state_dir)
     console = make_console()
-    with check_progress(len(sources), enabled=output_format == "text") as advance:
-        results = asyncio.run(check_sources(config, store, sources, on_result=advance))
+    with (
+        check_progress(len(sources), enabled=output_format == "text") as advance,
+        extraction_pool(len(sources)) as executor,
+    ):
+        results = asyncio.run(
+            check_sources(config, store, sources, executor=executor, on_result=advance)
+        )
     for result in results:
         for event in result.events:
             if output_format == "json":
                 click.echo(json.dumps(event.to_json(), ensure_ascii=False))
             else:
                 print_event(console, event)
+    # Every pending alert, this run's and those left from earlier runs, is tried before exit.
+    delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
+    for problem in delivery.problems:
+        click.echo(f"monitor: {problem}", err=True)
     if output_format == "text":
         print_summary(console, results)
+        if delivery.sent or delivery.failed or delivery.dead:
+            console.print(delivery.summary())
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_SOURCE_FAILED)
+
+
+# Below this many sources the process pool's start-up (each worker imports the extractors)
+# costs more than extracting in the main process.
+POOL_MIN_SOURCES = 16
+
+
+@contextmanager
+def extraction_pool(sources: int) -> Iterator[Executor | None]:
+    """A process pool for extraction on every core when the check is large enough."""
+    workers = os.cpu_count() or 1
+    if sources < POOL_MIN_SOURCES or workers < 2:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -422,6 +453,9 @@ def init(path: Path) -> None:
     path.write_text(example, encoding="utf-8")
     click.echo(f"wrote {path}; edit it, then run: monitor check --config {path}")
 
+
+main.add_command(outbox_command)
+main.add_command(notify_command)
 
 if __name__ == "__main__":
     main()

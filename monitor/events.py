@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from monitor.diff import Change
 
-EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error"]
+EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered"]
 
-# Kinds that people are alerted about; a baseline is recorded silently.
-ALERTING_KINDS: frozenset[str] = frozenset({"new", "changed", "moved", "removed"})
+# Kinds that people are alerted about; a baseline is recorded silently, and an error only
+# alerts when it completes a streak of failed checks (then `failures` is set).
+ALERTING_KINDS: frozenset[str] = frozenset({"new", "changed", "moved", "removed", "recovered"})
 
 
 def utcnow() -> dt.datetime:
@@ -34,11 +35,13 @@ class Event:
     moved_from: str | None = None
     published: dt.date | None = None
     summary: str | None = None  # the start of the statement's text (new statements)
+    failures: int | None = None  # failed checks in a row (error and recovered alerts)
     at: dt.datetime = field(default_factory=utcnow)
 
     @property
     def alerts(self) -> bool:
-        return self.event in ALERTING_KINDS
+        """True when notifiers are told of this event."""
+        return self.event in ALERTING_KINDS or (self.event == "error" and self.failures is not None)
 
     def to_json(self) -> dict[str, Any]:
         """The event as in the JSON contract (`--format json`, webhook body)."""
@@ -59,5 +62,7 @@ class Event:
             out["published"] = self.published.isoformat()
         if self.summary is not None:
             out["summary"] = self.summary
+        if self.failures is not None:
+            out["failures"] = self.failures
         out["at"] = self.at.isoformat().replace("+00:00", "Z")
         return out

@@ -127,10 +127,14 @@ async def check_sources(
 async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     """Check one source, then store everything it found (snapshots, events, alerts) at once."""
     started = time.monotonic()
+    record = ctx.store.source(source.name)
     if source.kind == "page":
         update = await _check_page_source(source, ctx)
     else:
         update = await _check_listing_source(source, ctx)
+    update = _failure_streak_alerts(
+        update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
+    )
     try:
         ctx.store.save_check(update)
     except StoreError as exc:
@@ -140,6 +144,32 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         return CheckResult(source.name, [error], message, time.monotonic() - started)
     events = [*update.events, *(e for s in update.statements for e in s.events)]
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def _failure_streak_alerts(
+    update: SourceUpdate, failures_before: int, threshold: int
+) -> SourceUpdate:
+    """Alert once when a source has failed `threshold` checks in a row, and once on recovery.
+
+    A single failed check is only an `error` event: servers hiccup, and an alert for every
+    failure would teach people to ignore alerts.
+    """
+    if update.error is not None:
+        failures = failures_before + 1
+        if failures != threshold:
+            return update
+        events = [replace(e, failures=failures) if e.event == "error" else e for e in update.events]
+        return replace(update, events=events)
+    if failures_before < threshold:
+        return update
+    recovered = Event(
+        "recovered",
+        update.name,
+        canonical_url(update.url),
+        failures=failures_before,
+        at=update.checked_at,
+    )
+    return replace(update, events=[*update.events, recovered])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ async def send_email(
     except Exception as exc:
         raise _delivery_error(exc, where, notifier, redact) from None
     if refused:
-        addresses = ", ".join(f"{addr} ({resp.code} {resp.message})" for addr, resp in refused.items())
+        addresses = ", ".join(f"{to} ({r.code} {r.message})" for to, r in refused.items())
         log.warning(
             "email notifier %s: the mail server %s refused some recipients: %s",
             notifier.name,
@@ -112,6 +112,8 @@ def _delivery_error(
         text = f"{server} answered {exc.code} {exc.message}"
     elif isinstance(exc, aiosmtplib.SMTPNotSupported):
         text = f"{server}: {exc}; check the notifier's security setting ({notifier.security})"
+    elif isinstance(exc, aiosmtplib.SMTPException):
+        text = f"{server}: {exc}"
     elif isinstance(exc, ssl.SSLCertVerificationError):
         text = (
             f"the TLS certificate of {server} does not verify ({exc.verify_message}); "

@@ -211,13 +211,14 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
 def describe_template_error(name: str, exc: BaseException, folder: Path | None) -> str:
     """A message naming the template (file and line where known) and what is wrong."""
     where = str(folder / name) if folder is not None else name
+    line: int | None
     if isinstance(exc, jinja2.TemplateSyntaxError):
         line = exc.lineno
-        what = f"syntax error: {exc.message}"
+        what = f"syntax error: {(exc.message or '').rstrip('.')}"
     else:
         line = _template_line(exc, name)
         detail = getattr(exc, "message", None) or str(exc)
-        what = f"{type(exc).__name__}: {detail}"
+        what = f"{type(exc).__name__}: {str(detail).rstrip('.')}"
     return f"template {where}" + (f", line {line}" if line else "") + f": {what}"
 
 
@@ -242,8 +243,7 @@ class MessageRenderer:
         if user_folder is not None:
             if not user_folder.is_dir():
                 self._setup_problems = (
-                    f"templates folder {user_folder} does not exist; "
-                    "using the built-in templates",
+                    f"templates folder {user_folder} does not exist; using the built-in templates",
                 )
             loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user_folder)), builtin])
             self._env = _environment(loader)

@@ -21,11 +21,11 @@ import datetime as dt
 import email.utils
 import hashlib
 import hmac
+import importlib.metadata
 import re
 
 import httpx
 
-from monitor import __version__
 from monitor.config import WebhookNotifier
 from notifications.errors import DeliveryError
 from notifications.outgoing import Outgoing
@@ -34,7 +34,16 @@ from notifications.redact import Redactor, redact_url, redactor_for
 SIGNATURE_HEADER = "X-Monitor-Signature"
 DELIVERY_HEADER = "X-Monitor-Delivery"
 EVENT_HEADER = "X-Monitor-Event"
-USER_AGENT = f"statement-monitor/{__version__} (webhook)"
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("statement-monitor")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
+
+
+USER_AGENT = f"statement-monitor/{_version()} (webhook)"
 
 _ANSWER_LIMIT = 300  # characters of a receiver's error answer quoted in messages
 # Statuses that say something about this one message, not about the receiver as a whole.
