@@ -192,6 +192,7 @@ _EVENT_STYLE = {
     "moved": "bold cyan",
     "removed": "bold red",
     "error": "red",
+    "recovered": "green",
 }
 
 
