@@ -5,7 +5,11 @@ sidebar (noise), and 10 % of the pages get a real edit of their body (one word c
 removed or added). Reports wall time, CPU time and peak RSS of each `monitor check`, and
 detected versus true changes.
 
-    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--keep DIR]
+    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
+
+With --vs-urlwatch, urlwatch 2.29 is installed into its own virtual environment
+(benchmarks/.urlwatch-venv, reused on later runs) and runs the same two cycles over the same
+pages with its default whole-page settings, in the same run.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -18,12 +22,13 @@ import json
 import multiprocessing
 import os
 import random
-import resource
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,8 +135,8 @@ def serve(cycles: list[dict[str, bytes]], port_queue: multiprocessing.Queue) -> 
             pass
 
         def do_GET(self) -> None:  # noqa: N802
-            if self.path == "/_next":
-                current["cycle"] = 1
+            if self.path.startswith("/_cycle/"):
+                current["cycle"] = int(self.path.rsplit("/", 1)[1])
                 body = b"ok"
             else:
                 body = cycles[current["cycle"]].get(self.path, b"")
@@ -147,26 +152,84 @@ def serve(cycles: list[dict[str, bytes]], port_queue: multiprocessing.Queue) -> 
     server.serve_forever()
 
 
-def run_check(monitor: Path, config: Path, state: Path) -> dict[str, float | list[dict]]:
-    """Run one `monitor check` and measure it (wall, CPU, peak RSS of the child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def measured(command: list[str]) -> tuple[float, float, float, str]:
+    """Run a command; its wall time, CPU time and peak RSS in MB (with its children)."""
     started = time.perf_counter()
-    result = subprocess.run(
-        [str(monitor), "check", "--config", str(config), "--state", str(state), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        # wait4 gives this child's own usage, so one tool's memory never shows in another's
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode not in (0, 1):
+        sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
+
+
+@dataclass
+class Cycle:
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+    changed: set[str]
+    errors: int
+
+
+def monitor_cycle(config: Path, state: Path) -> Cycle:
+    monitor = Path(sys.executable).parent / "monitor"
+    wall, cpu, rss, out = measured(
+        [str(monitor), "check", "--config", str(config), "--state", str(state), "--format", "json"]
     )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode not in (0, 1):
-        sys.exit(f"monitor check failed ({result.returncode}):\n{result.stderr}")
-    return {
-        "wall": wall,
-        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_rss_mb": after.ru_maxrss / 1024,  # the largest child so far, in KB on Linux
-        "events": [json.loads(line) for line in result.stdout.splitlines() if line.strip()],
-    }
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    changed = {e["url"] for e in events if e["event"] == "changed"}
+    return Cycle(wall, cpu, rss, changed, sum(e["event"] == "error" for e in events))
+
+
+def urlwatch_cycle(venv: Path, work: Path) -> Cycle:
+    wall, cpu, rss, out = measured(
+        [
+            str(venv / "bin" / "urlwatch"),
+            "--urls",
+            str(work / "urls.yaml"),
+            "--config",
+            str(work / "urlwatch.yaml"),
+            "--cache",
+            str(work / "cache.db"),
+            "--hooks",
+            str(work / "hooks.py"),
+        ]
+    )
+    changed = set(re.findall(r"^\d+\. CHANGED: (\S+)$", out, re.MULTILINE))
+    errors = len(re.findall(r"^\d+\. ERROR: ", out, re.MULTILINE))
+    return Cycle(wall, cpu, rss, changed, errors)
+
+
+def ensure_urlwatch() -> Path:
+    """urlwatch 2.29 in its own virtual environment (created once, then reused)."""
+    venv = Path(__file__).resolve().parent / ".urlwatch-venv"
+    if not (venv / "bin" / "urlwatch").exists():
+        print("installing urlwatch 2.29 into", venv, file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "urlwatch==2.29"], check=True)
+    return venv
+
+
+def switch(port: int, cycle: int) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_cycle/{cycle}") as answer:
+        answer.read()
+
+
+def print_row(name: str, run: Cycle, truth: set[str], pages: int) -> None:
+    print(
+        f"{name:<22}{run.wall:>8.2f}{run.cpu:>8.2f}{run.peak_rss_mb:>9.0f}"
+        f"{len(run.changed & truth):>6}{len(run.changed - truth):>6}{len(truth - run.changed):>7}"
+        f"{run.errors:>7}"
+    )
 
 
 def main() -> None:
@@ -174,59 +237,58 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--edit-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="keep the state folder here")
+    parser.add_argument("--vs-urlwatch", action="store_true")
     args = parser.parse_args()
 
+    venv = ensure_urlwatch() if args.vs_urlwatch else None
     cycles, edits = build_site(args.pages, args.edit_share, args.seed)
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     server = multiprocessing.Process(target=serve, args=(cycles, queue), daemon=True)
     server.start()
     port = queue.get(timeout=30)
+    urls = [f"http://127.0.0.1:{port}/s/{page}" for page in range(args.pages)]
     work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
+    results: dict[str, tuple[Cycle, Cycle]] = {}
     try:
         config = work / "sources.toml"
         lines = ['[defaults]\nconcurrency = 32\nper_host = 32\ntimeout = "30s"\n']
-        for page in range(args.pages):
-            lines.append(
-                f'[[sources]]\nname = "s{page}"\nurl = "http://127.0.0.1:{port}/s/{page}"\n'
-            )
+        lines += [f'[[sources]]\nname = "s{i}"\nurl = "{url}"\n' for i, url in enumerate(urls)]
         config.write_text("\n".join(lines))
-        monitor = Path(sys.executable).parent / "monitor"
-        state = args.keep or work / "state"
-        first = run_check(monitor, config, state)
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import urllib.request as u; u.urlopen('http://127.0.0.1:{port}/_next')",
-            ],
-            check=True,
-        )
-        second = run_check(monitor, config, state)
+        state = work / "state"
+        first = monitor_cycle(config, state)
+        switch(port, 1)
+        results["statement monitor"] = (first, monitor_cycle(config, state))
         db_size = (state / "monitor.db").stat().st_size
+        if venv is not None:
+            (work / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls) + "\n")
+            (work / "hooks.py").write_text("")
+            switch(port, 0)
+            first = urlwatch_cycle(venv, work)
+            switch(port, 1)
+            results["urlwatch 2.29"] = (first, urlwatch_cycle(venv, work))
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
-    truth = {f"http://127.0.0.1:{port}/s/{e.page}" for e in edits}
-    changed = {e["url"] for e in second["events"] if e["event"] == "changed"}  # type: ignore[union-attr]
-    errors = [e for e in second["events"] if e["event"] == "error"]  # type: ignore[union-attr]
+    truth = {urls[e.page] for e in edits}
     print(
-        f"pages: {args.pages}, true edits: {len(truth)} (seed {args.seed}), CPUs: {os.cpu_count()}"
+        f"pages: {args.pages}, true edits in cycle 2: {len(truth)}, seed {args.seed}, "
+        f"CPUs: {os.cpu_count()}"
     )
-    print(f"{'cycle':<8}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'pages/s':>10}")
-    for name, run in (("first", first), ("second", second)):
-        wall = float(run["wall"])  # type: ignore[arg-type]
-        print(
-            f"{name:<8}{wall:>9.2f}{float(run['cpu']):>9.2f}"  # type: ignore[arg-type]
-            f"{float(run['peak_rss_mb']):>13.0f}{args.pages / wall:>10.0f}"  # type: ignore[arg-type]
-        )
     print(
-        f"second cycle: detected {len(changed & truth)}/{len(truth)} edits, "
-        f"false positives {len(changed - truth)}, missed {len(truth - changed)}, "
-        f"errors {len(errors)}"
+        f"{'':<22}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}{'missed':>7}"
+        f"{'errors':>7}"
     )
-    print(f"state database: {db_size / 1e6:.1f} MB after two cycles")
+    for name, (first, second) in results.items():
+        print_row(f"{name}, cycle 1", first, set(), args.pages)
+        print_row(f"{name}, cycle 2", second, truth, args.pages)
+    if venv is not None:
+        ours, theirs = results["statement monitor"][1], results["urlwatch 2.29"][1]
+        print(f"cycle 2 wall time, ours / urlwatch: {ours.wall / theirs.wall:.2f}x")
+    print(
+        f"state database: {db_size / 1e6:.1f} MB after two cycles "
+        f"({db_size / (2 * args.pages) / 1e3:.1f} KB per check)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ Two entry points:
   structured output into paragraphs, dropping what is still noise: link-only teasers ("Read
   more: …", "Related" lists), headings left with nothing under them, the headline repeated at
   the top of the body, sidebars of layout tables. Before that, an article body split into
-  several chunks around ad slots is put back together, so the whole statement is found.
+  several chunks around ad slots is put back together, and page furniture (navigation,
+  asides, footers, buttons) is removed. When trafilatura finds little, its last-resort
+  rescue (the whole page flattened) gives way to the page's own paragraphs minus furniture,
+  unless the rescue holds text the page lacks, as with the structured data of a page
+  rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -32,6 +37,7 @@ import trafilatura
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
 from lxml import etree
+from soupsieve import SelectorSyntaxError
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +65,18 @@ def extract_article(html: str, url: str | None = None) -> Article:
     Never raises: malformed, truncated, empty or binary input gives whatever could be read,
     at worst `Article(title="", text="")`.
     """
+    html = _capped(html)
     tree = _parse(html)
     if tree is None:
         return Article(title="", text="")
+    title, published = _title_and_date(tree, url)  # before the tree is pruned for the body
     try:
-        title = _title(tree, url)
-        published = _published(tree, url)
-        paragraphs = _main_paragraphs(tree, url, title)
+        paragraphs = _main_paragraphs(html, tree, url, title)
     except Exception:
         # The daemon checks thousands of pages per cycle; one page that trips a library bug
         # must become "no article here", not a crashed cycle.
         log.exception("article extraction failed for %s", url or "a page")
-        return Article(title="", text="")
+        paragraphs = []
     return Article(title=title, text=_join(paragraphs), published=published)
 
 
@@ -108,32 +114,63 @@ _PARSER = lxml.html.HTMLParser(
 )
 
 
-def _parse(html: str) -> lxml.html.HtmlElement | None:
-    """The page as an lxml tree, or None when there is nothing to parse."""
-    if not html or html.isspace():
-        return None
+def _capped(html: str) -> str:
     if len(html) > MAX_HTML_CHARS:
         log.warning("page of %d characters cut to %d before extraction", len(html), MAX_HTML_CHARS)
-        html = html[:MAX_HTML_CHARS]
-    # Bytes, not str: lxml refuses a str that carries an XML encoding declaration, and
-    # "replace" turns lone surrogates (from badly decoded responses) into "?" instead of an error.
-    data = html.encode("utf-8", "replace")
+        return html[:MAX_HTML_CHARS]
+    return html
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    """The page as an lxml tree, or None when there is nothing to parse."""
+    if not html or html.isspace() or _looks_binary(html):
+        return None
     try:
-        return lxml.html.document_fromstring(data, parser=_PARSER)
+        return lxml.html.document_fromstring(_utf8(html), parser=_PARSER)
     except (etree.ParserError, ValueError):
         return None
+
+
+def _soup(html: str) -> BeautifulSoup:
+    """The page as a BeautifulSoup tree, built by lxml's parser."""
+    return BeautifulSoup(_utf8(html), "lxml", from_encoding="utf-8")
+
+
+def _utf8(html: str) -> bytes:
+    # Bytes, not str: lxml refuses a str that carries an XML encoding declaration, and
+    # "replace" turns lone surrogates (from badly decoded responses) into "?" instead of an error.
+    return html.encode("utf-8", "replace")
+
+
+# Control characters other than tab and line breaks, and the replacement character: text from
+# an image, a PDF or a wrongly decoded response, not from an HTML page.
+_BINARY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
+def _looks_binary(html: str) -> bool:
+    sample = html[:4096]
+    return len(_BINARY.findall(sample)) > 0.05 * len(sample)
 
 
 # --- Title and date -------------------------------------------------------------------------
 
 # Separators between a headline and the site's name in <title> ("Headline | Newsroom").
-_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|•|::|»|«)\s+")
+_TITLE_SEPARATOR = re.compile(r"(\s+(?:\||-|–|—|·|•|::|»|«)\s+)")
+
+
+def _title_and_date(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, dt.date | None]:
+    """The page's headline and publication date; never raises (metadata is a nicety)."""
+    try:
+        return _title(tree, url), _published(tree, url)
+    except Exception:
+        log.exception("reading the title and date failed for %s", url or "a page")
+        return "", None
 
 
 def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
     """The headline: the page's <h1> when the metadata agrees with it, else cleaned metadata."""
     meta = _meta_tags(tree)
-    page_title = next((t.text_content() for t in tree.iter("title") if t.text_content()), "")
+    page_title = next((text for t in tree.iter("title") if (text := t.text_content())), "")
     site_names = _site_names(meta, url)
     titles = [
         _strip_site_name(_squash(title), site_names)
@@ -174,18 +211,24 @@ _GENERIC_HOST_LABELS = {"www", "com", "org", "net", "gov", "edu", "co", "ac", "n
 def _site_names(meta: dict[str, str], url: str | None) -> set[str]:
     """Ways the site names itself: og:site_name, application-name, the host's labels."""
     names = {_words(meta.get("og:site_name", "")), _words(meta.get("application-name", ""))}
-    host = urlsplit(url).hostname or "" if url else ""
-    labels = host.split(".")[:-1]  # the top-level domain is no name
+    labels = _host(url).split(".")[:-1]  # the top-level domain is no name
     names.update(_words(label) for label in labels if label not in _GENERIC_HOST_LABELS)
     names.discard("")
     return names
 
 
+def _host(url: str | None) -> str:
+    try:
+        return (urlsplit(url).hostname or "") if url else ""
+    except ValueError:  # a malformed URL, such as an unclosed IPv6 bracket
+        return ""
+
+
 def _strip_site_name(title: str, site_names: set[str]) -> str:
     """`title` without a leading or trailing part naming the site ("Headline | Newsroom")."""
-    parts = _TITLE_SEPARATOR.split(title)
-    if len(parts) < 2:
-        return title
+    pieces = _TITLE_SEPARATOR.split(title)  # parts, with the separators between them
+    parts = pieces[::2]
+    first, last = 0, len(parts) - 1
 
     def names_site(part: str) -> bool:
         key = _words(part)
@@ -195,15 +238,15 @@ def _strip_site_name(title: str, site_names: set[str]) -> str:
             for name in site_names
         )
 
-    while len(parts) > 1 and names_site(parts[-1]):
-        parts.pop()
-    while len(parts) > 1 and names_site(parts[0]):
-        parts.pop(0)
+    while first < last and names_site(parts[last]):
+        last -= 1
+    while first < last and names_site(parts[first]):
+        first += 1
     # "Headline | Site" is the overwhelming use of a pipe: drop a short last part even when the
     # site's name is not known, but never a dash-separated part, which may belong to the title.
-    if len(parts) == 2 and " | " in title and len(parts[1].split()) <= 4:
-        parts.pop()
-    return " - ".join(parts) if len(parts) > 1 else parts[0]
+    if last == first + 1 and pieces[2 * first + 1].strip() == "|" and len(parts[last].split()) <= 4:
+        last -= 1
+    return "".join(pieces[2 * first : 2 * last + 1])
 
 
 def _published(tree: lxml.html.HtmlElement, url: str | None) -> dt.date | None:
@@ -226,15 +269,19 @@ def _published(tree: lxml.html.HtmlElement, url: str | None) -> dt.date | None:
 
 @dataclass
 class _Block:
-    """One paragraph of trafilatura's output with what the noise filters need to know."""
+    """One paragraph of extracted text, with what the noise filters need to know."""
 
     kind: str  # "head", "p", "item", "row", "quote", "code"
     text: str
     link_share: float  # share of the text's characters that sit inside links
+    rank: int = 6  # of a heading: 1 for <h1> … 6 for <h6> or unknown
 
 
-def _main_paragraphs(tree: lxml.html.HtmlElement, url: str | None, title: str) -> list[str]:
+def _main_paragraphs(
+    html: str, tree: lxml.html.HtmlElement, url: str | None, title: str
+) -> list[str]:
     """The paragraphs of the page's main content, noise removed."""
+    _drop_furniture(tree)
     _join_split_bodies(tree)
     document = trafilatura.bare_extraction(
         tree,
@@ -246,10 +293,58 @@ def _main_paragraphs(tree: lxml.html.HtmlElement, url: str | None, title: str) -
         include_formatting=False,
         output_format="xml",  # the body tree is all we need: skips trafilatura's text rendering
     )
-    if document is None or document.body is None:
-        return []
-    blocks = list(_blocks(document.body))
+    # A Document, or None when nothing was found (a dict only with the deprecated as_dict).
+    body = getattr(document, "body", None)
+    if body is None or _is_rescue(body):
+        blocks = _rescued_or_fallback_blocks(body, html)
+    else:
+        blocks = list(_blocks(body))
     return [block.text for block in _drop_noise(blocks, title)]
+
+
+# Page furniture that is never part of a statement. trafilatura drops it from its main
+# extraction too, but not from the rescue it runs when that finds little text, which then
+# returns menus and footers as the statement.
+_FURNITURE = etree.XPath(
+    "//nav | //aside | //footer | //button | //select | //textarea"
+    " | //*[@role='navigation' or @role='banner' or @role='contentinfo'"
+    " or @role='complementary' or @role='search' or @role='dialog']"
+    " | //header[not(ancestor::article or ancestor::main or .//h1)]"
+)
+
+
+def _drop_furniture(tree: lxml.html.HtmlElement) -> None:
+    for element in _FURNITURE(tree):
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+def _is_rescue(body: etree._Element) -> bool:
+    """Whether trafilatura's output looks like its last-resort rescue: one paragraph of bare text.
+
+    When its main extraction finds little text, trafilatura falls back on text taken from
+    structured data, from the whole <article> flattened into one paragraph (headline and byline
+    included), or from every text node of the page.
+    """
+    return len(body) == 1 and body[0].tag == "p" and len(body[0]) == 0
+
+
+def _rescued_or_fallback_blocks(body: etree._Element | None, html: str) -> list[_Block]:
+    """trafilatura's rescue only when it holds text the page's own paragraphs lack.
+
+    That is the body of a script-rendered page, found in its structured data. Otherwise the
+    page's text without its furniture, paragraphs kept, is the better reading.
+    """
+    fallback = _fallback_blocks(html)
+    rescued = (body[0].text or "") if body is not None else ""
+    if not rescued or "\n" in rescued:  # nothing, or every text node of the page
+        return fallback
+    rescued_words = Counter(_words(rescued).split())
+    fallback_words = Counter(_words(" ".join(block.text for block in fallback)).split())
+    shared = sum((fallback_words & rescued_words).values())
+    if fallback_words and shared >= 0.9 * fallback_words.total():
+        return fallback
+    return list(_blocks(body)) if body is not None else fallback
 
 
 # Class or id of a container that holds (a part of) an article's body.
@@ -294,11 +389,9 @@ def _are_chunks_of_one_body(chunks: list[lxml.html.HtmlElement]) -> bool:
                 return False
     # Between the chunks: ad slots and embeds, never another headline or article.
     order = list(ancestor.iter())
-    inside = {id(element) for chunk in chunks for element in chunk.iter()}
+    inside = {element for chunk in chunks for element in chunk.iter()}
     between = order[order.index(chunks[0]) : order.index(chunks[-1])]
-    return not any(
-        element.tag in {"h1", "article"} for element in between if id(element) not in inside
-    )
+    return not any(element.tag in {"h1", "article"} for element in between if element not in inside)
 
 
 def _common_ancestor(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement | None:
@@ -328,26 +421,38 @@ class _Text:
         self.visible = 0
         self.linked = 0
 
-    def add(self, text: str | None, in_link: bool = False) -> None:
-        if text:
-            # A line break in the HTML source is just a space; <br> (<lb>) breaks lines.
-            text = text.replace("\n", " ")
-            self.parts.append(text)
-            visible = len(text) - sum(map(text.count, " \n\t"))
-            self.visible += visible
-            self.linked += visible if in_link else 0
+    def add(self, text: str | None, in_link: bool = False, keep_breaks: bool = False) -> None:
+        """Add text; its line breaks are spaces (as in HTML) unless `keep_breaks` (<pre>)."""
+        if not text:
+            return
+        if keep_breaks:
+            for index, line in enumerate(text.split("\n")):
+                if index:
+                    self.add_break()
+                self.add(line, in_link)
+            return
+        text = text.replace("\n", " ")
+        self.parts.append(text)
+        visible = len(text) - text.count(" ") - text.count("\t")
+        self.visible += visible
+        self.linked += visible if in_link else 0
 
-    def add_element(self, element: etree._Element, in_link: bool = False) -> None:
-        """The element's text and its children's (not its own tail)."""
+    def add_break(self) -> None:
+        self.parts.append("\n")
+
+    def add_element(
+        self, element: etree._Element, in_link: bool = False, keep_breaks: bool = False
+    ) -> None:
+        """The text of a trafilatura element and its children (not its own tail)."""
         # Contact addresses are content ("Media contact: press@…"), not links elsewhere.
         target = element.get("target", "") if element.tag == "ref" else ""
         in_link = in_link or (element.tag == "ref" and not target.startswith(("mailto:", "tel:")))
         if element.tag == "lb":
-            self.parts.append("\n")
-        self.add(element.text, in_link)
+            self.add_break()
+        self.add(element.text, in_link, keep_breaks)
         for child in element:
-            self.add_element(child, in_link)
-            self.add(child.tail, in_link)
+            self.add_element(child, in_link, keep_breaks)
+            self.add(child.tail, in_link, keep_breaks)
 
     @property
     def text(self) -> str:
@@ -357,11 +462,11 @@ class _Text:
     def link_share(self) -> float:
         return self.linked / self.visible if self.visible else 0.0
 
-    def block(self, kind: str) -> _Block | None:
+    def block(self, kind: str, rank: int = 6) -> _Block | None:
         text = self.text
         if not text:
             return None
-        return _Block(kind, _bullet(text) if kind == "item" else text, self.link_share)
+        return _Block(kind, _bullet(text) if kind == "item" else text, self.link_share, rank)
 
 
 def _element_blocks(element: etree._Element) -> Iterator[_Block]:
@@ -377,10 +482,17 @@ def _element_blocks(element: etree._Element) -> Iterator[_Block]:
         yield from _mixed_blocks(element, kind="item" if tag == "item" else "p")
     else:
         text = _Text()
-        text.add_element(element)
-        block = text.block(_KIND_OF_TAG.get(tag, "p"))
+        text.add_element(element, keep_breaks=tag == "code")
+        block = text.block(_KIND_OF_TAG.get(tag, "p"), _heading_rank(element.get("rend")))
         if block:
             yield block
+
+
+def _heading_rank(name: str | None) -> int:
+    """1 for "h1" … 6 for "h6" (and for anything else)."""
+    if name and len(name) == 2 and name[0] == "h" and name[1] in "123456":
+        return int(name[1])
+    return 6
 
 
 def _has_block_children(element: etree._Element) -> bool:
@@ -456,7 +568,7 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
     kept = [
         block
         for index, block in enumerate(blocks)
-        if index not in teasers and not _heads_only_teasers(blocks, teasers, index)
+        if index not in teasers and not _heads_empty_section(blocks, teasers, index)
     ]
     return _drop_repeated_title(kept, title)
 
@@ -496,23 +608,26 @@ def _teasers(blocks: list[_Block]) -> set[int]:
 
 
 def _is_labelled_link(block: _Block) -> bool:
-    """ "Read more: <link>", "Also on example.com <link>"."""
+    """A link behind a label: "Read more: <link>", "Also on example.com <link>"."""
     unlinked = len(block.text) * (1 - block.link_share)
     return block.link_share >= 0.4 and unlinked <= 40 and bool(_TEASER_LABEL.match(block.text))
 
 
-def _heads_only_teasers(blocks: list[_Block], teasers: set[int], index: int) -> bool:
-    """Whether a heading has nothing but teasers under it ("Don't miss", "Related stories")."""
-    if blocks[index].kind != "head":
+def _heads_empty_section(blocks: list[_Block], teasers: set[int], index: int) -> bool:
+    """Whether a heading has nothing but teasers under it ("Don't miss", "Related stories").
+
+    Its section runs to the next heading of the same or a higher rank, or to the end.
+    """
+    heading = blocks[index]
+    if heading.kind != "head":
         return False
-    following = []
     for position in range(index + 1, len(blocks)):
-        if blocks[position].kind == "head":
-            break
-        following.append(position)
-    else:
-        return all(position in teasers for position in following)  # trailing heading
-    return bool(following) and all(position in teasers for position in following)
+        block = blocks[position]
+        if block.kind == "head" and block.rank <= heading.rank:
+            return True
+        if block.kind != "head" and position not in teasers:
+            return False
+    return True
 
 
 def _drop_repeated_title(blocks: list[_Block], title: str) -> list[_Block]:
@@ -525,33 +640,43 @@ def _drop_repeated_title(blocks: list[_Block], title: str) -> list[_Block]:
     return blocks
 
 
-# --- Selector override ----------------------------------------------------------------------------
+# --- Selector override and fallback ----------------------------------------------------------
 
-# Elements that start a new paragraph in selected content.
+# Elements that start a new paragraph.
 _BLOCK_TAGS = {
     "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
     "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
     "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
-    "tbody", "thead", "tfoot", "tr", "ul",
+    "tbody", "thead", "tfoot", "tr", "td", "th", "ul",
 }  # fmt: skip
-_DROPPED_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "object", "head"}
+_KIND_OF_HTML_TAG = {
+    **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), "head"),
+    "li": "item",
+    "tr": "row",
+    "pre": "code",
+    "blockquote": "quote",
+}
+# Never statement text: code, styles, embedded documents, the page's <head> and <title>.
+_DROPPED_TAGS = {
+    "script", "style", "noscript", "template", "svg", "iframe", "object", "head", "title",
+}  # fmt: skip
 
 
 def _select(html: str, url: str | None, selector: str) -> Article:
     """The text of every element `selector` matches, block elements as paragraphs."""
-    soup = BeautifulSoup(html or "", "lxml")
+    html = _capped(html)
+    soup = _soup(html)
     try:
         matches = soup.select(selector)
-    except Exception as error:  # soupsieve raises its own SelectorSyntaxError, among others
-        raise ExtractionError(f"invalid CSS selector {selector!r}: {error}") from error
+    except SelectorSyntaxError as error:
+        reason = str(error).splitlines()[0]  # the rest repeats the selector with a caret
+        raise ExtractionError(f"invalid CSS selector {selector!r}: {reason}") from error
     if not matches:
         raise ExtractionError(f"selector {selector!r} matched nothing in the page")
-    paragraphs: list[str] = []
-    for element in _outermost(matches):
-        paragraphs.extend(_soup_paragraphs(element))
+    paragraphs = [block.text for element in _outermost(matches) for block in _soup_blocks(element)]
+    # Title and date come from lxml's tree, as on the automatic path, so they are the same.
     tree = _parse(html)
-    title = _title(tree, url) if tree is not None else ""
-    published = _published(tree, url) if tree is not None else None
+    title, published = _title_and_date(tree, url) if tree is not None else ("", None)
     return Article(title=title, text=_join(paragraphs), published=published)
 
 
@@ -561,47 +686,122 @@ def _outermost(elements: list[Tag]) -> list[Tag]:
     return [e for e in elements if not any(id(parent) in chosen for parent in e.parents)]
 
 
-def _soup_paragraphs(root: Tag) -> list[str]:
+# Page furniture, for the fallback: navigation, banners, forms, sharing and promotion blocks.
+_CHROME_SELECTOR = (
+    "nav, aside, header, footer, button, select, input, textarea, label, [hidden],"
+    " [aria-hidden=true], [role=navigation], [role=banner], [role=contentinfo],"
+    " [role=complementary], [role=dialog], [role=search]"
+)
+_CHROME_NAME = re.compile(
+    r"cookie|consent|gdpr|banner|breadcrumb|share|social|newsletter|subscribe|related|popular"
+    r"|trending|sidebar|menu|navigation|advert|\bads?\b|ad-slot|promo|pagination|pager",
+    re.IGNORECASE,
+)
+
+
+def _fallback_blocks(html: str) -> list[_Block]:
+    """The page's text without its furniture, for pages trafilatura finds no content in."""
+    soup = _soup(html)
+    root = soup.body or soup
+    chrome = root.select(_CHROME_SELECTOR) + [
+        tag for tag in root.find_all(True) if _CHROME_NAME.search(_class_and_id(tag))
+    ]
+    for tag in chrome:
+        if not tag.decomposed:
+            tag.decompose()
+    return _soup_blocks(root)
+
+
+def _class_and_id(tag: Tag) -> str:
+    classes = tag.get_attribute_list("class")
+    return " ".join(str(name) for name in [*classes, tag.get("id")] if name)
+
+
+def _soup_blocks(root: Tag) -> list[_Block]:
     """The paragraphs of an element: text between block boundaries, list items bulleted."""
-    paragraphs: list[str] = []
-    line: list[str] = []
+    walker = _SoupWalker()
+    walker.walk(root)
+    return walker.blocks
 
-    def flush() -> None:
-        text = _tidy_line("".join(line))
-        if text:
-            paragraphs.append(text)
-        line.clear()
 
-    def walk(node: PageElement) -> None:
-        if isinstance(node, NavigableString):
-            if type(node) is NavigableString:  # comments, CDATA and doctypes are not text
-                line.append(str(node))
-            return
-        if not isinstance(node, Tag) or node.name in _DROPPED_TAGS:
-            return
+@dataclass(frozen=True)
+class _BlockEnd:
+    """Where a block element closes, and the kind of block its parent was."""
+
+    kind: str
+    rank: int
+
+
+# One step of the walk: a node, or a block's end, or a cell separator; inside a link; inside <pre>.
+_Step = tuple[PageElement | _BlockEnd | str, bool, bool]
+
+
+class _SoupWalker:
+    """Turns a BeautifulSoup tree into blocks, tracking which text sits inside links.
+
+    The walk keeps its own stack rather than recursing: pages nest thousands of levels deep.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: list[_Block] = []
+        self.text = _Text()
+        self.kind = "p"
+        self.rank = 6
+
+    def walk(self, root: Tag) -> None:
+        pending: list[_Step] = [(root, False, False)]
+        while pending:
+            node, in_link, in_pre = pending.pop()
+            if isinstance(node, _BlockEnd):
+                self.flush()
+                self.kind, self.rank = node.kind, node.rank
+            elif isinstance(node, NavigableString):
+                if type(node) is NavigableString:  # comments, CDATA and doctypes are not text
+                    self.text.add(str(node), in_link, keep_breaks=in_pre)
+            elif isinstance(node, str):
+                self.text.add(node)  # a cell separator
+            elif isinstance(node, Tag) and node.name not in _DROPPED_TAGS:
+                pending.extend(reversed(self._enter(node, in_link, in_pre)))
+        self.flush()
+
+    def flush(self) -> None:
+        if block := self.text.block(self.kind, self.rank):
+            self.blocks.append(block)
+        self.text = _Text()
+
+    def _enter(self, node: Tag, in_link: bool, in_pre: bool) -> list[_Step]:
+        """Steps for the inside of `node`, in page order."""
         if node.name == "br":
-            line.append("\n")
-            return
-        if node.name == "tr" and not node.find(_BLOCK_TAGS - {"tr"}):
-            flush()
-            cells = [_tidy_line(cell.get_text()) for cell in node.find_all(["td", "th"])]
-            line.append(" | ".join(cell for cell in cells if cell))
-            flush()
-            return
-        if node.name not in _BLOCK_TAGS:
-            for child in node.children:
-                walk(child)
-            return
-        flush()
-        if node.name == "li":
-            line.append("- ")
-        for child in node.children:
-            walk(child)
-        flush()
+            self.text.add_break()
+            return []
+        if node.name == "tr" and not node.find(_BLOCK_TAGS - {"tr", "td", "th"}):
+            end = self._open_block("row", 6)
+            return [*self._row(node, in_link), (end, False, False)]
+        if node.name in _BLOCK_TAGS:
+            end = self._open_block(_KIND_OF_HTML_TAG.get(node.name, "p"), _heading_rank(node.name))
+            in_pre = in_pre or node.name == "pre"
+            return [*((child, in_link, in_pre) for child in node.children), (end, False, False)]
+        href = node.get("href") if node.name == "a" else None
+        # Contact addresses are content ("Media contact: press@…"), not links elsewhere.
+        in_link = in_link or (isinstance(href, str) and not href.startswith(("mailto:", "tel:")))
+        return [(child, in_link, in_pre) for child in node.children]
 
-    walk(root)
-    flush()
-    return [p for p in paragraphs if p != "-"]
+    def _open_block(self, kind: str, rank: int) -> _BlockEnd:
+        """Start a paragraph of `kind`; the returned step restores the surrounding one."""
+        self.flush()
+        outer = _BlockEnd(self.kind, self.rank)
+        self.kind, self.rank = kind, rank
+        return outer
+
+    def _row(self, row: Tag, in_link: bool) -> list[_Step]:
+        """A table row on one line, its cells separated by " | "."""
+        steps: list[_Step] = []
+        for cell in row.find_all(["td", "th"], recursive=False):
+            if cell.get_text(strip=True):
+                if steps:
+                    steps.append((" | ", in_link, False))
+                steps.extend((child, in_link, False) for child in cell.children)
+        return steps
 
 
 # --- Text tidying ---------------------------------------------------------------------------------

@@ -1,0 +1,415 @@
+"""Statement extraction: what a user sees in the body, and what must never end up there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.extract import Article, ExtractionError, extract_article, extract_statement
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+PRESS_URL = "https://newsroom.northwind.example/news/q1-2024-results"
+
+PRESS_RELEASE_BODY = [
+    "OSLO, 18 April 2024 – Northwind Energy today reported revenue of NOK 4.2 billion for the "
+    "first quarter of 2024, an increase of 18 percent compared with the same period last year, "
+    "driven by higher output from its offshore wind portfolio.",
+    "Operating profit rose to NOK 1.1 billion, while net debt fell for the fourth consecutive "
+    "quarter. The board confirmed its dividend policy and its guidance for the full year.",
+    "“Our turbines produced more electricity this winter than in any quarter since the company "
+    "was founded,” said Ingrid Halvorsen, Chief Executive Officer of Northwind Energy. “We will "
+    "keep investing in grid connections and storage so that this growth reaches our customers.”",
+    "Outlook",
+    "Northwind expects to commission two further wind farms before the end of the year and "
+    "maintains its target of 3 gigawatts of installed capacity by 2026.",
+    "The full interim report and the presentation for analysts are available on the company’s "
+    "investor pages.",
+    "Media contact",
+    "Kari Nordmann, Head of Communications, press@northwind.example",
+]
+
+# Text of the press release page that is not the statement.
+PRESS_RELEASE_NOISE = [
+    "cookies",  # consent banner
+    "Home",  # navigation
+    "Careers",
+    "Search the newsroom",
+    "Financial news",  # kicker link
+    "Viewed",  # view counter
+    "Share on",
+    "Advertisement",
+    "enable JavaScript",  # <noscript> of the ad slot
+    "renderAd",  # inline script
+    "Read more",  # in-body teaser
+    "fourth-quarter 2023",
+    "Tags",
+    "Most read",
+    "Bergen",
+    "Subscribe",
+    "Related news",
+    "capital markets day",
+    "All rights reserved",
+    "Page generated",
+    "dataLayer",
+]
+
+
+def page(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def paragraphs(text: str) -> list[str]:
+    return text.split("\n\n")
+
+
+# --- Automatic extraction ---------------------------------------------------------------------
+
+
+def test_press_release_body_is_found_whole_and_in_order() -> None:
+    article = extract_article(page("press_release.html"), PRESS_URL)
+
+    assert paragraphs(article.text) == PRESS_RELEASE_BODY
+
+
+@pytest.mark.parametrize("noise", PRESS_RELEASE_NOISE)
+def test_press_release_boilerplate_stays_out_of_the_body(noise: str) -> None:
+    article = extract_article(page("press_release.html"), PRESS_URL)
+
+    assert noise not in article.text
+
+
+def test_title_comes_without_site_name_and_date_from_metadata() -> None:
+    article = extract_article(page("press_release.html"), PRESS_URL)
+
+    assert article.title == "Northwind Energy reports record first-quarter results"
+    assert article.published == dt.date(2024, 4, 18)
+    assert not article.text.startswith(article.title)  # the headline is not repeated as body
+
+
+def test_noise_and_markup_changes_alone_give_identical_text() -> None:
+    # Same statement; different cookie banner, counters, ads, sidebars, related links, footer
+    # timestamp, wrapper divs, class names, whitespace and <strong>/<b>.
+    original = extract_article(page("press_release.html"), PRESS_URL)
+    restyled = extract_article(page("press_release_restyled.html"), PRESS_URL)
+
+    assert restyled.text == original.text
+    assert restyled.title == original.title
+
+
+def test_a_one_word_edit_of_the_statement_changes_the_text() -> None:
+    html = page("press_release_restyled.html")
+    edited = html.replace("fell for the fourth consecutive quarter", "fell for the fourth quarter")
+
+    before, after = extract_article(html).text, extract_article(edited).text
+
+    assert before != after
+    assert "fell for the fourth quarter" in after
+
+
+def test_joint_statement_keeps_both_companies_in_order() -> None:
+    text = extract_article(page("joint_statement.html")).text
+    parts = paragraphs(text)
+
+    weber = next(i for i, p in enumerate(parts) if "said Anna Weber" in p)
+    nowak = next(i for i, p in enumerate(parts) if "said Tomasz Nowak" in p)
+    assert parts[0].startswith("Contoso Grid and Fabrikam Rail have today agreed")
+    assert weber < nowak < parts.index("About Contoso Grid") < parts.index("About Fabrikam Rail")
+    assert parts[-1].startswith("Fabrikam Rail is a freight railway")
+    for noise in ("Latest news", "Lübeck", "Imprint", "Friedrichstraße", "Projects", "DE"):
+        assert noise not in text
+
+
+def test_joint_statement_title_and_date_from_structured_data() -> None:
+    article = extract_article(page("joint_statement.html"))
+
+    assert article.title == (
+        "Joint statement by Contoso Grid and Fabrikam Rail on the Northern Corridor electrification"
+    )
+    assert article.published == dt.date(2023, 11, 2)
+
+
+def test_list_items_are_paragraphs_between_their_lead_in_and_what_follows() -> None:
+    parts = paragraphs(extract_article(page("list_in_body.html")).text)
+
+    start = parts.index("Our investigation found three causes:")
+    assert parts[start : start + 8] == [
+        "Our investigation found three causes:",
+        "- An expired certificate on an internal authentication service.",
+        "- Monitoring that checked the service’s availability but not its certificate.",
+        "- A failover procedure that had not been tested since the last upgrade.",
+        "We have taken the following steps to prevent a repeat:",
+        "- All certificates are now renewed automatically, 30 days before they expire.",
+        "- Certificate expiry is monitored for every internal service.",
+        "- Failover is tested every month.",
+    ]
+    assert parts[start + 8].startswith("Customers on an enterprise plan")
+
+
+def test_body_split_into_chunks_around_ads_is_joined() -> None:
+    article = extract_article(page("split_body.html"))
+
+    assert [p.split(",")[0].split(" ")[0] for p in paragraphs(article.text)] == [
+        "From",
+        "Over",
+        "Customers",
+        "We",
+    ]
+    assert "Advertisement" not in article.text
+
+
+def test_short_statement_among_boilerplate() -> None:
+    article = extract_article(page("short_statement.html"))
+
+    assert article.text == (
+        "We are aware of reports about unauthorised access to a supplier's systems. Our own "
+        "systems were not affected and no customer data was exposed."
+    )
+    assert article.title == "Statement on reports about a data incident"
+    assert article.published == dt.date(2024, 5, 12)
+
+
+def test_body_of_a_script_rendered_page_comes_from_its_structured_data() -> None:
+    article = extract_article(page("script_rendered.html"))
+
+    assert article.text.startswith("Tailspin Toys is withdrawing the Sky Glider kite from sale")
+    assert article.text.endswith("for a full refund, with or without a receipt.")
+    assert "Loading" not in article.text
+    assert article.title == "Product withdrawal: Sky Glider kite"
+
+
+def test_page_without_an_article_gives_empty_text() -> None:
+    article = extract_article(page("newsroom_index.html"))
+
+    assert article.text == ""
+    assert article.title == "Newsroom"
+
+
+def test_page_with_only_navigation_gives_empty_text() -> None:
+    html = "<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav></body></html>"
+
+    assert extract_article(html).text == ""
+
+
+def test_entities_and_script_text_are_handled_as_text() -> None:
+    article = extract_article(page("tricky_text.html"))
+
+    assert article.title == 'Smith & Jones on <script> tags & "safe" HTML'
+    assert "a comment such as <script>alert(1)</script> is shown as text" in article.text
+    assert "written as &amp; in the page source" in article.text
+    for never in ("trackingPixel", "must never reach", "hijacked", "color: #333"):
+        assert never not in article.text
+    assert len(paragraphs(article.text)) == 2
+
+
+def test_source_line_breaks_inside_a_paragraph_are_spaces() -> None:
+    text = extract_article(page("press_release.html")).text
+
+    assert all("\n" not in paragraph for paragraph in paragraphs(text))
+    assert "  " not in text
+
+
+def test_truncated_page_keeps_what_arrived() -> None:
+    html = page("press_release.html")
+    cut = html[: html.index("The board confirmed")]
+
+    text = extract_article(cut).text
+
+    assert text.startswith("OSLO, 18 April 2024 – Northwind Energy today reported revenue")
+    assert "Operating profit rose to NOK 1.1 billion" in text
+
+
+def test_malformed_markup_is_read_as_browsers_would() -> None:
+    html = (
+        "<html><head><title>Statement</title><body><div class=content>"
+        "<p>We have paused the rollout of the new app version <b>after reports of crashes"
+        "<p>Customers who installed it can keep using it safely</i>, and an update follows."
+        "<p>We apologise for the inconvenience.</div></span></td>"
+    )
+
+    article = extract_article(html)
+
+    assert paragraphs(article.text) == [
+        "We have paused the rollout of the new app version after reports of crashes",
+        "Customers who installed it can keep using it safely, and an update follows.",
+        "We apologise for the inconvenience.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   \n\t ",
+        "<!-- nothing but a comment -->",
+        "<html></html>",
+        "<html><body></body></html>",
+        "\x00" * 100,
+        bytes(range(256)).decode("latin-1") * 20,  # an image or a PDF decoded as text
+        "%PDF-1.7\n" + "".join(map(chr, range(0x80, 0x100))) * 10,
+    ],
+    ids=["empty", "whitespace", "comment", "empty-html", "empty-body", "nul", "binary", "pdf"],
+)
+def test_empty_or_garbage_input_gives_an_empty_article(html: str) -> None:
+    assert extract_article(html) == Article(title="", text="")
+
+
+def test_text_without_article_markup_is_still_found() -> None:
+    html = (
+        "<html><body><nav><a href='/'>Home</a> <a href='/press'>Press</a></nav>"
+        "<div>We are aware of the reports and are looking into them with our partners.<br>"
+        "More information will follow as soon as we have it.</div>"
+        "<footer>© 2024 Example</footer></body></html>"
+    )
+
+    assert extract_article(html).text == (
+        "We are aware of the reports and are looking into them with our partners.\n"
+        "More information will follow as soon as we have it."
+    )
+
+
+def test_deeply_nested_page_does_not_crash() -> None:
+    html = "<div>" * 20_000 + page("short_statement.html")
+
+    article = extract_article(html)
+
+    assert isinstance(article.text, str)
+
+
+def test_huge_page_is_extracted() -> None:
+    sidebar = "".join(
+        f'<li><a href="/n/{i}">Older press release {i}</a></li>' for i in range(20_000)
+    )
+    html = page("press_release.html").replace(
+        '<aside class="sidebar">', f"<aside><ul>{sidebar}</ul>"
+    )
+
+    assert paragraphs(extract_article(html).text) == PRESS_RELEASE_BODY
+
+
+# Pieces of markup that trip up parsers: unclosed, misnested and raw-text elements, entities,
+# invisible characters, lone surrogates from badly decoded responses.
+MARKUP = st.sampled_from(
+    [
+        "<p>", "</p>", "<div class='article-body'>", "</div>", "<ul><li>", "</li>", "<table><tr>",
+        "<td>", "<a href='/x'>", "<a href='mailto:a@b.example'>", "</a>", "<h2>", "</h2>", "<br>",
+        "<script>", "</script>", "<style>", "<pre>", "<!--", "-->", "<![CDATA[", "<title>",
+        "<article>", "<nav>", "<footer>", "&amp;", "&lt;", "&#0;", "&#xD800;", "\u00a0", "\u200b",
+        "\ud800", "\x00", "\n\n", " | ", "Read more: ",
+    ]
+)  # fmt: skip
+HTMLISH = st.lists(st.one_of(MARKUP, st.text(max_size=40)), max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(HTMLISH)
+def test_any_input_gives_an_article_with_tidy_paragraphs(html: str) -> None:
+    article = extract_article(html)
+
+    assert article.text == article.text.strip()
+    assert "\n\n\n" not in article.text
+    assert all(paragraph.strip() for paragraph in paragraphs(article.text) if article.text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(HTMLISH, st.sampled_from(["div", "p, li", "body", "td:nth-child(2)"]))
+def test_statement_extraction_fails_only_with_extraction_error(html: str, selector: str) -> None:
+    try:
+        article = extract_statement(html, selector=selector, ignore=[re.compile(r"\d+")])
+    except ExtractionError:
+        return
+    assert article.text.strip()
+
+
+# --- Per-source settings ----------------------------------------------------------------------
+
+
+def test_selector_takes_exactly_the_matched_elements() -> None:
+    article = extract_statement(
+        page("joint_statement.html"), selector="div.statement-text, div.contacts"
+    )
+    parts = paragraphs(article.text)
+
+    assert parts[0].startswith("Contoso Grid and Fabrikam Rail have today agreed")
+    assert "About Fabrikam Rail" in parts
+    # The contacts, which automatic extraction leaves out; <br> breaks lines in a paragraph.
+    assert parts[-2:] == [
+        "Contoso Grid press office\n+49 30 555 0100\npresse@contoso.example",
+        "Fabrikam Rail media relations\n+48 22 555 0199\nmedia@fabrikam.example",
+    ]
+    assert "Joint statement by" not in article.text  # the <h1> is outside the selection
+    assert "Latest news" not in article.text
+    assert article.title.startswith("Joint statement by Contoso Grid")
+    assert article.published == dt.date(2023, 11, 2)
+
+
+def test_selector_drops_scripts_and_styles_inside_the_selection() -> None:
+    text = extract_statement(page("tricky_text.html"), selector=".entry-content").text
+
+    assert "trackingPixel" not in text
+    assert "color: #333" not in text
+    assert "a comment such as <script>alert(1)</script> is shown as text" in text
+
+
+def test_selector_gives_the_same_paragraphs_as_automatic_extraction() -> None:
+    automatic = extract_statement(page("list_in_body.html"))
+    selected = extract_statement(page("list_in_body.html"), selector="article > :not(h1)")
+
+    assert selected.text == automatic.text
+
+
+def test_selector_that_matches_nothing_is_an_error() -> None:
+    with pytest.raises(ExtractionError, match=r"selector '\.press-body' matched nothing"):
+        extract_statement(page("press_release.html"), selector=".press-body")
+
+
+def test_invalid_selector_is_an_error_naming_it() -> None:
+    with pytest.raises(ExtractionError, match=r"invalid CSS selector 'div\[class='"):
+        extract_statement(page("press_release.html"), selector="div[class=")
+
+
+def test_ignore_pattern_removes_a_changing_line() -> None:
+    html = page("list_in_body.html")
+    later = html.replace("15 March 2024, 16:05 UTC", "16 March 2024, 09:40 UTC")
+    ignore = [re.compile(r"Last updated: .*")]
+
+    first = extract_statement(html, ignore=ignore)
+    second = extract_statement(later, ignore=ignore)
+
+    assert "Last updated" in extract_statement(html).text
+    assert "Last updated" not in first.text
+    assert first.text == second.text
+    assert paragraphs(first.text)[-1].startswith("Customers on an enterprise plan")
+    assert "\n\n\n" not in first.text
+
+
+def test_ignore_pattern_inside_a_paragraph_leaves_tidy_text() -> None:
+    ignore = [re.compile(r"If you have questions, please contact your account manager\.")]
+
+    text = extract_statement(page("list_in_body.html"), ignore=ignore).text
+
+    assert (
+        "Customers on an enterprise plan will receive a service credit with their next invoice."
+        in paragraphs(text)
+    )
+
+
+def test_page_without_statement_text_is_an_error() -> None:
+    with pytest.raises(ExtractionError, match="no statement text"):
+        extract_statement(page("newsroom_index.html"))
+
+
+def test_ignoring_all_of_the_text_is_an_error() -> None:
+    with pytest.raises(ExtractionError, match="no statement text"):
+        extract_statement(page("short_statement.html"), ignore=[re.compile(r"(?s).+")])
+
+
+def test_empty_selection_is_an_error() -> None:
+    html = "<html><body><div class='statement'> <script>x = 1</script> </div></body></html>"
+
+    with pytest.raises(ExtractionError, match="no statement text"):
+        extract_statement(html, selector=".statement")
