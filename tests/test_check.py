@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,8 @@ TITLE = "Example Corp and Sample Industries announce research partnership"
 def write_config(tmp_path: Path, sources: str, defaults: str = "") -> Path:
     path = tmp_path / "sources.toml"
     path.write_text(
-        f'[defaults]\ntimeout = "2s"\nretries = 0\n{defaults}\n{sources}', encoding="utf-8"
+        f'[defaults]\ntimeout = "2s"\nretries = 0\nmax_bytes = "5MB"\n{defaults}\n{sources}',
+        encoding="utf-8",
     )
     return path
 
@@ -271,3 +274,54 @@ def test_named_sources_only(http_server, tmp_path):
     result = run("check", "--config", str(config), "--state", str(tmp_path / "s"), "bb")
     assert result.exit_code == 2
     assert "no source is named 'bb'" in result.stderr and "did you mean 'b'" in result.stderr
+
+
+def _stall_mid_body(req):
+    req.send_response(200)
+    req.send_header("Content-Type", "text/html")
+    req.send_header("Content-Length", "100000")
+    req.end_headers()
+    req.wfile.write(b"<html><body><p>The start of a page that never ends")
+    req.wfile.flush()
+    threading.Event().wait(5)  # longer than the 2 s read timeout
+    req.close_connection = True
+
+
+def _gzip_bomb(_req):
+    body = gzip.compress(b"\0" * 30_000_000, compresslevel=9)
+    return 200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, body
+
+
+def _huge(_req):
+    return 200, {"Content-Type": "text/html"}, b"<p>" + b"x" * 50_000_000
+
+
+def _redirect_loop(req):
+    return 302, {"Location": req.path}, b""
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        (_huge, "MB limit"),
+        (_gzip_bomb, "MB limit"),
+        (_stall_mid_body, "stopped sending"),
+        (_redirect_loop, "redirect"),
+        (lambda _r: (429, {"Retry-After": "3600"}, b"slow down"), "429"),
+        (lambda _r: (200, {"Content-Type": "image/png"}, b"\x89PNG"), "image/png"),
+    ],
+    ids=["50MB", "gzip-bomb", "stall", "redirect-loop", "429", "image"],
+)
+def test_hostile_responses_are_errors_and_leave_the_state_intact(statement, tmp_path, fault, words):
+    server, config, url = statement
+    state = tmp_path / "state"
+    check_json(config, state)
+    server.route("/news/partnership", fault)
+    code, events = check_json(config, state)
+    assert code == 1
+    assert [e["event"] for e in events] == ["error"]
+    assert words in events[0]["error"]
+    store = Store.open(state)
+    assert store.statements()[0].version == 1
+    server.page("/news/partnership", press_release(TITLE, PARTNERSHIP, Noise(views=3)))
+    assert check_json(config, state) == (0, [])
