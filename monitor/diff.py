@@ -32,6 +32,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 ChangeOp = Literal["modified", "added", "removed", "moved"]
+ChangePart = Literal["body", "title"]
 WordOp = Literal["equal", "delete", "insert"]
 
 # Old and new paragraphs are paired as "modified" when fuzz.ratio of their normalised texts
@@ -97,10 +98,13 @@ class Change:
     old_index: int | None = None
     new_index: int | None = None
     words: tuple[WordEdit, ...] = field(default=())
+    part: ChangePart = "body"  # "title": the statement's headline, not a body paragraph
 
     def to_json(self) -> dict[str, Any]:
         """The change as in the JSON event contract: op, and before and/or after."""
         out: dict[str, Any] = {"op": self.op}
+        if self.part != "body":
+            out["part"] = self.part
         if self.before is not None:
             out["before"] = self.before
         if self.after is not None:
@@ -441,6 +445,20 @@ def compare(old_text: str, new_text: str) -> Comparison:
     return Comparison(similarity, tuple(_detect_moves(changes, old, new)))
 
 
+def title_change(old_title: str, new_title: str) -> Change | None:
+    """The headline's edit, or None when the titles are equal once normalised.
+
+    An empty title on either side is no change: it means the page did not say, not that the
+    headline was removed.
+    """
+    old, new = _normalize_paragraph(old_title), _normalize_paragraph(new_title)
+    if not old or not new or old == new:
+        return None
+    return Change(
+        "modified", old_title, new_title, words=word_edits(old_title, new_title), part="title"
+    )
+
+
 def apply_changes(old_paragraphs: Sequence[str], changes: Iterable[Change]) -> list[str]:
     """Rebuild the new paragraphs from the old ones and a comparison's changes.
 
@@ -451,6 +469,8 @@ def apply_changes(old_paragraphs: Sequence[str], changes: Iterable[Change]) -> l
     consumed: set[int] = set()
     placed: dict[int, str] = {}
     for change in changes:
+        if change.part != "body":
+            continue  # the headline is not one of the paragraphs
         if change.op != "added":
             if change.old_index is None or not 0 <= change.old_index < len(old_paragraphs):
                 raise ValueError(f"{change.op} change without a valid old_index")

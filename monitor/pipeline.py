@@ -240,10 +240,12 @@ async def check_statement(
             published=article.published,
         )
         return replace(fetched, snapshot=snapshot, events=[event], status="active")
-    if last.text_hash == snapshot.text_hash:
+    headline = diff.title_change(last.title, article.title)
+    if last.text_hash == snapshot.text_hash and headline is None:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
         return replace(fetched, status=_reactivated(previous))
-    _refuse_stand_in(last.normalized, snapshot.normalized, page)
+    if last.text_hash != snapshot.text_hash:
+        _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
     event = Event(
         "changed",
@@ -252,7 +254,7 @@ async def check_statement(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=comparison.changes,
+        changes=(headline, *comparison.changes) if headline else comparison.changes,
         published=article.published,
     )
     return replace(fetched, snapshot=snapshot, events=[event], status="active")

@@ -162,6 +162,8 @@ def _terminal_safe(text: str) -> str:
 
 def _position(change: Change) -> str:
     """Where a change is, for people: its new paragraph, and the old one when it differs."""
+    if change.part == "title":
+        return "title"
     old = None if change.old_index is None else change.old_index + 1
     new = None if change.new_index is None else change.new_index + 1
     if new is None:

@@ -325,3 +325,17 @@ def test_hostile_responses_are_errors_and_leave_the_state_intact(statement, tmp_
     assert store.statements()[0].version == 1
     server.page("/news/partnership", press_release(TITLE, PARTNERSHIP, Noise(views=3)))
     assert check_json(config, state) == (0, [])
+
+
+def test_a_quietly_edited_headline_is_a_change(statement, tmp_path):
+    server, config, url = statement
+    state = tmp_path / "state"
+    check_json(config, state)
+    new_title = TITLE.replace("announce", "explore")
+    server.page("/news/partnership", press_release(new_title, PARTNERSHIP))
+    code, events = check_json(config, state)
+    assert [e["event"] for e in events] == ["changed"]
+    assert events[0]["changes"] == [
+        {"op": "modified", "part": "title", "before": TITLE, "after": new_title}
+    ]
+    assert events[0]["similarity"] == 1.0  # the body is untouched
