@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 
 from monitor import diff
 from monitor.config import Config, Source
+from monitor.container import container_digest, learn_container
 from monitor.discover import DiscoveryError, Link, links_from_feed, links_from_index
 from monitor.events import Event, utcnow
 from monitor.extract import Article, ExtractionError, extract_statement
 from monitor.fetch import Fetcher, FetchError, FetchSettings, HTTPStatusError, Page, Validators
+from monitor.recorder import Recorder
 from monitor.store import (
     NewSnapshot,
     SourceRecord,
@@ -35,6 +39,7 @@ from monitor.store import (
 from monitor.urls import canonical_url, redact_url
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GONE_STATUSES = frozenset({404, 410})
 SUMMARY_CHARS = 280
@@ -76,15 +81,34 @@ class CheckContext:
     # Extraction is CPU-bound; with an executor (a process pool) it runs off the event loop
     # and on every core. Without one it runs inline, which is quicker for a few pages.
     executor: Executor | None = None
+    # Groups the writes of checks that finish together; without one, each check commits alone.
+    recorder: Recorder | None = None
 
-    async def extract(self, source: Source, html: str, url: str) -> Article:
-        """The statement of `source` in a page, extracted in the executor when there is one."""
-        job = partial(
-            extract_statement, html, url, selector=source.selector, ignore=source.ignore_patterns
-        )
+    async def record(self, update: SourceUpdate) -> None:
+        """Store one check (snapshots, events, alerts) in one transaction. Raises StoreError."""
+        if self.recorder is not None:
+            await self.recorder.record(update)
+        else:
+            self.store.save_check(update)
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run CPU-bound work in the executor when there is one, else here."""
+        job = partial(func, *args, **kwargs)
         if self.executor is None:
             return job()
         return await asyncio.get_running_loop().run_in_executor(self.executor, job)
+
+
+def read_statement(
+    html: str, url: str, selector: str | None, ignore: tuple[str, ...]
+) -> tuple[Article, tuple[str, str] | None]:
+    """Extract a page's statement and learn its container (a top-level function, so that a
+    process pool can run it)."""
+    patterns = [re.compile(p) for p in ignore]
+    article = extract_statement(html, url, selector=selector, ignore=patterns)
+    # With a selector the body's place is given; learning applies to automatic extraction.
+    learned = learn_container(html, article) if selector is None and article.text else None
+    return article, learned
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -113,7 +137,7 @@ async def check_sources(
 ) -> list[CheckResult]:
     """Check several sources concurrently with one shared, rate-limited HTTP client."""
     async with Fetcher(fetch_settings(config)) as fetcher:
-        ctx = CheckContext(config, store, fetcher, executor)
+        ctx = CheckContext(config, store, fetcher, executor, Recorder(store))
 
         async def run(source: Source) -> CheckResult:
             result = await check_source(source, ctx)
@@ -136,7 +160,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
     try:
-        ctx.store.save_check(update)
+        await ctx.record(update)
     except StoreError as exc:
         message = f"could not record the check: {exc}"
         log.error("%s: %s", source.name, message)
@@ -224,11 +248,15 @@ async def check_statement(
             content_hash=previous.content_hash,
             status=_reactivated(previous),
         )
-    article = await _extract(source, page, ctx, fallback_text)
-    snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     fetched = StatementUpdate(
         url, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash
     )
+    if previous is not None and await _same_container(page, previous, ctx):
+        # Only the page around the statement changed: skip extraction.
+        return replace(fetched, status=_reactivated(previous))
+    article, learned = await _extract(source, page, ctx, fallback_text)
+    fetched = replace(fetched, container=learned or ("", ""))
+    snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = ctx.store.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
         event = Event(
@@ -286,20 +314,30 @@ def _reactivated(previous: StatementRecord) -> str | None:
     return "active" if previous.status == "removed" else None
 
 
+async def _same_container(page: Page, previous: StatementRecord, ctx: CheckContext) -> bool:
+    """True when the statement's learned container reads exactly as at the last snapshot."""
+    if not (previous.version and previous.container and previous.container_digest):
+        return False
+    digest = await ctx.run(container_digest, page.text, previous.container)
+    return digest == previous.container_digest
+
+
 async def _extract(
     source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
-) -> Article:
+) -> tuple[Article, tuple[str, str] | None]:
     try:
-        article = await ctx.extract(source, page.text, page.final_url)
+        article, learned = await ctx.run(
+            read_statement, page.text, page.final_url, source.selector, source.ignore
+        )
     except ExtractionError as exc:
         if fallback_text:
-            return Article(title="", text=fallback_text)
+            return Article(title="", text=fallback_text), None
         raise StatementError(f"{exc} ({redact_url(page.final_url)})") from exc
     if not article.text.strip():
         if fallback_text:
-            return Article(title=article.title, text=fallback_text)
+            return Article(title=article.title, text=fallback_text), None
         raise StatementError(f"no statement text found in the page ({redact_url(page.final_url)})")
-    return article
+    return article, learned
 
 
 def _refuse_stand_in(old: str, new: str, page: Page) -> None:

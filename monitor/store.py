@@ -97,6 +97,10 @@ statements_table = sa.Table(
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),
     sa.Column("content_hash", sa.String(64)),  # sha256 of the last fetched raw bytes
+    # where the statement sits in its page, and the digest of that element's text when the
+    # last snapshot was taken (see monitor/container.py)
+    sa.Column("container", sa.Text),
+    sa.Column("container_digest", sa.String(64)),
     sa.UniqueConstraint("source_id", "url"),
 )
 
@@ -198,6 +202,8 @@ class StatementRecord:
     etag: str | None
     last_modified: str | None
     content_hash: str | None
+    container: str | None = None
+    container_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,9 @@ class StatementUpdate:
     status: str | None = None  # a new status: "pending", "active", "removed", "moved", "alias"
     title: str | None = None
     events: Sequence[Event] = ()
+    # the statement's container as learned from this page; None keeps the stored one,
+    # ("", "") forgets it
+    container: tuple[str, str] | None = None
     # set when a listing first names the statement
     discovered_as: str | None = None
     summary: str | None = None
@@ -318,6 +327,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # Transactions are begun by _sqlite_begin below, not by the driver.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin write transactions IMMEDIATE: they take the write lock up front.
+
+    A deferred transaction that reads and then writes fails at once with "database is
+    locked" when another process (the daemon, a `monitor check`, a shard) committed in
+    between; an immediate one waits for the lock instead (busy_timeout).
+    """
+    mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Store:
@@ -351,6 +373,7 @@ class Store:
         engine = sa.create_engine(url)
         if engine.dialect.name == "sqlite":
             sa_event.listen(engine, "connect", _sqlite_pragmas)
+            sa_event.listen(engine, "begin", _sqlite_begin)
         try:
             return cls(engine)
         except sa.exc.OperationalError as exc:
@@ -362,7 +385,7 @@ class Store:
     # -- schema ------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             metadata.create_all(conn)
             row = conn.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
@@ -392,8 +415,10 @@ class Store:
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(write=True)
+                with conn.begin():
+                    yield conn
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot write the state database: {exc.orig}") from None
 
@@ -501,24 +526,32 @@ class Store:
 
     def save_check(self, update: SourceUpdate) -> None:
         """Write everything one check of one source found, in one transaction."""
+        self.save_checks([update])
+
+    def save_checks(self, updates: Sequence[SourceUpdate]) -> None:
+        """Write several checks in one transaction: all of them or none."""
         with self._begin() as conn:
-            source_id = self._upsert_source(conn, update)
-            for event in update.events:
-                self._add_event(conn, source_id, None, event, update.notifiers)
-            changed = False
-            for item in update.statements:
-                statement_id = self._upsert_statement(conn, source_id, item, update.checked_at)
-                if item.snapshot is not None:
-                    self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
-                    changed = changed or any(e.event != "baseline" for e in item.events)
-                for event in item.events:
-                    self._add_event(conn, source_id, statement_id, event, update.notifiers)
-            if changed:
-                conn.execute(
-                    sa.update(sources_table)
-                    .where(sources_table.c.id == source_id)
-                    .values(last_change_at=update.checked_at)
-                )
+            for update in updates:
+                self._write_check(conn, update)
+
+    def _write_check(self, conn: Connection, update: SourceUpdate) -> None:
+        source_id = self._upsert_source(conn, update)
+        for event in update.events:
+            self._add_event(conn, source_id, None, event, update.notifiers)
+        changed = False
+        for item in update.statements:
+            statement_id = self._upsert_statement(conn, source_id, item, update.checked_at)
+            if item.snapshot is not None:
+                self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
+                changed = changed or any(e.event != "baseline" for e in item.events)
+            for event in item.events:
+                self._add_event(conn, source_id, statement_id, event, update.notifiers)
+        if changed:
+            conn.execute(
+                sa.update(sources_table)
+                .where(sources_table.c.id == source_id)
+                .values(last_change_at=update.checked_at)
+            )
 
     def _upsert_source(self, conn: Connection, update: SourceUpdate) -> int:
         table = sources_table
@@ -567,6 +600,9 @@ class Store:
             )
         if item.status is not None:
             values["status"] = item.status
+        if item.container is not None:
+            values["container"] = item.container[0] or None
+            values["container_digest"] = item.container[1] or None
         if item.title is not None:
             values["title"] = item.title
         if item.discovered_as is not None:
