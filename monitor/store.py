@@ -347,6 +347,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Row ids of sources and statements, which never change once committed: spares a
+        # lookup per write on the hot path of large checks.
+        self._ids: dict[tuple[Any, ...], int] = {}
         self._migrate()
 
     @classmethod
@@ -530,17 +533,23 @@ class Store:
 
     def save_checks(self, updates: Sequence[SourceUpdate]) -> None:
         """Write several checks in one transaction: all of them or none."""
+        inserted: dict[tuple[Any, ...], int] = {}  # known only once the transaction commits
         with self._begin() as conn:
             for update in updates:
-                self._write_check(conn, update)
+                self._write_check(conn, update, inserted)
+        self._ids.update(inserted)
 
-    def _write_check(self, conn: Connection, update: SourceUpdate) -> None:
-        source_id = self._upsert_source(conn, update)
+    def _write_check(
+        self, conn: Connection, update: SourceUpdate, inserted: dict[tuple[Any, ...], int]
+    ) -> None:
+        source_id = self._upsert_source(conn, update, inserted)
         for event in update.events:
             self._add_event(conn, source_id, None, event, update.notifiers)
         changed = False
         for item in update.statements:
-            statement_id = self._upsert_statement(conn, source_id, item, update.checked_at)
+            statement_id = self._upsert_statement(
+                conn, source_id, item, update.checked_at, inserted
+            )
             if item.snapshot is not None:
                 self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
                 changed = changed or any(e.event != "baseline" for e in item.events)
@@ -553,11 +562,29 @@ class Store:
                 .values(last_change_at=update.checked_at)
             )
 
-    def _upsert_source(self, conn: Connection, update: SourceUpdate) -> int:
+    def _row_id(
+        self,
+        conn: Connection,
+        key: tuple[Any, ...],
+        inserted: dict[tuple[Any, ...], int],
+        query: sa.Select[Any],
+    ) -> int | None:
+        """A row's id: remembered, inserted earlier in this transaction, or looked up."""
+        found = self._ids.get(key) or inserted.get(key)
+        if found is None:
+            found = conn.execute(query).scalar_one_or_none()
+            if found is not None:
+                self._ids[key] = found
+        return found
+
+    def _upsert_source(
+        self, conn: Connection, update: SourceUpdate, inserted: dict[tuple[Any, ...], int]
+    ) -> int:
         table = sources_table
-        row = conn.execute(
-            sa.select(table.c.id, table.c.consecutive_failures).where(table.c.name == update.name)
-        ).first()
+        key = ("source", update.name)
+        source_id = self._row_id(
+            conn, key, inserted, sa.select(table.c.id).where(table.c.name == update.name)
+        )
         values: dict[str, Any] = {
             "url": update.url,
             "kind": update.kind,
@@ -573,26 +600,30 @@ class Store:
                 last_modified=update.last_modified,
                 content_hash=update.content_hash,
             )
-        if row is None:
+        if source_id is None:
             values.setdefault("consecutive_failures", 1 if update.error else 0)
             result = conn.execute(
                 sa.insert(table).values(name=update.name, created_at=update.checked_at, **values)
             )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
+            return inserted[key]
         if update.error is not None:
-            values["consecutive_failures"] = row.consecutive_failures + 1
-        conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
-        return int(row.id)
+            values["consecutive_failures"] = table.c.consecutive_failures + 1
+        conn.execute(sa.update(table).where(table.c.id == source_id).values(**values))
+        return source_id
 
     def _upsert_statement(
-        self, conn: Connection, source_id: int, item: StatementUpdate, checked_at: dt.datetime
+        self,
+        conn: Connection,
+        source_id: int,
+        item: StatementUpdate,
+        checked_at: dt.datetime,
+        inserted: dict[tuple[Any, ...], int],
     ) -> int:
         table = statements_table
-        row = conn.execute(
-            sa.select(table.c.id, table.c.version).where(
-                table.c.source_id == source_id, table.c.url == item.url
-            )
-        ).first()
+        key = ("statement", source_id, item.url)
+        query = sa.select(table.c.id).where(table.c.source_id == source_id, table.c.url == item.url)
+        statement_id = self._row_id(conn, key, inserted, query)
         values: dict[str, Any] = {"last_checked_at": checked_at}
         if item.content_hash is not None or item.snapshot is not None:
             values.update(
@@ -611,16 +642,17 @@ class Store:
                 summary=item.summary,
                 listed_published=item.listed_published,
             )
-        if row is None:
+        if statement_id is None:
             values.setdefault("status", "active")
             result = conn.execute(
                 sa.insert(table).values(
                     source_id=source_id, url=item.url, first_seen_at=checked_at, version=0, **values
                 )
             )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
-        conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
-        return int(row.id)
+            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
+            return inserted[key]
+        conn.execute(sa.update(table).where(table.c.id == statement_id).values(**values))
+        return statement_id
 
     def _add_snapshot(
         self, conn: Connection, statement_id: int, snap: NewSnapshot, fetched_at: dt.datetime
