@@ -14,7 +14,6 @@ Templates see `alert` (an `AlertView`; `alerts` and `sources` in digests) and
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 import traceback
@@ -25,6 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+
+from monitor.diff import WordEdit, word_edits
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +59,14 @@ class RenderedMessage:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A run of words in a changed paragraph: kept ("equal"), "delete"d or "insert"ed."""
-
-    op: str
-    text: str
-
-
-@dataclass(frozen=True)
 class ChangeView:
     """One paragraph-level change, with word-level segments for display."""
 
     op: str  # "modified", "added", "removed", "moved"
     before: str | None
     after: str | None
-    segments: tuple[Segment, ...]
+    segments: tuple[WordEdit, ...]
+    part: str = "body"  # "title" when the headline changed
 
 
 @dataclass(frozen=True)
@@ -108,27 +102,18 @@ class AlertView:
 
 
 def diff_link(public_url: str | None, event: dict[str, Any]) -> str | None:
-    """The link to the statement's diff in the web UI, or None when public_url is unset."""
+    """The link to the change in the web UI, or None when public_url is unset.
+
+    A changed statement links to its diff (the UI's permalink format), anything else to
+    the statement's page.
+    """
     if not public_url or not event.get("url"):
         return None
-    return f"{public_url.rstrip('/')}/statement?url={quote(str(event['url']), safe='')}"
-
-
-def word_segments(before: str, after: str) -> tuple[Segment, ...]:
-    """Word-level edits turning `before` into `after` (whitespace kept with each word)."""
-    old = re.findall(r"\S+\s*", before)
-    new = re.findall(r"\S+\s*", after)
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    segments: list[Segment] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            segments.append(Segment("equal", "".join(old[i1:i2])))
-            continue
-        if i2 > i1:
-            segments.append(Segment("delete", "".join(old[i1:i2])))
-        if j2 > j1:
-            segments.append(Segment("insert", "".join(new[j1:j2])))
-    return tuple(segments)
+    base, url = public_url.rstrip("/"), quote(str(event["url"]), safe="")
+    version = event.get("version")
+    if event.get("event") == "changed" and isinstance(version, int) and version > 1:
+        return f"{base}/diff?url={url}&from={version - 1}&to={version}"
+    return f"{base}/statement?url={url}"
 
 
 def change_view(change: dict[str, Any]) -> ChangeView:
@@ -136,14 +121,14 @@ def change_view(change: dict[str, Any]) -> ChangeView:
     op = str(change.get("op", "modified"))
     before, after = change.get("before"), change.get("after")
     if op == "modified" and before is not None and after is not None:
-        segments = word_segments(str(before), str(after))
+        segments = word_edits(str(before), str(after))
     elif op == "removed":
-        segments = (Segment("delete", str(before or "")),)
+        segments = (WordEdit("delete", str(before or "")),)
     elif op == "added":
-        segments = (Segment("insert", str(after or "")),)
+        segments = (WordEdit("insert", str(after or "")),)
     else:
-        segments = (Segment("equal", str(after if after is not None else before or "")),)
-    return ChangeView(op, before, after, segments)
+        segments = (WordEdit("equal", str(after if after is not None else before or "")),)
+    return ChangeView(op, before, after, segments, str(change.get("part", "body")))
 
 
 def alert_view(

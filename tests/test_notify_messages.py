@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from notify_support import changed_event
 
-from notifications.messages import MessageRenderer, diff_link, one_line, word_segments
+from notifications.messages import MessageRenderer, change_view, diff_link, one_line
 
 CHANGED = changed_event(url="https://news.example.org/a?b=1").to_json()
 
@@ -29,14 +29,14 @@ def test_alert_text_and_html_show_what_was_removed_and_added() -> None:
         "+ We will share it.",
         "Removed paragraph:\n- The old paragraph <script>alert(1)</script>.",
         "Added paragraph:\n+ A brand new commitment.",
-        "Full diff: https://monitor.example.org/statement?url=https%3A%2F%2Fnews.example.org%2Fa%3Fb%3D1",
+        "Full diff: https://monitor.example.org/diff?url=https%3A%2F%2Fnews.example.org%2Fa%3Fb%3D1&from=1&to=2",
     ):
         assert line in message.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.html
     assert "<script>" not in message.html
     assert 'We will <del style="background:#fdd;color:#900">not </del>share <del' in message.html
-    assert ">the model.</del><ins" in message.html and ">it.</ins>" in message.html
-    assert 'href="https://monitor.example.org/statement?url=https%3A%2F%2Fnews.example.org' in (
+    assert ">the model</del><ins" in message.html and ">it</ins>." in message.html
+    assert 'href="https://monitor.example.org/diff?url=https%3A%2F%2Fnews.example.org' in (
         message.html
     )
 
@@ -88,16 +88,20 @@ def test_diff_link_needs_a_public_url() -> None:
     assert diff_link("https://m.example.org", {"url": "https://x/y"}) == (
         "https://m.example.org/statement?url=https%3A%2F%2Fx%2Fy"
     )
+    changed = {"event": "changed", "url": "https://x/y", "version": 3}
+    assert diff_link("https://m.example.org/", changed) == (
+        "https://m.example.org/diff?url=https%3A%2F%2Fx%2Fy&from=2&to=3"
+    )
 
 
-def test_word_segments_mark_only_the_edited_words() -> None:
-    segments = word_segments("one two three", "one 2 three")
+def test_modified_paragraphs_mark_only_the_edited_words() -> None:
+    view = change_view({"op": "modified", "before": "one two three", "after": "one 2 three"})
 
-    assert [(s.op, s.text) for s in segments] == [
+    assert [(s.op, s.text) for s in view.segments] == [
         ("equal", "one "),
-        ("delete", "two "),
-        ("insert", "2 "),
-        ("equal", "three"),
+        ("delete", "two"),
+        ("insert", "2"),
+        ("equal", " three"),
     ]
 
 
