@@ -5,11 +5,13 @@ sidebar (noise), and 10 % of the pages get a real edit of their body (one word c
 removed or added). Reports wall time, CPU time and peak RSS of each `monitor check`, and
 detected versus true changes.
 
-    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
+    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch] [--rounds 3]
 
 With --vs-urlwatch, urlwatch 2.29 is installed into its own virtual environment
 (benchmarks/.urlwatch-venv, reused on later runs) and runs the same two cycles over the same
-pages with its default whole-page settings, in the same run.
+pages with its default whole-page settings (10 worker threads) in the same run. Each round
+runs both tools, taking turns at going first; the table shows each figure's median over the
+rounds, and the ratio is the median of the per-round ratios.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -18,24 +20,24 @@ accounting; both run on this machine, so compare figures from one run, not acros
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing
 import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the realistic page generator the tests use
 
+from loopback import PageServer, measured, page_server  # noqa: E402
 from pages import Noise, press_release  # noqa: E402
 
 WORDS = [
@@ -124,67 +126,6 @@ def build_site(
     return [first, second], edits
 
 
-def serve(cycles: list[dict[str, bytes]], port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """Serve cycle 1, or cycle 2 after a request for /_cycle/1, as fast as Python can.
-
-    A bare asyncio protocol with prebuilt responses (keep-alive, HTTP/1.1), so that the
-    server's own cost stays small beside the tools being measured.
-    """
-    responses = [{path: _response(200, body) for path, body in pages.items()} for pages in cycles]
-    missing = _response(404, b"not found")
-    current = [0]
-
-    class Protocol(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = transport
-            self.buffer = b""
-
-        def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            while b"\r\n\r\n" in self.buffer:
-                head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-                path = head.split(b" ", 2)[1].decode()
-                if path.startswith("/_cycle/"):
-                    current[0] = int(path.rsplit("/", 1)[1])
-                    reply = _response(200, b"ok")
-                else:
-                    reply = responses[current[0]].get(path, missing)
-                self.transport.write(reply)  # type: ignore[attr-defined]
-
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", 0)
-        port_queue.put(server.sockets[0].getsockname()[1])
-        await server.serve_forever()
-
-    asyncio.run(main())
-
-
-def _response(status: int, body: bytes) -> bytes:
-    head = (
-        f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
-        "Content-Type: text/html; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-def measured(command: list[str]) -> tuple[float, float, float, str]:
-    """Run a command; its wall time, CPU time and peak RSS in MB (with its children)."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        # wait4 gives this child's own usage, so one tool's memory never shows in another's
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if process.returncode not in (0, 1):
-        sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
-
-
 @dataclass
 class Cycle:
     wall: float
@@ -196,31 +137,28 @@ class Cycle:
 
 def monitor_cycle(config: Path, state: Path) -> Cycle:
     monitor = Path(sys.executable).parent / "monitor"
-    wall, cpu, rss, out = measured(
+    run = measured(
         [str(monitor), "check", "--config", str(config), "--state", str(state), "--format", "json"]
     )
-    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     changed = {e["url"] for e in events if e["event"] == "changed"}
-    return Cycle(wall, cpu, rss, changed, sum(e["event"] == "error" for e in events))
+    errors = sum(e["event"] == "error" for e in events)
+    return Cycle(run.wall, run.cpu, run.peak_rss_mb, changed, errors)
 
 
 def urlwatch_cycle(venv: Path, work: Path) -> Cycle:
-    wall, cpu, rss, out = measured(
+    files = ("--urls", "urls.yaml", "--config", "urlwatch.yaml", "--cache", "cache.db")
+    run = measured(
         [
             str(venv / "bin" / "urlwatch"),
-            "--urls",
-            str(work / "urls.yaml"),
-            "--config",
-            str(work / "urlwatch.yaml"),
-            "--cache",
-            str(work / "cache.db"),
+            *(str(work / f) if f.endswith(("yaml", ".db")) else f for f in files),
             "--hooks",
             str(work / "hooks.py"),
         ]
     )
-    changed = set(re.findall(r"^\d+\. CHANGED: (\S+)$", out, re.MULTILINE))
-    errors = len(re.findall(r"^\d+\. ERROR: ", out, re.MULTILINE))
-    return Cycle(wall, cpu, rss, changed, errors)
+    changed = set(re.findall(r"^\d+\. CHANGED: (\S+)$", run.stdout, re.MULTILINE))
+    errors = len(re.findall(r"^\d+\. ERROR: ", run.stdout, re.MULTILINE))
+    return Cycle(run.wall, run.cpu, run.peak_rss_mb, changed, errors)
 
 
 def ensure_urlwatch() -> Path:
@@ -235,14 +173,27 @@ def ensure_urlwatch() -> Path:
     return venv
 
 
-def switch(port: int, cycle: int) -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_cycle/{cycle}") as answer:
-        answer.read()
+def two_cycles(server: PageServer, run: Callable[[], Cycle]) -> tuple[Cycle, Cycle]:
+    """The first cycle (baseline) on cycle-1 pages, then the second on cycle-2 pages."""
+    server.switch(0)
+    first = run()
+    server.switch(1)
+    return first, run()
 
 
-def print_row(name: str, run: Cycle, truth: set[str], pages: int) -> None:
+def median_cycle(runs: list[Cycle]) -> Cycle:
+    return Cycle(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        statistics.median(r.peak_rss_mb for r in runs),
+        runs[0].changed,
+        runs[0].errors,
+    )
+
+
+def print_row(name: str, run: Cycle, truth: set[str]) -> None:
     print(
-        f"{name:<22}{run.wall:>8.2f}{run.cpu:>8.2f}{run.peak_rss_mb:>9.0f}"
+        f"{name:<28}{run.wall:>8.2f}{run.cpu:>8.2f}{run.peak_rss_mb:>9.0f}"
         f"{len(run.changed & truth):>6}{len(run.changed - truth):>6}{len(truth - run.changed):>7}"
         f"{run.errors:>7}"
     )
@@ -254,55 +205,62 @@ def main() -> None:
     parser.add_argument("--edit-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--vs-urlwatch", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=20, help="as in [defaults]")
     parser.add_argument("--per-host", type=int, default=4, help="as in [defaults]")
     args = parser.parse_args()
 
     venv = ensure_urlwatch() if args.vs_urlwatch else None
     cycles, edits = build_site(args.pages, args.edit_share, args.seed)
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    server = multiprocessing.Process(target=serve, args=(cycles, queue), daemon=True)
-    server.start()
-    port = queue.get(timeout=30)
-    urls = [f"http://127.0.0.1:{port}/s/{page}" for page in range(args.pages)]
-    work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
-    results: dict[str, tuple[Cycle, Cycle]] = {}
-    try:
-        config = work / "sources.toml"
-        lines = [f"[defaults]\nconcurrency = {args.concurrency}\nper_host = {args.per_host}\n"]
-        lines += [f'[[sources]]\nname = "s{i}"\nurl = "{url}"\n' for i, url in enumerate(urls)]
-        config.write_text("\n".join(lines))
-        state = work / "state"
-        first = monitor_cycle(config, state)
-        switch(port, 1)
-        results["statement monitor"] = (first, monitor_cycle(config, state))
-        db_size = (state / "monitor.db").stat().st_size
-        if venv is not None:
-            (work / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls) + "\n")
-            (work / "hooks.py").write_text("")
-            switch(port, 0)
-            first = urlwatch_cycle(venv, work)
-            switch(port, 1)
-            results["urlwatch 2.29"] = (first, urlwatch_cycle(venv, work))
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
+    runs: dict[str, list[tuple[Cycle, Cycle]]] = {"statement monitor": [], "urlwatch 2.29": []}
+    with page_server(cycles) as server:
+        urls = [server.url(f"/s/{page}") for page in range(args.pages)]
+        for round_number in range(args.rounds):
+            work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
+            try:
+                config = work / "sources.toml"
+                limits = f"concurrency = {args.concurrency}\nper_host = {args.per_host}\n"
+                lines = [f"[defaults]\n{limits}"]
+                lines += [f'[[sources]]\nname = "s{i}"\nurl = "{u}"\n' for i, u in enumerate(urls)]
+                config.write_text("\n".join(lines))
+                (work / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls))
+                (work / "hooks.py").write_text("")
+                tools: list[tuple[str, Callable[[], Cycle]]] = [
+                    ("statement monitor", partial(monitor_cycle, config, work / "state"))
+                ]
+                if venv is not None:
+                    tools.append(("urlwatch 2.29", partial(urlwatch_cycle, venv, work)))
+                if round_number % 2:
+                    tools.reverse()
+                for name, tool in tools:
+                    runs[name].append(two_cycles(server, tool))
+                db_size = (work / "state" / "monitor.db").stat().st_size
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
     truth = {urls[e.page] for e in edits}
     print(
         f"pages: {args.pages}, true edits in cycle 2: {len(truth)}, seed {args.seed}, "
-        f"CPUs: {os.cpu_count()}"
+        f"rounds: {args.rounds}, CPUs: {os.cpu_count()}, "
+        f"limits: concurrency {args.concurrency}, per_host {args.per_host}"
     )
     print(
-        f"{'':<22}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}{'missed':>7}"
-        f"{'errors':>7}"
+        f"{'median of rounds':<28}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}"
+        f"{'missed':>7}{'errors':>7}"
     )
-    for name, (first, second) in results.items():
-        print_row(f"{name}, cycle 1", first, set(), args.pages)
-        print_row(f"{name}, cycle 2", second, truth, args.pages)
+    for name, pairs in runs.items():
+        if pairs:
+            print_row(f"{name}, cycle 1", median_cycle([p[0] for p in pairs]), set())
+            print_row(f"{name}, cycle 2", median_cycle([p[1] for p in pairs]), truth)
     if venv is not None:
-        ours, theirs = results["statement monitor"][1], results["urlwatch 2.29"][1]
-        print(f"cycle 2 wall time, ours / urlwatch: {ours.wall / theirs.wall:.2f}x")
+        ratios = [
+            ours[1].wall / theirs[1].wall
+            for ours, theirs in zip(runs["statement monitor"], runs["urlwatch 2.29"], strict=True)
+        ]
+        print(
+            f"cycle 2 wall time, ours / urlwatch: {statistics.median(ratios):.2f}x "
+            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
     print(
         f"state database: {db_size / 1e6:.1f} MB after two cycles "
         f"({db_size / (2 * args.pages) / 1e3:.1f} KB per check)"

@@ -1,0 +1,147 @@
+"""Shared by the benchmarks: a fast loopback page server and process measurement.
+
+The server is a bare asyncio protocol with prebuilt responses (keep-alive, HTTP/1.1, ETags),
+so its own cost stays small beside the tools being measured. It runs in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def _response(status: int, body: bytes, etag: str | None = None) -> bytes:
+    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
+    if etag:
+        head += f'ETag: "{etag}"\r\n'
+    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def _serve(
+    cycles: list[dict[str, bytes]],
+    etags: bool,
+    port_queue: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """Serve cycle 0 until /_cycle/N switches; /_first tells when the first page was asked."""
+    replies: list[dict[str, tuple[bytes, bytes, bytes]]] = []
+    for pages in cycles:
+        table = {}
+        for path, body in pages.items():
+            tag = hashlib.sha256(body).hexdigest()[:16] if etags else None
+            table[path] = (
+                _response(200, body, tag),
+                f'"{tag}"'.encode() if tag else b"",
+                _response(304, b"", tag),
+            )
+        replies.append(table)
+    missing = _response(404, b"not found")
+    state = {"cycle": 0, "first": 0.0}
+
+    class Protocol(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.buffer = b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while b"\r\n\r\n" in self.buffer:
+                head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+                self.transport.write(self.answer(head))  # type: ignore[attr-defined]
+
+        def answer(self, head: bytes) -> bytes:
+            path = head.split(b" ", 2)[1].decode()
+            if path.startswith("/_cycle/"):
+                state["cycle"], state["first"] = int(path.rsplit("/", 1)[1]), 0.0
+                return _response(200, b"ok")
+            if path == "/_first":
+                return _response(200, repr(state["first"]).encode())
+            if not state["first"]:
+                state["first"] = time.time()
+            found = replies[int(state["cycle"])].get(path)
+            if found is None:
+                return missing
+            full, tag, not_modified = found
+            if tag and b"if-none-match: " + tag.lower() in head.lower():
+                return not_modified
+            return full
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", 0)
+        port_queue.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+@dataclass
+class PageServer:
+    """A running page server: `url(path)`, `switch(cycle)`, `first_request_at()`."""
+
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.url(path)) as answer:
+            return answer.read()
+
+    def switch(self, cycle: int) -> None:
+        """Serve the pages of another cycle; also resets the first-request clock."""
+        self._get(f"/_cycle/{cycle}")
+
+    def first_request_at(self) -> float:
+        """time.time() of the first page request since the last switch (0 when none)."""
+        return float(self._get("/_first"))
+
+
+@contextmanager
+def page_server(cycles: list[dict[str, bytes]], *, etags: bool = False) -> Iterator[PageServer]:
+    """Serve `cycles` (each a {path: body} dict) from another process while in the block."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    process = multiprocessing.Process(target=_serve, args=(cycles, etags, queue), daemon=True)
+    process.start()
+    try:
+        yield PageServer(queue.get(timeout=60))
+    finally:
+        process.terminate()
+
+
+@dataclass
+class Run:
+    """One measured command: wall and CPU seconds, peak RSS in MB, its output."""
+
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+    stdout: str
+    started_at: float  # time.time() at launch
+
+
+def measured(command: list[str]) -> Run:
+    """Run a command to its end; its own (and its children's) usage, not other commands'."""
+    started_at = time.time()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        # wait4 gives this child's usage alone, so one tool's memory never shows in another's
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code not in (0, 1):
+        sys.exit(f"{command[0]} failed ({code}):\n{stderr[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, started_at)
