@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -25,10 +25,9 @@ from monitor import diff, report
 from monitor.config import Config, ConfigError, Source, load_config
 from monitor.events import Event
 from monitor.pipeline import CheckResult, check_sources
+from monitor.shards import check_in_shards
 from monitor.store import Snapshot, StatementRecord, Store, StoreError
 from monitor.urls import canonical_url
-from notifications.commands import notify_command, outbox_command
-from notifications.outbox import deliver_due
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -78,7 +77,32 @@ def open_store(state_dir: Path) -> Store:
         fail(str(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group whose heavier commands are imported only when they are run.
+
+    `monitor check` is the hot path of cron jobs and benchmarks; the daemon's web stack,
+    the report exporter and the notifiers' libraries need not load for it.
+    """
+
+    lazy: dict[str, str] = {
+        "run": "monitor.service:run_command",
+        "report": "monitor.export:report_command",
+        "outbox": "notifications.commands:outbox_command",
+        "notify": "notifications.commands:notify_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, name = self.lazy[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statement-monitor")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
@@ -109,13 +133,13 @@ def check(
     sources = select_sources(config, source_names)
     store = open_store(state_dir)
     console = make_console()
-    with (
-        check_progress(len(sources), enabled=output_format == "text") as advance,
-        extraction_pool(len(sources)) as executor,
-    ):
-        results = asyncio.run(
-            check_sources(config, store, sources, executor=executor, on_result=advance)
-        )
+    with check_progress(len(sources), enabled=output_format == "text") as advance:
+        shards = shard_count(len(sources))
+        if shards > 1:
+            store.close()  # SQLite connections must not cross a fork; reopened on next use
+            results = check_in_shards(config, state_dir, sources, shards, on_progress=advance)
+        else:
+            results = asyncio.run(check_sources(config, store, sources, on_result=advance))
     for result in results:
         for event in result.events:
             if output_format == "json":
@@ -123,6 +147,8 @@ def check(
             else:
                 print_event(console, event)
     # Every pending alert, this run's and those left from earlier runs, is tried before exit.
+    from notifications.outbox import deliver_due  # the notifiers' libraries load only here
+
     delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
     for problem in delivery.problems:
         click.echo(f"monitor: {problem}", err=True)
@@ -133,20 +159,16 @@ def check(
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_SOURCE_FAILED)
 
 
-# Below this many sources the process pool's start-up (each worker imports the extractors)
-# costs more than extracting in the main process.
-POOL_MIN_SOURCES = 16
+# Below this many sources, starting more processes (each imports the extractors) costs more
+# than it saves.
+SHARD_MIN_SOURCES = 16
 
 
-@contextmanager
-def extraction_pool(sources: int) -> Iterator[Executor | None]:
-    """A process pool for extraction on every core when the check is large enough."""
-    workers = os.cpu_count() or 1
-    if sources < POOL_MIN_SOURCES or workers < 2:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield pool
+def shard_count(sources: int) -> int:
+    """How many processes check this many sources: one per core for large checks."""
+    if sources < SHARD_MIN_SOURCES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, sources // SHARD_MIN_SOURCES))
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -454,9 +476,6 @@ def init(path: Path) -> None:
     path.write_text(example, encoding="utf-8")
     click.echo(f"wrote {path}; edit it, then run: monitor check --config {path}")
 
-
-main.add_command(outbox_command)
-main.add_command(notify_command)
 
 if __name__ == "__main__":
     main()

@@ -379,6 +379,8 @@ async def _discard_small_body(response: httpx.Response) -> None:
     not worth waiting for, so it is left to the close.
     """
     length = response.headers.get("content-length", "")
+    if response.status_code in (204, 304) or length == "0":
+        return  # no body by definition: nothing to drain
     if not (length.isdigit() and int(length) <= _DISCARD_LIMIT):
         return
     with contextlib.suppress(httpx.HTTPError, TimeoutError):

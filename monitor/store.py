@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +342,53 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _RowUpdates:
+    """UPDATEs of rows by id, collected in a transaction and sent as executemany batches.
+
+    Most checks only record that they happened (times, validators). One UPDATE per table
+    and set of columns for a whole group of checks costs a fraction of one per row. A row
+    updated again, or about to be written directly, first sends what was collected, so
+    the updates of one row keep their order.
+    """
+
+    _statements: dict[tuple[str, tuple[str, ...]], sa.Update] = {}
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+        self._rows: set[tuple[str, int]] = set()
+
+    def add(self, conn: Connection, table: sa.Table, row_id: int, values: dict[str, Any]) -> None:
+        self.before_write(conn, table, row_id)
+        key = (table.name, tuple(sorted(values)))
+        params = {"row_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
+        self._groups.setdefault(key, []).append(params)
+        self._rows.add((table.name, row_id))
+
+    def before_write(self, conn: Connection, table: sa.Table, row_id: int) -> None:
+        """Send what was collected if it touches this row."""
+        if (table.name, row_id) in self._rows:
+            self.flush(conn)
+
+    def flush(self, conn: Connection) -> None:
+        for key, rows in self._groups.items():
+            conn.execute(self._statement(*key), rows)
+        self._groups.clear()
+        self._rows.clear()
+
+    @classmethod
+    def _statement(cls, table_name: str, columns: tuple[str, ...]) -> sa.Update:
+        # Built once per shape and reused: SQLAlchemy then finds it in its compiled cache.
+        key = (table_name, columns)
+        if key not in cls._statements:
+            table = metadata.tables[table_name]
+            cls._statements[key] = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values({c: sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
+            )
+        return cls._statements[key]
+
+
 class Store:
     """The state database. Open it with `Store.open(state_dir)` or `Store(engine)`."""
 
@@ -350,6 +397,7 @@ class Store:
         # Row ids of sources and statements, which never change once committed: spares a
         # lookup per write on the hot path of large checks.
         self._ids: dict[tuple[Any, ...], int] = {}
+        self._ids_loaded: set[str] = set()
         self._migrate()
 
     @classmethod
@@ -427,10 +475,13 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def sources(self) -> list[SourceRecord]:
+    def sources(self, names: Collection[str] | None = None) -> list[SourceRecord]:
+        """The sources in the state (those named in `names`, when given), by name."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(sources_table).order_by(sources_table.c.name))
-            return [SourceRecord(**row._mapping) for row in rows]
+            return [
+                SourceRecord(**row._mapping) for row in rows if names is None or row.name in names
+            ]
 
     def source(self, name: str) -> SourceRecord | None:
         with self.engine.connect() as conn:
@@ -443,6 +494,25 @@ class Store:
             query = query.join(sources_table).where(sources_table.c.name == source)
         with self.engine.connect() as conn:
             return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+
+    def statements_by_source(
+        self, names: Collection[str] | None = None
+    ) -> dict[str, list[StatementRecord]]:
+        """Tracked statements grouped by the name of their source (one query); only those of
+        the sources in `names`, when given."""
+        query = (
+            sa.select(statements_table, sources_table.c.name.label("source_name"))
+            .join(sources_table)
+            .order_by(statements_table.c.id)
+        )
+        grouped: dict[str, list[StatementRecord]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                if names is not None and row.source_name not in names:
+                    continue
+                values = dict(row._mapping)
+                grouped.setdefault(values.pop("source_name"), []).append(StatementRecord(**values))
+        return grouped
 
     def statement(self, source: str, url: str) -> StatementRecord | None:
         query = (
@@ -534,28 +604,36 @@ class Store:
     def save_checks(self, updates: Sequence[SourceUpdate]) -> None:
         """Write several checks in one transaction: all of them or none."""
         inserted: dict[tuple[Any, ...], int] = {}  # known only once the transaction commits
+        rows = _RowUpdates()
         with self._begin() as conn:
             for update in updates:
-                self._write_check(conn, update, inserted)
+                self._write_check(conn, update, inserted, rows)
+            rows.flush(conn)
         self._ids.update(inserted)
 
     def _write_check(
-        self, conn: Connection, update: SourceUpdate, inserted: dict[tuple[Any, ...], int]
+        self,
+        conn: Connection,
+        update: SourceUpdate,
+        inserted: dict[tuple[Any, ...], int],
+        rows: _RowUpdates,
     ) -> None:
-        source_id = self._upsert_source(conn, update, inserted)
+        source_id = self._upsert_source(conn, update, inserted, rows)
         for event in update.events:
             self._add_event(conn, source_id, None, event, update.notifiers)
         changed = False
         for item in update.statements:
             statement_id = self._upsert_statement(
-                conn, source_id, item, update.checked_at, inserted
+                conn, source_id, item, update.checked_at, inserted, rows
             )
             if item.snapshot is not None:
+                rows.before_write(conn, statements_table, statement_id)
                 self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
                 changed = changed or any(e.event != "baseline" for e in item.events)
             for event in item.events:
                 self._add_event(conn, source_id, statement_id, event, update.notifiers)
         if changed:
+            rows.before_write(conn, sources_table, source_id)
             conn.execute(
                 sa.update(sources_table)
                 .where(sources_table.c.id == source_id)
@@ -563,28 +641,36 @@ class Store:
             )
 
     def _row_id(
-        self,
-        conn: Connection,
-        key: tuple[Any, ...],
-        inserted: dict[tuple[Any, ...], int],
-        query: sa.Select[Any],
+        self, conn: Connection, key: tuple[Any, ...], inserted: dict[tuple[Any, ...], int]
     ) -> int | None:
-        """A row's id: remembered, inserted earlier in this transaction, or looked up."""
+        """A row's id: remembered, inserted earlier in this transaction, or looked up.
+
+        The first miss reads every id of the table at once: one query instead of one per
+        row for a large check.
+        """
         found = self._ids.get(key) or inserted.get(key)
-        if found is None:
-            found = conn.execute(query).scalar_one_or_none()
-            if found is not None:
-                self._ids[key] = found
+        if found is None and key[0] not in self._ids_loaded:
+            self._ids_loaded.add(key[0])
+            if key[0] == "source":
+                rows = conn.execute(sa.select(sources_table.c.id, sources_table.c.name))
+                self._ids.update((("source", name), id_) for id_, name in rows)
+            else:
+                table = statements_table
+                rows = conn.execute(sa.select(table.c.id, table.c.source_id, table.c.url))
+                self._ids.update((("statement", r.source_id, r.url), r.id) for r in rows)
+            found = self._ids.get(key)
         return found
 
     def _upsert_source(
-        self, conn: Connection, update: SourceUpdate, inserted: dict[tuple[Any, ...], int]
+        self,
+        conn: Connection,
+        update: SourceUpdate,
+        inserted: dict[tuple[Any, ...], int],
+        rows: _RowUpdates,
     ) -> int:
         table = sources_table
         key = ("source", update.name)
-        source_id = self._row_id(
-            conn, key, inserted, sa.select(table.c.id).where(table.c.name == update.name)
-        )
+        source_id = self._row_id(conn, key, inserted)
         values: dict[str, Any] = {
             "url": update.url,
             "kind": update.kind,
@@ -608,8 +694,11 @@ class Store:
             inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
             return inserted[key]
         if update.error is not None:
+            rows.before_write(conn, table, source_id)
             values["consecutive_failures"] = table.c.consecutive_failures + 1
-        conn.execute(sa.update(table).where(table.c.id == source_id).values(**values))
+            conn.execute(sa.update(table).where(table.c.id == source_id).values(**values))
+        else:
+            rows.add(conn, table, source_id, values)
         return source_id
 
     def _upsert_statement(
@@ -619,11 +708,11 @@ class Store:
         item: StatementUpdate,
         checked_at: dt.datetime,
         inserted: dict[tuple[Any, ...], int],
+        rows: _RowUpdates,
     ) -> int:
         table = statements_table
         key = ("statement", source_id, item.url)
-        query = sa.select(table.c.id).where(table.c.source_id == source_id, table.c.url == item.url)
-        statement_id = self._row_id(conn, key, inserted, query)
+        statement_id = self._row_id(conn, key, inserted)
         values: dict[str, Any] = {"last_checked_at": checked_at}
         if item.content_hash is not None or item.snapshot is not None:
             values.update(
@@ -651,7 +740,7 @@ class Store:
             )
             inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
             return inserted[key]
-        conn.execute(sa.update(table).where(table.c.id == statement_id).values(**values))
+        rows.add(conn, table, statement_id, values)
         return statement_id
 
     def _add_snapshot(
