@@ -146,17 +146,23 @@ def check(
                 click.echo(json.dumps(event.to_json(), ensure_ascii=False))
             else:
                 print_event(console, event)
+    if output_format == "text":
+        print_summary(console, results)
     # Every pending alert, this run's and those left from earlier runs, is tried before exit.
+    if config.notifiers:
+        deliver_alerts(store, config, console if output_format == "text" else None)
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_SOURCE_FAILED)
+
+
+def deliver_alerts(store: Store, config: Config, console: Console | None) -> None:
+    """Try every pending alert once; problems go to stderr, a summary to people."""
     from notifications.outbox import deliver_due  # the notifiers' libraries load only here
 
     delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
     for problem in delivery.problems:
         click.echo(f"monitor: {problem}", err=True)
-    if output_format == "text":
-        print_summary(console, results)
-        if delivery.sent or delivery.failed or delivery.dead:
-            console.print(delivery.summary())
-    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_SOURCE_FAILED)
+    if console is not None and (delivery.sent or delivery.failed or delivery.dead):
+        console.print(delivery.summary())
 
 
 # Below this many sources, starting more processes (each imports the extractors) costs more
