@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,7 +39,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
 
 
-def parse_duration(value: Any) -> float:
+def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
     """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
     if isinstance(value, bool):
         raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
@@ -51,7 +52,7 @@ def parse_duration(value: Any) -> float:
                 f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be more than zero")
     return seconds
 
@@ -71,6 +72,8 @@ def parse_size(value: Any) -> int:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# A duration where "0s" means "none" (e.g. no spacing between requests).
+OptionalDuration = Annotated[float, BeforeValidator(partial(parse_duration, allow_zero=True))]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
 
@@ -105,6 +108,11 @@ class Defaults(_Strict):
     user_agent: str = "statement-monitor/0.1 (+https://github.com/statement-monitor)"
     contact: str | None = None  # an email or URL appended to the User-Agent for site owners
     max_new_per_check: int = Field(50, ge=1)  # statement pages fetched per check of an index
+    # the daemon (`monitor run`)
+    jitter: float = Field(0.1, ge=0, le=0.5)  # random delay, as a share of each interval
+    check_timeout: Duration = 600.0  # a check running longer is cancelled (an error)
+    host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
+    overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
     keep_raw: bool = True  # keep the compressed raw page with each snapshot
     # alerts
     alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
@@ -120,6 +128,7 @@ class Source(_Strict):
     url: str
     kind: Literal["page", "index", "feed"] = "page"
     interval: Duration | None = None
+    cron: str | None = None  # crontab times ("0 9 * * 1-5"), instead of an interval
     selector: str | None = None
     links: str | None = None
     ignore: tuple[str, ...] = ()
@@ -151,6 +160,21 @@ class Source(_Strict):
             except re.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, cron: str | None) -> str | None:
+        if cron is not None:
+            from monitor.scheduler import parse_cron  # APScheduler loads only when cron is used
+
+            parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
+        return cron
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> Source:
+        if self.cron is not None and self.interval is not None:
+            raise ValueError("set either interval or cron, not both")
+        return self
 
     @property
     def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -301,14 +325,12 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         raise ConfigError(_describe(path, raw_text, problems)) from None
     except ValidationError as exc:
         raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
-    for source in config.sources:
-        interval = config.interval_of(source)
-        if interval < 60:
-            log.warning(
-                "source %s checks every %s: under a minute is meant for tests and demos",
-                source.name,
-                format_duration(interval),
-            )
+    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
+    if hurried:
+        shown = ", ".join(hurried[:5]) + (
+            f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
+        )
+        log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
     return config
 
 

@@ -192,7 +192,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         update = await _check_page_source(source, ctx)
     else:
         update = await _check_listing_source(source, ctx)
-    update = _failure_streak_alerts(
+    update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
     try:
@@ -206,7 +206,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
 
 
-def _failure_streak_alerts(
+def failure_streak_alerts(
     update: SourceUpdate, failures_before: int, threshold: int
 ) -> SourceUpdate:
     """Alert once when a source has failed `threshold` checks in a row, and once on recovery.

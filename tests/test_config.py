@@ -98,6 +98,7 @@ def test_durations():
     assert parse_duration("1h") == 3600
     assert parse_duration("1d") == 86400
     assert parse_duration(5) == 5
+    assert parse_duration("0s", allow_zero=True) == 0
     for bad in ("0s", "-1m", "1 week", True):
         with pytest.raises(ValueError):
             parse_duration(bad)
@@ -107,7 +108,7 @@ def test_short_interval_is_allowed_with_a_warning(tmp_path, caplog):
     path = write(tmp_path, '[[sources]]\nname = "a"\nurl = "https://x.org/"\ninterval = "2s"\n')
     config = load_config(path, environ={})
     assert config.interval_of(config.sources[0]) == 2
-    assert "under a minute" in caplog.text
+    assert "more often than once a minute" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -129,3 +130,21 @@ def test_cli_refuses_a_broken_config_with_exit_2(tmp_path, text, words):
     assert result.exit_code == 2
     assert words in result.stderr
     assert not (tmp_path / "state").exists()  # nothing ran
+
+
+def test_daemon_keys_and_cron(tmp_path):
+    path = write(
+        tmp_path,
+        '[defaults]\njitter = 0.2\nhost_spacing = "0s"\ncheck_timeout = "2m"\n'
+        '[[sources]]\nname = "a"\nurl = "https://x.org/"\ncron = "0 9 * * 1-5"\n',
+    )
+    config = load_config(path, environ={})
+    assert config.defaults.host_spacing == 0 and config.defaults.check_timeout == 120
+    assert config.sources[0].cron == "0 9 * * 1-5"
+    path = write(tmp_path, '[[sources]]\nname = "a"\nurl = "https://x.org/"\ncron = "9 * *"\n')
+    assert "has 3 fields" in error_of(path)
+    path = write(
+        tmp_path,
+        '[[sources]]\nname = "a"\nurl = "https://x.org/"\ncron = "0 9 * * *"\ninterval = "1h"\n',
+    )
+    assert "either interval or cron" in error_of(path)

@@ -1,0 +1,310 @@
+"""The daemon's parts in-process: watchdog, health verdicts, the token gate, logs, options."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from monitor.config import Config, Source, parse_config
+from monitor.logs import JsonFormatter, Secrets, TextFormatter
+from monitor.metrics import Metrics
+from monitor.pipeline import CheckContext, CheckResult
+from monitor.scheduler import (
+    CheckScheduler,
+    Health,
+    RunningCheck,
+    ScheduleSettings,
+    assess_health,
+    source_health,
+)
+from monitor.service import ListenAddress, Service, ServiceError, check_token
+from monitor.store import Store
+from monitor.web import create_app
+
+TOKEN = "a-token-that-is-long-enough"
+HOOK_SECRET = "hook-signing-secret-42"
+
+
+def make_config(tmp_path: Path, extra: str = "") -> Config:
+    text = (
+        '[defaults]\ninterval = "1d"\nerror_alert_after = 1\n'
+        '[[sources]]\nname = "a"\nurl = "http://127.0.0.1:9/a"\n'
+        f'[notifiers.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+        f'secret = "{HOOK_SECRET}"\n{extra}'
+    )
+    return parse_config(text, tmp_path / "sources.toml", {})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "state")
+
+
+# ---------------------------------------------------------------------------------------------
+# Watchdog
+# ---------------------------------------------------------------------------------------------
+
+
+async def hang(source: Source, ctx: CheckContext) -> CheckResult:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+async def explode(source: Source, ctx: CheckContext) -> CheckResult:
+    raise RuntimeError("a bug in a stage")
+
+
+async def test_a_check_past_its_time_limit_is_cancelled_and_recorded_as_an_error(tmp_path, store):
+    settings = ScheduleSettings(check_timeout=0.2)
+    service = Service(make_config(tmp_path), store, settings=settings, check_function=hang)
+    async with service.started(schedule=False):
+        started = time.monotonic()
+        await service.check("a")
+        assert time.monotonic() - started < 2
+        record = store.source("a")
+        assert record is not None and record.last_status == "error"
+        assert "time limit" in (record.last_error or "")
+        events = store.events(source="a")
+        assert [e.kind for e in events] == ["error"]
+        # the failure-streak rule of the pipeline applies: error_alert_after = 1 alerts now
+        assert [a.notifier for a in store.outbox()] == ["hook"]
+        text = service.metrics.render().decode()
+        assert 'monitor_checks_total{outcome="timeout",source="a"} 1.0' in text
+
+
+async def test_a_check_that_crashes_is_recorded_and_the_daemon_goes_on(tmp_path, store):
+    service = Service(make_config(tmp_path), store, check_function=explode)
+    async with service.started(schedule=False):
+        await service.check("a")
+        await service.check("a")
+    record = store.source("a")
+    assert record is not None and record.consecutive_failures == 2
+    assert "RuntimeError: a bug in a stage" in (record.last_error or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Health
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_health_fails_when_the_scheduler_stops_ticking_or_a_check_is_stuck():
+    async def nothing(name: str) -> None:
+        return None
+
+    settings = ScheduleSettings(check_timeout=10, stuck_grace=5, heartbeat=1)
+    scheduler = CheckScheduler(nothing, settings)
+    scheduler.start()
+    try:
+        await asyncio.sleep(0.05)
+        assert assess_health(scheduler, [], 0).status == "ok"
+
+        scheduler.last_tick_monotonic = time.monotonic() - 60
+        stalled = assess_health(scheduler, [], 0)
+        assert stalled.status == "failing"
+        assert "has not ticked for 60 s" in stalled.problems[0]
+
+        scheduler.last_tick_monotonic = time.monotonic()
+        scheduler.running["a"] = RunningCheck("a", time.monotonic() - 20, scheduler._clock())
+        stuck = assess_health(scheduler, [], 0)
+        assert stuck.status == "failing" and stuck.stuck == ("a",)
+        assert "past its 10 s time limit" in stuck.problems[0]
+    finally:
+        scheduler.shutdown()
+
+
+def test_sources_are_overdue_when_failing_and_late_when_not_checked():
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+    hour = dt.timedelta(hours=1)
+    settings = ScheduleSettings(overdue_after=3, check_timeout=600)
+    fine = source_health("a", 3600, now - hour, now - hour, now - 10 * hour, now, settings)
+    failing = source_health("b", 3600, now - hour, now - 4 * hour, now - 10 * hour, now, settings)
+    stopped = source_health(
+        "c", 3600, now - 4 * hour, now - 4 * hour, now - 10 * hour, now, settings
+    )
+    restarted = source_health(
+        "d", 3600, now - 9 * hour, now - 9 * hour, now - 60 * dt.timedelta(seconds=1), now, settings
+    )
+    assert (fine.overdue, fine.late) == (False, False)
+    assert (failing.overdue, failing.late) == (True, False)
+    assert (stopped.overdue, stopped.late) == (True, True)
+    assert restarted.late is False  # a restart gives every source a fresh window
+
+
+def client_for(app: Any) -> httpx.AsyncClient:
+    """An HTTP client talking to the app in-process."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://monitor")
+
+
+class FakeDaemon:
+    """What the web app reads, with a health verdict set by the test."""
+
+    def __init__(self, config: Config, store: Store, health: Health) -> None:
+        self.config = config
+        self.store = store
+        self._health = health
+        self.metrics = Metrics(lambda: store, lambda: self._health)
+
+    def health(self) -> Health:
+        return self._health
+
+    def source_statuses(self) -> list[dict[str, Any]]:
+        return [{"name": "a", "url": "http://127.0.0.1:9/a", "last_status": None}]
+
+
+HEALTHY = Health(
+    status="ok",
+    problems=(),
+    last_tick=None,
+    started_at=None,
+    sources=1,
+    running=0,
+    overdue=(),
+    late=(),
+    stuck=(),
+    pending_alerts=0,
+)
+
+
+async def test_healthz_answers_503_with_the_problems(tmp_path, store):
+    failing = dataclasses.replace(
+        HEALTHY, status="failing", problems=("the scheduler has not ticked for 60 s",)
+    )
+    async with client_for(create_app(FakeDaemon(make_config(tmp_path), store, failing))) as c:
+        response = await c.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["problems"] == ["the scheduler has not ticked for 60 s"]
+    async with client_for(create_app(FakeDaemon(make_config(tmp_path), store, HEALTHY))) as c:
+        assert (await c.get("/healthz")).json()["status"] == "ok"
+
+
+# ---------------------------------------------------------------------------------------------
+# The token gate and the review UI mount
+# ---------------------------------------------------------------------------------------------
+
+
+def gated(tmp_path: Path, store: Store) -> httpx.AsyncClient:
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    return client_for(create_app(daemon, token=TOKEN))
+
+
+async def test_the_token_is_asked_everywhere_but_healthz(tmp_path, store):
+    async with gated(tmp_path, store) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        for path in ("/", "/metrics", "/api/sources", "/api/events", "/anything"):
+            response = await client.get(path)
+            assert response.status_code == 401, path
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        page = await client.get("/", headers={"Accept": "text/html"})
+        assert "?token=" in page.text and page.headers["content-type"].startswith("text/html")
+        wrong = await client.get("/api/sources", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = await client.get("/api/sources", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert right.status_code == 200
+
+
+async def test_visiting_with_the_token_once_sets_a_cookie_and_hides_the_token(tmp_path, store):
+    async with gated(tmp_path, store) as client:
+        assert (await client.get("/?token=wrong")).status_code == 401
+        response = await client.get(f"/api/events?kind=new&token={TOKEN}")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/api/events?kind=new"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+        # the client keeps the cookie, as a browser does
+        assert (await client.get("/api/events?kind=new")).status_code == 200
+
+
+async def test_the_review_ui_is_mounted_when_it_exists_else_a_plain_index(
+    tmp_path, store, monkeypatch
+):
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    async with client_for(create_app(daemon)) as client:
+        assert (await client.get("/")).status_code == 200  # the UI, if ui.py is there
+    monkeypatch.setitem(sys.modules, "monitor.ui", None)  # as if ui.py did not exist
+    async with client_for(create_app(daemon)) as client:
+        index = await client.get("/")
+        assert index.status_code == 200 and "statement monitor" in index.text
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_api_events_filters_and_validates(tmp_path, store):
+    app = create_app(FakeDaemon(make_config(tmp_path), store, HEALTHY))
+    async with client_for(app) as client:
+        assert (await client.get("/api/events")).json() == {"events": []}
+        assert (await client.get("/api/events?since=yesterday")).status_code == 400
+        assert (await client.get("/api/events?limit=0")).status_code == 400
+        good = await client.get("/api/events?since=2026-11-26&kind=new,changed")
+        assert good.status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs and options
+# ---------------------------------------------------------------------------------------------
+
+
+def log_line(formatter: logging.Formatter, message: str, **extra: Any) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("test.service.logs")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning(message, extra=extra)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_logs_never_show_secrets(tmp_path):
+    secrets = Secrets()
+    secrets.use(make_config(tmp_path), [TOKEN])
+    message = f"webhook said {HOOK_SECRET!r}; token {TOKEN}"
+    text = log_line(TextFormatter(secrets), message)
+    assert HOOK_SECRET not in text and TOKEN not in text and "***" in text
+    line = log_line(JsonFormatter(secrets), message, source="a", error=f"bad {TOKEN}")
+    entry = json.loads(line)
+    assert entry["source"] == "a" and entry["level"] == "warning"
+    assert TOKEN not in line and HOOK_SECRET not in line
+
+
+@pytest.mark.parametrize(
+    "text, host, port, loopback",
+    [
+        ("127.0.0.1:8787", "127.0.0.1", 8787, True),
+        ("localhost:80", "localhost", 80, True),
+        ("[::1]:8787", "::1", 8787, True),
+        ("0.0.0.0:8787", "0.0.0.0", 8787, False),
+        ("monitor.example.org:443", "monitor.example.org", 443, False),
+    ],
+)
+def test_listen_addresses(text, host, port, loopback):
+    address = ListenAddress.parse(text)
+    assert (address.host, address.port, address.is_loopback) == (host, port, loopback)
+
+
+@pytest.mark.parametrize("text", ["8787", "host:", ":8787", "host:99999"])
+def test_bad_listen_addresses_are_refused(text):
+    with pytest.raises(ServiceError, match="HOST:PORT"):
+        ListenAddress.parse(text)
+
+
+def test_a_token_is_required_beyond_loopback_and_must_not_be_short():
+    with pytest.raises(ServiceError, match="needs an access token"):
+        check_token(ListenAddress("0.0.0.0", 8787), None)
+    with pytest.raises(ServiceError, match="at least 16"):
+        check_token(ListenAddress("0.0.0.0", 8787), "short")
+    assert check_token(ListenAddress("127.0.0.1", 8787), None) is None
+    assert check_token(ListenAddress("0.0.0.0", 8787), TOKEN) == TOKEN
