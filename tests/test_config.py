@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,14 @@ def test_daemon_keys_and_cron(tmp_path):
         '[[sources]]\nname = "a"\nurl = "https://x.org/"\ncron = "0 9 * * *"\ninterval = "1h"\n',
     )
     assert "either interval or cron" in error_of(path)
+
+
+def test_every_key_the_example_mentions_is_accepted(tmp_path):
+    """The commented-out keys of the example are real: uncommented, the file still loads."""
+    text = (ROOT / "sources.toml").read_text()
+    defaults_part = text.split("# --- Sources", 1)[0]
+    keys = re.findall(r"^# (\w+ = (?:\"[^\"]*\"|\S+))", defaults_part, re.MULTILINE)
+    assert len(keys) >= 10
+    path = write(tmp_path, "[defaults]\n" + "\n".join(keys) + "\n")
+    config = load_config(path, environ={})
+    assert config.defaults.host_spacing == 0.5 and config.defaults.error_alert_after == 3
