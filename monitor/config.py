@@ -131,6 +131,7 @@ class Source(_Strict):
     cron: str | None = None  # crontab times ("0 9 * * 1-5"), instead of an interval
     selector: str | None = None
     links: str | None = None
+    follow_feed: bool = False  # index: also read the feed the page advertises
     ignore: tuple[str, ...] = ()
     notify: tuple[str, ...] | None = None
     enabled: bool = True

@@ -28,8 +28,8 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, replace
+from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import lxml.html
@@ -53,6 +53,7 @@ class Article:
     title: str
     text: str
     published: dt.date | None = None
+    canonical_url: str | None = None  # the page's <link rel="canonical">, made absolute
 
 
 class ExtractionError(Exception):
@@ -70,6 +71,7 @@ def extract_article(html: str, url: str | None = None) -> Article:
     if tree is None:
         return Article(title="", text="")
     title, published = _title_and_date(tree, url)  # before the tree is pruned for the body
+    canonical = _canonical_url(tree, url)
     try:
         paragraphs = _main_paragraphs(html, tree, url, title)
     except Exception:
@@ -77,7 +79,7 @@ def extract_article(html: str, url: str | None = None) -> Article:
         # must become "no article here", not a crashed cycle.
         log.exception("article extraction failed for %s", url or "a page")
         paragraphs = []
-    return Article(title=title, text=_join(paragraphs), published=published)
+    return Article(title, _join(paragraphs), published, canonical)
 
 
 def extract_statement(
@@ -100,7 +102,7 @@ def extract_statement(
     text = _drop_ignored(article.text, ignore)
     if not text:
         raise ExtractionError("no statement text found in the page")
-    return Article(title=article.title, text=text, published=article.published)
+    return replace(article, text=text)
 
 
 # --- Parsing --------------------------------------------------------------------------------
@@ -156,6 +158,16 @@ def _looks_binary(html: str) -> bool:
 
 # Separators between a headline and the site's name in <title> ("Headline | Newsroom").
 _TITLE_SEPARATOR = re.compile(r"(\s+(?:\||-|–|—|·|•|::|»|«)\s+)")
+
+
+def _canonical_url(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
+    """The URL the page names as its own (<link rel="canonical">), absolute; None if none."""
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            href = link.get("href", "").strip()
+            absolute = urljoin(url, href) if url else href
+            return absolute if absolute.startswith(("http://", "https://")) else None
+    return None
 
 
 def _title_and_date(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, dt.date | None]:
@@ -676,8 +688,10 @@ def _select(html: str, url: str | None, selector: str) -> Article:
     paragraphs = [block.text for element in _outermost(matches) for block in _soup_blocks(element)]
     # Title and date come from lxml's tree, as on the automatic path, so they are the same.
     tree = _parse(html)
-    title, published = _title_and_date(tree, url) if tree is not None else ("", None)
-    return Article(title=title, text=_join(paragraphs), published=published)
+    if tree is None:
+        return Article(title="", text=_join(paragraphs))
+    title, published = _title_and_date(tree, url)
+    return Article(title, _join(paragraphs), published, _canonical_url(tree, url))
 
 
 def _outermost(elements: list[Tag]) -> list[Tag]:

@@ -22,7 +22,13 @@ from rapidfuzz import fuzz
 from monitor import diff
 from monitor.config import Config, Source
 from monitor.container import container_digest, learn_container
-from monitor.discover import DiscoveryError, Link, links_from_feed, links_from_index
+from monitor.discover import (
+    DiscoveryError,
+    Link,
+    feed_url_of,
+    links_from_feed,
+    links_from_index,
+)
 from monitor.events import Event, utcnow
 from monitor.extract import Article, ExtractionError, extract_statement
 from monitor.fetch import Fetcher, FetchError, FetchSettings, HTTPStatusError, Page, Validators
@@ -403,6 +409,7 @@ def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
         last_modified=page.last_modified,
         content_hash=page.content_hash,
         raw=page.text.encode("utf-8") if keep_raw else None,
+        canonical_url=canonical_url(article.canonical_url) if article.canonical_url else None,
     )
 
 
@@ -480,6 +487,8 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
             links = links_from_index(page.text, page.final_url, source.links)
     except DiscoveryError as exc:
         raise StatementError(f"{exc} ({redact_url(source.url)})") from exc
+    if source.kind == "index" and source.follow_feed:
+        links = await _with_advertised_feed(page, links, fetcher)
     if not links:
         what = "items in the feed" if source.kind == "feed" else "statement links on the page"
         hint = "" if source.kind == "feed" or source.links else "; set `links` to a CSS selector"
@@ -487,6 +496,25 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
             f"no {what} at {redact_url(source.url)}: the layout may have changed{hint}"
         )
     return _Listing(page, links)
+
+
+async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher) -> list[Link]:
+    """The items of the feed the index page advertises, then the page's own links.
+
+    A feed names statements the page may not show (and gives their dates); a feed that is
+    missing or broken leaves the page's links as they are.
+    """
+    feed_url = feed_url_of(page.text, page.final_url)
+    if feed_url is None:
+        return links
+    try:
+        feed = await fetcher.fetch(feed_url, accept="feed")
+        items = links_from_feed(feed.body, feed.final_url)
+    except (FetchError, DiscoveryError) as exc:
+        log.warning("the feed advertised by %s is unusable: %s", redact_url(page.url), exc)
+        return links
+    seen = {link.url for link in items}
+    return [*items, *(link for link in links if link.url not in seen)]
 
 
 def _record_new_links(
@@ -542,7 +570,7 @@ async def _check_tracked(
         if s.version > 0 and (s.status == "removed" or (listed and s.url not in order))
     ]
     jobs = [
-        *(_first_fetch(source, ctx, pending_record(u), gone) for u in first_fetches),
+        *(_first_fetch(source, ctx, pending_record(u), known, gone) for u in first_fetches),
         *(_recheck(source, ctx, s) for s in tracked),
     ]
     updates = [u for batch in await asyncio.gather(*jobs) for u in batch]
@@ -575,6 +603,7 @@ async def _first_fetch(
     source: Source,
     ctx: CheckContext,
     pending: PendingStatement,
+    known: dict[str, StatementRecord],
     gone_from_listing: Sequence[StatementRecord],
 ) -> list[StatementUpdate]:
     """Fetch a newly listed statement: its baseline, announced as `new` or `moved`."""
@@ -587,6 +616,12 @@ async def _first_fetch(
         return [StatementUpdate(pending.url, events=[error])]
     snapshot = update.snapshot
     assert snapshot is not None
+    alias_of = _alias_of(pending.url, snapshot, known)
+    if alias_of is not None:
+        # The page names a statement already tracked as its own (rel=canonical, or a
+        # redirect to it): the same statement reached by another link, nothing new.
+        log.info("%s: %s is %s under another URL", source.name, pending.url, alias_of.url)
+        return [StatementUpdate(pending.url, status="alias", title=pending.title)]
     if pending.announce_as == "baseline":
         return [update]
     moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
@@ -623,6 +658,19 @@ async def _recheck(
         error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
         return [StatementUpdate(previous.url, events=[error])]
     return [update]
+
+
+def _alias_of(
+    url: str, snapshot: NewSnapshot, known: dict[str, StatementRecord]
+) -> StatementRecord | None:
+    """The tracked statement this page says it is, when that is another URL."""
+    for claimed in (snapshot.canonical_url, snapshot.final_url):
+        if claimed is None:
+            continue
+        record = known.get(canonical_url(claimed))
+        if record is not None and record.url != url and record.version > 0:
+            return record
+    return None
 
 
 def _moved_from(

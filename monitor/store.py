@@ -117,6 +117,7 @@ snapshots_table = sa.Table(
     sa.Column("text_hash", sa.String(64), nullable=False),  # sha256 of `normalized`
     sa.Column("published", sa.Date),
     sa.Column("final_url", sa.Text),
+    sa.Column("canonical_url", sa.Text),  # the URL the page names as its own
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),
     sa.Column("content_hash", sa.String(64)),
@@ -219,6 +220,7 @@ class Snapshot:
     text_hash: str
     published: dt.date | None = None
     final_url: str | None = None
+    canonical_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
@@ -241,6 +243,7 @@ class NewSnapshot:
     last_modified: str | None
     content_hash: str | None
     raw: bytes | None
+    canonical_url: str | None = None
 
     @property
     def text_hash(self) -> str:
@@ -763,6 +766,7 @@ class Store:
                 text_hash=snap.text_hash,
                 published=snap.published,
                 final_url=snap.final_url,
+                canonical_url=snap.canonical_url,
                 etag=snap.etag,
                 last_modified=snap.last_modified,
                 content_hash=snap.content_hash,

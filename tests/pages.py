@@ -38,6 +38,7 @@ def press_release(
     *,
     published: str = "2026-11-20",
     site: str = "Example Corp Newsroom",
+    canonical: str | None = None,
 ) -> str:
     """A full HTML page holding one statement."""
     noise = noise or Noise()
@@ -67,6 +68,7 @@ def press_release(
   <meta charset="utf-8">
   <title>{esc(title)} | {esc(site)}</title>
   <meta property="og:title" content="{esc(title)}">
+  {f'<link rel="canonical" href="{esc(canonical)}">' if canonical else ""}
   <meta property="article:published_time" content="{published}T08:00:00Z">
   <script>window.dataLayer=[{{"page":"{noise.ad_slot}","ts":"{noise.rendered_at}"}}];</script>
   <style>.cookie{{position:fixed}}</style>

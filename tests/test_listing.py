@@ -287,3 +287,35 @@ def test_atom_feed_is_read():
 def test_not_a_feed_is_refused():
     with pytest.raises(DiscoveryError, match="not an RSS or Atom feed"):
         links_from_feed(b"\x00\x01 binary junk", "https://example.org/feed")
+
+
+def test_link_to_a_page_that_names_a_tracked_statement_as_canonical_is_not_new(newsroom):
+    server, config, state = newsroom
+    check(config, state)
+    title, body = STATEMENTS["/news/2026/results"]
+    # the listing now links a printable copy that declares the original as canonical
+    serve_statement(server, "/news/2026/results/print", title, body, canonical="/news/2026/results")
+    serve_newsroom(server, ["/news/2026/results/print", *STATEMENTS])
+    assert check(config, state) == (0, [])
+    aliases = [s for s in Store.open(state).statements("newsroom") if s.status == "alias"]
+    assert [s.url for s in aliases] == [server.url("/news/2026/results/print")]
+    assert check(config, state) == (0, [])  # and it is not fetched again
+
+
+def test_index_can_follow_the_feed_it_advertises(http_server, tmp_path):
+    base = http_server.url("")
+    for path, (title, body) in STATEMENTS.items():
+        serve_statement(http_server, path, title, body)
+    path, title, body = NEW_STATEMENT
+    serve_statement(http_server, path, title, body)
+    feed = rss_feed([(path, title, "g-board")], base)
+    http_server.page("/feed.xml", feed, content_type="application/rss+xml")
+    items = [(p, t) for p, (t, _b) in STATEMENTS.items()]
+    url = http_server.page("/news/", newsroom_index(items, feed_href="/feed.xml"))
+    config = config_for(tmp_path, url, extra="")
+    config.write_text(config.read_text() + "follow_feed = true\n")
+    code, events = check(config, tmp_path / "state")
+    assert code == 0
+    assert sorted(e["url"] for e in events) == sorted(
+        http_server.url(p) for p in [path, *STATEMENTS]
+    )  # the feed's item, which the page does not list, is tracked too
