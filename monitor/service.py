@@ -43,6 +43,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from monitor import pipeline
+from monitor.cli import config_option, fail, open_config, open_store, state_option
 from monitor.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.events import Event, utcnow
 from monitor.fetch import Fetcher
@@ -681,26 +682,6 @@ def _address_text(address: tuple[str, int]) -> str:
 # The command
 # ---------------------------------------------------------------------------------------------
 
-# monitor.cli registers this command at its end, so this module cannot import the CLI's
-# option objects when loaded (`python -m monitor.cli` would import itself twice, the second
-# time half-way); these mirror its --config and --state, and its helpers are used at run time.
-_config_option = click.option(
-    "--config",
-    "config_path",
-    default="sources.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The sources file.",
-)
-_state_option = click.option(
-    "--state",
-    "state_dir",
-    default="state",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The state folder (created when missing).",
-)
-
 
 def default_workers() -> int:
     """Extraction processes: one per CPU, at most 4 (extraction is a small share of a check)."""
@@ -708,8 +689,8 @@ def default_workers() -> int:
 
 
 @click.command("run")
-@_config_option
-@_state_option
+@config_option
+@state_option
 @click.option(
     "--listen",
     default=DEFAULT_LISTEN,
@@ -758,8 +739,6 @@ def run_command(
 
     Serves /healthz, /metrics, /api/sources, /api/events and the review UI at --listen.
     """
-    from monitor.cli import fail, open_config, open_store  # see the note above the options
-
     # A reload asked for while starting would kill the process (SIGHUP's default action);
     # the file is being read anyway. The event loop takes SIGHUP over once it runs.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -773,11 +752,6 @@ def run_command(
         fail(str(exc))
     config = open_config(config_path)
     secrets.use(config, [token])
-    try:
-        for source in config.sources:
-            timing_of(source, config)
-    except ScheduleError as exc:
-        fail(f"{config_path}: {exc}")
     store = open_store(state_dir)
     try:
         sock = bind(address)

@@ -94,9 +94,9 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def http_server() -> Iterator[LoopbackServer]:
-    """A loopback HTTP server; set routes with `.page(path, html)` or `.route(path, fn)`."""
+@contextlib.contextmanager
+def serving() -> Iterator[LoopbackServer]:
+    """Run a loopback HTTP server for the duration of the block."""
     state = LoopbackServer()
     httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
     httpd.daemon_threads = True
@@ -109,3 +109,10 @@ def http_server() -> Iterator[LoopbackServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    """A loopback HTTP server; set routes with `.page(path, html)` or `.route(path, fn)`."""
+    with serving() as server:
+        yield server

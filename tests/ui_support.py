@@ -15,7 +15,6 @@ Import the fixtures into a test module with `from ui_support import ui_state  # 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import LoopbackServer, _make_handler, _QuietServer
+from conftest import LoopbackServer, serving
 from pages import PARTNERSHIP, press_release
 
 from monitor.cli import main
@@ -85,17 +84,8 @@ class UiState:
 @pytest.fixture(scope="session")
 def loopback() -> Iterator[LoopbackServer]:
     """A session-wide loopback HTTP server (the conftest one is per test)."""
-    state = LoopbackServer()
-    httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving() as server:
+        yield server
 
 
 def _check(config: Path, state: Path) -> None:
