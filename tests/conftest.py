@@ -8,8 +8,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+from monitor.store import Store
 
 # A route answers with (status, headers, body) or, for faults such as stalling
 # mid-body, by writing to the raw request handler itself and returning None.
@@ -116,3 +119,11 @@ def http_server() -> Iterator[LoopbackServer]:
     """A loopback HTTP server; set routes with `.page(path, html)` or `.route(path, fn)`."""
     with serving() as server:
         yield server
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A state database in a fresh folder."""
+    opened = Store.open(tmp_path / "state")
+    yield opened
+    opened.close()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from notify_support import PASSWORD, SmtpServer, alert, changed_event, make_config, queue_alert
@@ -15,13 +14,6 @@ from notifications.channels import ChannelOptions
 from notifications.outbox import RetryPolicy, deliver_due
 
 NO_JITTER = RetryPolicy(jitter=0.0)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "state")
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,6 @@ from notifications.webhook import parse_retry_after
 
 NO_JITTER = RetryPolicy(jitter=0.0)
 SECRET = "signing-secret-123"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "state")
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -45,11 +45,6 @@ def make_config(tmp_path: Path, extra: str = "") -> Config:
     return parse_config(text, tmp_path / "sources.toml", {})
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store.open(tmp_path / "state")
-
-
 # ---------------------------------------------------------------------------------------------
 # Watchdog
 # ---------------------------------------------------------------------------------------------
