@@ -372,3 +372,31 @@ def test_token_is_enforced_everywhere_but_healthz(tmp_path, daemons):
     assert daemon.get("/api/sources", cookies={"token": cookie}).status_code == 200
     assert daemon.stop()[0] == 0
     assert TOKEN not in daemon.log()
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of a process, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+def test_200_sources_on_a_short_interval_keep_memory_steady(http_server, tmp_path, daemons):
+    for i in range(200):
+        body = [f"Statement {i}: {STATEMENT[0]}", *STATEMENT[1:]]
+        http_server.page(f"/s/{i}", press_release(f"{TITLE} ({i})", body))
+    sources = "".join(page_source(f"s{i}", http_server.url(f"/s/{i}")) for i in range(200))
+    config = write_config(
+        tmp_path / "sources.toml", sources, defaults='host_spacing = "0s"\nper_host = 8'
+    )
+    daemon = new_daemon(daemons, tmp_path, config).start()
+    # warm-up: every source checked at least twice (caches, pools and the store are filled)
+    wait_until(lambda: checks(daemon, "s199") >= 2, timeout=60, what="warm-up")
+    time.sleep(5)
+    warm = rss_kib(daemon.pid)
+    started = checks(daemon, "s0")
+    time.sleep(30)
+    assert checks(daemon, "s0") >= started + 10  # still checking every few seconds
+    growth = rss_kib(daemon.pid) / warm - 1
+    assert growth < 0.10, f"RSS grew {growth:.0%} after warm-up"
+    assert daemon.get("/healthz").status_code == 200
+    assert daemon.stop()[0] == 0
