@@ -87,7 +87,8 @@ class Change:
     """One paragraph-level change between two versions of a statement.
 
     `before`/`after` hold the original (display) text of the paragraph, `old_index`/`new_index`
-    its position among the old and new paragraphs; `words` details a modified paragraph.
+    its position among the old and new paragraphs; `words` details a modified paragraph
+    (and a moved one that was also edited).
     The words are over the normalised paragraph texts: joining the "equal" and "delete" runs
     gives the normalised `before`, joining "equal" and "insert" the normalised `after`.
     """
@@ -376,23 +377,62 @@ def _region_changes(old: list[_Paragraph], new: list[_Paragraph], region: _Regio
 def _detect_moves(
     changes: list[Change], old: list[_Paragraph], new: list[_Paragraph]
 ) -> list[Change]:
-    """Report a removed paragraph added back elsewhere with the same text once, as moved."""
+    """Report a removed paragraph that is added back elsewhere as moved.
+
+    Exact copies pair first. Then, among what is left, a removed and an added paragraph at
+    least PAIR_THRESHOLD alike are one paragraph moved and edited: reported as `moved` with
+    its word edits, rather than as a removal and an unrelated addition.
+    """
     removed: dict[str, deque[int]] = defaultdict(deque)
     for change in changes:
         if change.op == "removed" and change.old_index is not None:
             removed[old[change.old_index].key].append(change.old_index)
-    moved_from: set[int] = set()
-    result: list[Change] = []
+    moved_from: dict[int, int] = {}  # new index -> old index
     for change in changes:
         if change.op == "added" and change.new_index is not None:
             candidates = removed.get(new[change.new_index].key)
             if candidates:
-                k = candidates.popleft()
-                moved_from.add(k)
-                change = Change("moved", old[k].display, change.after, k, change.new_index)
+                moved_from[change.new_index] = candidates.popleft()
+    left_old = [k for keys in removed.values() for k in keys]
+    left_new = [
+        c.new_index
+        for c in changes
+        if c.op == "added" and c.new_index is not None and c.new_index not in moved_from
+    ]
+    moved_from.update(_similar_pairs(left_old, left_new, old, new))
+    taken = set(moved_from.values())
+    result: list[Change] = []
+    for change in changes:
+        if change.op == "removed" and change.old_index in taken:
+            continue  # the moved paragraph is shown where it now is
+        if change.op == "added" and change.new_index in moved_from:
+            k = moved_from[change.new_index]
+            a, b = old[k], new[change.new_index]
+            words = word_edits(a.key, b.key) if a.key != b.key else ()
+            change = Change("moved", a.display, b.display, k, change.new_index, words)
         result.append(change)
-    # The moved paragraph is shown where it now is, so its removal entry goes.
-    return [c for c in result if not (c.op == "removed" and c.old_index in moved_from)]
+    return result
+
+
+def _similar_pairs(
+    old_indexes: list[int], new_indexes: list[int], old: list[_Paragraph], new: list[_Paragraph]
+) -> dict[int, int]:
+    """Best-first pairs (new index -> old index) of paragraphs at least PAIR_THRESHOLD alike."""
+    if not old_indexes or not new_indexes or len(old_indexes) * len(new_indexes) > MAX_PAIR_CELLS:
+        return {}
+    scored = [
+        (score, j, k)
+        for k in old_indexes
+        for j in new_indexes
+        if (score := fuzz.ratio(old[k].key, new[j].key, score_cutoff=PAIR_THRESHOLD))
+    ]
+    pairs: dict[int, int] = {}
+    used: set[int] = set()
+    for _score, j, k in sorted(scored, reverse=True):
+        if j not in pairs and k not in used:
+            pairs[j] = k
+            used.add(k)
+    return pairs
 
 
 def _region_distance(

@@ -114,13 +114,13 @@ def diff_rows(
 
 def _old_side_row(change: Change, index: int, text: str) -> Row:
     if change.op == "moved" and change.new_index is not None:
-        return Row("moved_out", index + 1, change.new_index + 1, old_text=text)
+        return Row("moved_out", index + 1, change.new_index + 1, old_text=text, words=change.words)
     return Row("removed", index + 1, old_text=text)
 
 
 def _new_side_row(change: Change, index: int, text: str) -> Row:
     if change.op == "moved" and change.old_index is not None:
-        return Row("moved_in", change.old_index + 1, index + 1, new_text=text)
+        return Row("moved_in", change.old_index + 1, index + 1, new_text=text, words=change.words)
     return Row("added", new_number=index + 1, new_text=text)
 
 
@@ -182,8 +182,8 @@ def render_rich(comparison: Comparison) -> Text:
 
     Modified paragraphs show removed words as `[-…-]` (red) and added ones as `{+…+}`
     (green), like `git diff --word-diff`; removed and added paragraphs are `- ` / `+ ` lines;
-    a moved paragraph shows its start. Built with styles, never markup, so scraped text
-    containing `[bold]` stays text.
+    a moved paragraph shows its start, or its word edits when it was also edited. Built with
+    styles, never markup, so scraped text containing `[bold]` stays text.
     """
     out = Text()
     if comparison.unchanged:
@@ -192,8 +192,9 @@ def render_rich(comparison: Comparison) -> Text:
     for number, change in enumerate(comparison.changes):
         if number:
             out.append("\n")
-        out.append(f"{change.op} {_position(change)}\n", style="bold")
-        if change.op == "modified":
+        edited = " and edited" if change.op == "moved" and change.words else ""
+        out.append(f"{change.op}{edited} {_position(change)}\n", style="bold")
+        if change.op == "modified" or edited:
             out.append("  ")
             for edit in change.words:
                 _append_word(out, edit)

@@ -120,7 +120,7 @@ def change_view(change: dict[str, Any]) -> ChangeView:
     """A change of the JSON event, with segments to display."""
     op = str(change.get("op", "modified"))
     before, after = change.get("before"), change.get("after")
-    if op == "modified" and before is not None and after is not None:
+    if op in ("modified", "moved") and before is not None and after is not None:
         segments = word_edits(str(before), str(after))
     elif op == "removed":
         segments = (WordEdit("delete", str(before or "")),)

@@ -378,3 +378,17 @@ def test_apply_changes_refuses_changes_that_do_not_fit() -> None:
         apply_changes(["a"], [Change("removed", "x", old_index=3)])
     with pytest.raises(ValueError):
         apply_changes(["a"], [Change("added", after="x", new_index=5)])
+
+
+def test_a_paragraph_moved_and_edited_is_one_moved_change_with_its_word_edits():
+    old = ["Intro stays first.", "The board met on Monday to approve the plan.", "A.", "B."]
+    new = ["The board met on Tuesday to approve the plan.", "Intro stays first.", "A.", "B."]
+    comparison = compare("\n\n".join(old), "\n\n".join(new))
+    (change,) = comparison.changes
+    assert change.op == "moved"
+    assert (change.before, change.after) == (old[1], new[0])
+    assert [(w.op, w.text) for w in change.words if w.op != "equal"] == [
+        ("delete", "Monday"),
+        ("insert", "Tuesday"),
+    ]
+    assert apply_changes(old, comparison.changes) == new

@@ -317,3 +317,25 @@ def test_diff_to_json() -> None:
     assert {"op": "delete", "text": "will "} in first["words"]
     assert [c["op"] for c in data["changes"]] == ["modified", "modified", "removed", "added"]
     assert diff_to_json(Comparison(1.0)) == {"similarity": 1.0, "unchanged": True, "changes": []}
+
+
+def test_moved_and_edited_paragraph_shows_its_edits_where_it_now_is():
+    old = "Intro stays first.\n\nThe board met on Monday to approve the plan.\n\nA.\n\nB."
+    new = "The board met on Tuesday to approve the plan.\n\nIntro stays first.\n\nA.\n\nB."
+    comparison = compare(old, new)
+    text = render_text(comparison)
+    assert "moved and edited" in text and "[-Monday-]{+Tuesday+}" in text
+    page = render_diff_html(
+        title="T",
+        url="https://example.org/s",
+        source="s",
+        from_version=1,
+        to_version=2,
+        from_time=None,
+        to_time=None,
+        comparison=comparison,
+        old_text=old,
+        new_text=new,
+    )
+    assert "moved here from ¶2 and edited" in page
+    assert "<del>Monday</del>" in page and "<ins>Tuesday</ins>" in page
