@@ -79,7 +79,7 @@ class StatementError(Exception):
 
 @dataclass(frozen=True)
 class KnownState:
-    """The stored records of every source, read in two queries before a one-shot run.
+    """The stored records of the sources a one-shot run checks, read in two queries first.
 
     A run checks each source once, so what was stored before it began is what each check
     needs to compare with; reading it up front spares two queries per source.
