@@ -309,7 +309,7 @@ async def check_statement(
             version=1,
             published=article.published,
         )
-        return replace(fetched, snapshot=snapshot, events=[event], status="active")
+        return replace(fetched, snapshot=snapshot, events=[event], status="active", base_version=0)
     headline = diff.title_change(last.title, article.title)
     if last.text_hash == snapshot.text_hash and headline is None:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
@@ -327,7 +327,9 @@ async def check_statement(
         changes=(headline, *comparison.changes) if headline else comparison.changes,
         published=article.published,
     )
-    return replace(fetched, snapshot=snapshot, events=[event], status="active")
+    return replace(
+        fetched, snapshot=snapshot, events=[event], status="active", base_version=previous.version
+    )
 
 
 async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:

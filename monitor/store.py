@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import uuid
 import zlib
@@ -24,6 +25,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.events import Event, utcnow
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 DB_FILENAME = "monitor.db"
@@ -262,6 +265,9 @@ class StatementUpdate:
     status: str | None = None  # a new status: "pending", "active", "removed", "moved", "alias"
     title: str | None = None
     events: Sequence[Event] = ()
+    # the version the new snapshot was compared with (0: none); a different stored version
+    # means another run got there first, and this snapshot and its events are dropped
+    base_version: int | None = None
     # the statement's container as learned from this page; None keeps the stored one,
     # ("", "") forgets it
     container: tuple[str, str] | None = None
@@ -631,7 +637,8 @@ class Store:
             )
             if item.snapshot is not None:
                 rows.before_write(conn, statements_table, statement_id)
-                self._add_snapshot(conn, statement_id, item.snapshot, update.checked_at)
+                if not self._add_snapshot(conn, statement_id, item, update.checked_at):
+                    continue  # another run recorded this version first: no second alert
                 changed = changed or any(e.event != "baseline" for e in item.events)
             for event in item.events:
                 self._add_event(conn, source_id, statement_id, event, update.notifiers)
@@ -747,14 +754,24 @@ class Store:
         return statement_id
 
     def _add_snapshot(
-        self, conn: Connection, statement_id: int, snap: NewSnapshot, fetched_at: dt.datetime
-    ) -> None:
-        version = (
-            conn.execute(
-                sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
-            ).scalar_one()
-            + 1
-        )
+        self, conn: Connection, statement_id: int, item: StatementUpdate, fetched_at: dt.datetime
+    ) -> bool:
+        """Store the item's snapshot as the next version; False when the statement moved on.
+
+        Two runs can check one statement at once (an overlapping cron job, a manual check
+        beside the daemon). Each compared the page with the version it read, `base_version`;
+        only the first to commit records the change, so one edit gives one event and one
+        alert, whoever saw it.
+        """
+        assert item.snapshot is not None
+        snap = item.snapshot
+        current = conn.execute(
+            sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
+        ).scalar_one()
+        if item.base_version is not None and current != item.base_version:
+            log.info("version %s of %s was recorded by another run first", current, item.url)
+            return False
+        version = current + 1
         conn.execute(
             sa.insert(snapshots_table).values(
                 statement_id=statement_id,
@@ -781,6 +798,7 @@ class Store:
             .where(statements_table.c.id == statement_id)
             .values(**values)
         )
+        return True
 
     def _add_event(
         self,

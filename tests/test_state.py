@@ -100,3 +100,28 @@ def test_a_failed_write_leaves_no_half_version(tmp_path):
     assert statement.version == 1 and statement.content_hash == "h1"
     assert [s.version for s in store.snapshots(statement.id)] == [1]
     assert store.raw_page(statement.id, 1) == "<p>a</p>"
+
+
+def test_two_runs_that_saw_the_same_edit_record_it_once(tmp_path):
+    """An overlapping cron job and the daemon may both check a statement: one version, one
+    event, one alert."""
+    store = Store.open(tmp_path)
+
+    def check(text: str, base: int, kind: str) -> SourceUpdate:
+        snap = NewSnapshot("T", text, text, None, None, None, None, text, None)
+        item = StatementUpdate(
+            "http://x/",
+            snapshot=snap,
+            content_hash=text,
+            base_version=base,
+            events=[Event(kind, "s", "http://x/", version=base + 1)],
+        )
+        return SourceUpdate("s", "http://x/", "page", utcnow(), statements=[item], notifiers=["n"])
+
+    store.save_check(check("a", 0, "baseline"))
+    store.save_check(check("b", 1, "changed"))  # the first run to finish
+    store.save_check(check("b", 1, "changed"))  # the other one, compared with version 1 too
+    statement = store.statements()[0]
+    assert [s.version for s in store.snapshots(statement.id)] == [1, 2]
+    assert [e.kind for e in store.events()] == ["changed", "baseline"]
+    assert len(store.outbox()) == 1
