@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the realistic page generator the tests use
 
+from service_support import descendants, rss_kib  # noqa: E402  (process helpers of the tests)
+
 PARAGRAPHS = [
     "Example Corp and Sample Industries today announced a multi-year research partnership "
     "focused on the safety evaluation of large models, with shared funding and staff.",
@@ -96,36 +98,6 @@ def open_sockets(count: int) -> list[socket.socket]:
 # ---------------------------------------------------------------------------------------------
 # Memory
 # ---------------------------------------------------------------------------------------------
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of one process, from /proc (KiB; 0 when it is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (the fork server and the extraction workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 @dataclass

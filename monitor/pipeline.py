@@ -8,6 +8,7 @@ check), and re-checks every statement already tracked, each exactly like a page.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import time
@@ -212,6 +213,20 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
 
 
+def source_update(
+    source: Source, config: Config, checked_at: dt.datetime, **found: Any
+) -> SourceUpdate:
+    """What a check of `source` at `checked_at` writes: `found` holds what it learned."""
+    return SourceUpdate(
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        checked_at=checked_at,
+        notifiers=config.notifiers_for(source),
+        **found,
+    )
+
+
 def failure_streak_alerts(
     update: SourceUpdate, failures_before: int, threshold: int
 ) -> SourceUpdate:
@@ -247,13 +262,7 @@ async def _check_page_source(source: Source, ctx: CheckContext) -> SourceUpdate:
     checked_at = utcnow()
     url = canonical_url(source.url)
     previous = next((s for s in ctx.statement_records(source.name) if s.url == url), None)
-    base = SourceUpdate(
-        name=source.name,
-        url=source.url,
-        kind=source.kind,
-        checked_at=checked_at,
-        notifiers=ctx.config.notifiers_for(source),
-    )
+    base = source_update(source, ctx.config, checked_at)
     try:
         update = await check_statement(source, url, previous, ctx)
     except StatementError as exc:
@@ -434,13 +443,7 @@ async def _check_listing_source(source: Source, ctx: CheckContext) -> SourceUpda
     # Statements on a listing's first successful read are its baseline: recorded, not alerted.
     first_sight = record is None or record.last_success_at is None
     known = {s.url: s for s in ctx.statement_records(source.name)}
-    update = SourceUpdate(
-        name=source.name,
-        url=source.url,
-        kind=source.kind,
-        checked_at=checked_at,
-        notifiers=ctx.config.notifiers_for(source),
-    )
+    update = source_update(source, ctx.config, checked_at)
     listed: list[Link] = []
     try:
         listing = await _read_listing(source, record, ctx.fetcher)

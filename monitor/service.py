@@ -62,7 +62,7 @@ from monitor.scheduler import (
     source_health,
     timing_of,
 )
-from monitor.store import SourceUpdate, Store, StoreError
+from monitor.store import Store, StoreError
 from monitor.urls import canonical_url, redact_url
 from monitor.web import create_app
 from notifications.outbox import OutboxWorker
@@ -601,14 +601,8 @@ class Service:
         """
         url = canonical_url(source.url)
         error = Event("error", source.name, url, error=message, at=checked_at)
-        update = SourceUpdate(
-            name=source.name,
-            url=source.url,
-            kind=source.kind,
-            checked_at=checked_at,
-            error=message,
-            events=[error],
-            notifiers=self._config.notifiers_for(source),
+        update = pipeline.source_update(
+            source, self._config, checked_at, error=message, events=[error]
         )
         try:
             record = self._store.source(source.name)

@@ -130,6 +130,16 @@ class Daemon:
             self.process.wait(10)
 
 
+def rss_kib(pid: int) -> int:
+    """Resident memory of one process, from /proc (KiB; 0 when it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
 def descendants(pid: int) -> list[int]:
     """The processes below `pid` (Linux /proc): the fork server and extraction workers."""
     children: dict[int, list[int]] = {}

@@ -21,6 +21,7 @@ from service_support import (
     descendants,
     metric,
     page_source,
+    rss_kib,
     running,
     wait_until,
     write_config,
@@ -372,12 +373,6 @@ def test_token_is_enforced_everywhere_but_healthz(tmp_path, daemons):
     assert daemon.get("/api/sources", cookies={"token": cookie}).status_code == 200
     assert daemon.stop()[0] == 0
     assert TOKEN not in daemon.log()
-
-
-def rss_kib(pid: int) -> int:
-    """The resident memory of a process, from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
 
 
 def test_200_sources_on_a_short_interval_keep_memory_steady(http_server, tmp_path, daemons):
