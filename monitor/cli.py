@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor import diff, report
-from monitor.config import Config, ConfigError, Source, load_config
+from monitor.config import Config, ConfigError, Source, did_you_mean, load_config
 from monitor.events import Event
 from monitor.pipeline import CheckResult, check_sources
 from monitor.shards import check_in_shards
@@ -185,11 +185,7 @@ def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
     chosen = []
     for name in names:
         if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            fail(f"no source is named {name!r} in {config.path}{hint}")
+            fail(f"no source is named {name!r} in {config.path}{did_you_mean(name, known)}")
         chosen.append(known[name])
     return chosen
 

@@ -346,7 +346,7 @@ def _cross_check(config: Config) -> None:
             if wanted not in config.notifiers:
                 raise _KeyProblem(
                     ("sources", index, "notify"),
-                    f"no notifier is named {wanted!r}" + _hint(wanted, config.notifiers),
+                    f"no notifier is named {wanted!r}" + did_you_mean(wanted, config.notifiers),
                 )
 
 
@@ -374,7 +374,8 @@ def _problems(exc: ValidationError) -> list[_Problem]:
         loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}" + _hint(str(loc[-1]), _allowed_keys(loc[:-1]))
+            key = str(loc[-1])
+            message = f"unknown key {key!r}" + did_you_mean(key, _allowed_keys(loc[:-1]))
         elif error["type"] == "missing":
             message = f"missing required key {loc[-1]!r}"
         elif error["type"] == "union_tag_invalid":
@@ -408,7 +409,8 @@ def _model_keys(model: type[BaseModel]) -> list[str]:
     return [k for k in keys if k not in {"path", "name"} or model is Source]
 
 
-def _hint(word: str, choices: Any) -> str:
+def did_you_mean(word: str, choices: Any) -> str:
+    """A hint naming the closest of `choices` to a misspelt `word` ("" when none is close)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
