@@ -198,7 +198,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     if source.kind == "page":
         update = await _check_page_source(source, ctx)
     else:
-        update = await _check_listing_source(source, ctx)
+        update = await _check_listing_source(source, ctx, record)
     update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
@@ -436,10 +436,11 @@ def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUp
 # ---------------------------------------------------------------------------------------------
 
 
-async def _check_listing_source(source: Source, ctx: CheckContext) -> SourceUpdate:
+async def _check_listing_source(
+    source: Source, ctx: CheckContext, record: SourceRecord | None
+) -> SourceUpdate:
     """Read the listing, record what it names, fetch the newest few, re-check the rest."""
     checked_at = utcnow()
-    record = ctx.source_record(source.name)
     # Statements on a listing's first successful read are its baseline: recorded, not alerted.
     first_sight = record is None or record.last_success_at is None
     known = {s.url: s for s in ctx.statement_records(source.name)}
