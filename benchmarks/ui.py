@@ -36,8 +36,8 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 
-from monitor.diff import normalize  # noqa: E402
 from monitor.clock import utcnow  # noqa: E402
+from monitor.diff import normalize  # noqa: E402
 from monitor.events import Event, EventKind  # noqa: E402
 from monitor.review.app import create_ui  # noqa: E402
 from monitor.sources.config import Config  # noqa: E402
