@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 
 from monitor.daemon.scheduler import Health
 from monitor.events import Event
-from monitor.state.store import Store, StoreError, alerts_table
+from monitor.state.store import Store, StoreError, alerts_table, error_text
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class StateCollector(Collector):
             yield from self._source_metrics()
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
             # A locked or unwritable database must not break the scrape of everything else.
-            log.warning("metrics: cannot read the state database: %s", exc)
+            log.warning("metrics: cannot read the state database: %s", error_text(exc))
 
     def _scheduler_metrics(self) -> Iterator[Metric]:
         health = self._health()
