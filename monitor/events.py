@@ -14,13 +14,17 @@ from typing import Any, Literal, get_args
 from monitor.clock import iso_utc, parse_utc, utcnow
 from monitor.diff import Change
 
-EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered", "test"]
+EventKind = Literal[
+    "baseline", "new", "changed", "moved", "removed", "restored", "error", "recovered", "test"
+]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 # Kinds that people are alerted about; a baseline is recorded silently, and an error only
 # alerts when it completes a streak of failed checks (then `failures` is set). `test` is the
 # message of `monitor notify --test`, never stored.
-ALERTING_KINDS: frozenset[str] = frozenset({"new", "changed", "moved", "removed", "recovered"})
+ALERTING_KINDS: frozenset[str] = frozenset(
+    {"new", "changed", "moved", "removed", "restored", "recovered"}
+)
 
 
 @dataclass(frozen=True)

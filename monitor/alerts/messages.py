@@ -41,6 +41,7 @@ KIND_LABELS = {
     "changed": "Changed",
     "moved": "Moved",
     "removed": "Removed",
+    "restored": "Restored",
     "error": "Error",
     "recovered": "Recovered",
     "test": "Test",

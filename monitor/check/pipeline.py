@@ -299,6 +299,25 @@ async def check_statement(
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
+    update = await _compare_page(source, url, page, previous, ctx, fallback_text)
+    if previous is not None and previous.status == "removed" and previous.version:
+        # It answers again after a 404/410: say so, with any edit made meanwhile.
+        back = Event(
+            "restored", source.name, url, title=previous.title, version=previous.version
+        )
+        return replace(update, status="active", events=[back, *update.events])
+    return update
+
+
+async def _compare_page(
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord | None,
+    ctx: CheckContext,
+    fallback_text: str | None,
+) -> StatementUpdate:
+    """The statement in a fetched page, compared with its last snapshot."""
     if previous is not None and _same_bytes(page, previous):
         return StatementUpdate(
             url,
@@ -564,6 +583,15 @@ async def _check_tracked(
     new_urls = [url for url in discovered if url not in known]
     first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
     tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+    # A 404 may be a mistake fixed later: removed statements are still fetched, less often.
+    recheck_after = dt.timedelta(seconds=ctx.config.defaults.recheck_removed)
+    tracked += [
+        s
+        for s in known.values()
+        if s.status == "removed"
+        and s.version > 0
+        and (s.last_checked_at is None or utcnow() - s.last_checked_at >= recheck_after)
+    ]
 
     def pending_record(url: str) -> PendingStatement:
         record = known.get(url)

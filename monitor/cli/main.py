@@ -216,6 +216,7 @@ _EVENT_STYLE = {
     "changed": "bold yellow",
     "moved": "bold cyan",
     "removed": "bold red",
+    "restored": "bold green",
     "error": "red",
     "recovered": "green",
 }

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "error", "timeout")
 ALERT_STATUSES = ("pending", "sent", "dead")
-CHANGE_KINDS = ("new", "changed", "moved", "removed")  # what a statement did
+CHANGE_KINDS = ("new", "changed", "moved", "removed", "restored")  # what a statement did
 # From a conditional GET answered 304 (milliseconds) to an index with fresh statements.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

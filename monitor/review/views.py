@@ -43,7 +43,7 @@ from monitor.state.store import (
 EVENT_KINDS: tuple[str, ...] = typing.get_args(EventKind)
 
 # What counts as "a change" on the dashboard and in the feed.
-CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
+CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed", "restored")
 
 RECENT_CHANGES = 20  # on the dashboard and on a source's page
 STATEMENT_EVENTS = 50  # on a statement's page

@@ -114,6 +114,8 @@ class Defaults(_Strict):
     host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
     overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
     keep_raw: bool = True  # keep the compressed raw page with each snapshot
+    # a statement that answered 404/410 is still fetched, at most this often, until it is back
+    recheck_removed: Duration = 3600.0
     # alerts
     alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
     error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert
