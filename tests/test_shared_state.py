@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pages import press_release
@@ -68,8 +67,9 @@ def test_a_check_beside_the_daemon_that_adds_rows_first_does_not_break_it(
     # The daemon goes on checking them: the failing one's streak grows to an error alert,
     # the good one's edit is seen.
     wait_until(
-        lambda: db_rows(state, "SELECT consecutive_failures FROM sources WHERE name='b'")[0][0]
-        >= 3,
+        lambda: (
+            db_rows(state, "SELECT consecutive_failures FROM sources WHERE name='b'")[0][0] >= 3
+        ),
         timeout=20,
         what="b's failures counted by the daemon",
     )

@@ -83,8 +83,7 @@ def for_digest(
         "event": "digest",
         "count": len(alerts),
         "alerts": [
-            {"delivery_id": a.delivery_id, "event": event_json(a.event, public_url)}
-            for a in alerts
+            {"delivery_id": a.delivery_id, "event": event_json(a.event, public_url)} for a in alerts
         ],
         "at": iso_utc(now or utcnow()),
     }

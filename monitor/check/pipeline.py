@@ -302,9 +302,7 @@ async def check_statement(
     update = await _compare_page(source, url, page, previous, ctx, fallback_text)
     if previous is not None and previous.status == "removed" and previous.version:
         # It answers again after a 404/410: say so, with any edit made meanwhile.
-        back = Event(
-            "restored", source.name, url, title=previous.title, version=previous.version
-        )
+        back = Event("restored", source.name, url, title=previous.title, version=previous.version)
         return replace(update, status="active", events=[back, *update.events])
     return update
 

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor.cli.main import (
+    EXIT_ALERTS_UNDELIVERED,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
     config_option,
@@ -50,8 +51,9 @@ def check(
 ) -> None:
     """Check every source (or the named ones) once, report what changed, and exit.
 
-    Exit status: 0 when every source was checked, 1 when some source failed,
-    2 for bad usage or a bad configuration.
+    Exit status: 0 when every source was checked (and every alert delivered), 1 when
+    some source failed, 2 for bad usage or a bad configuration, 3 when every source was
+    checked but some alert could not be delivered (it stays queued for the next run).
     """
     from monitor.check.pipeline import check_sources
     from monitor.cli.shards import check_in_shards
@@ -76,13 +78,19 @@ def check(
     if output_format == "text":
         print_summary(console, results)
     # Every pending alert, this run's and those left from earlier runs, is tried before exit.
+    delivered = True
     if config.notifiers:
-        deliver_alerts(store, config, console if output_format == "text" else None)
-    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_SOURCE_FAILED)
+        delivered = deliver_alerts(store, config, console if output_format == "text" else None)
+    if not all(r.ok for r in results):
+        sys.exit(EXIT_SOURCE_FAILED)
+    sys.exit(EXIT_OK if delivered else EXIT_ALERTS_UNDELIVERED)
 
 
-def deliver_alerts(store: Store, config: Config, console: Console | None) -> None:
-    """Try every pending alert once; problems go to stderr, a summary to people."""
+def deliver_alerts(store: Store, config: Config, console: Console | None) -> bool:
+    """Try every pending alert once; problems go to stderr, a summary to people.
+
+    False when some alert could not be delivered (it stays queued, or is dead).
+    """
     from monitor.alerts.outbox import deliver_due  # the notifiers' libraries load only here
 
     delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
@@ -90,6 +98,7 @@ def deliver_alerts(store: Store, config: Config, console: Console | None) -> Non
         click.echo(f"monitor: {problem}", err=True)
     if console is not None and (delivery.sent or delivery.failed or delivery.dead):
         console.print(delivery.summary())
+    return delivery.ok
 
 
 # Below this many sources, starting more processes (each imports the extractors) costs more
@@ -180,16 +189,33 @@ def print_summary(console: Console, results: Sequence[CheckResult]) -> None:
         for event in result.events:
             counts[event.event] = counts.get(event.event, 0) + 1
     failed = sum(1 for r in results if not r.ok)
+    # A failed source's own error event is what "failed" counts: not said twice. Errors of
+    # single statements of sources that were checked are counted apart.
+    counts.pop("error", None)
+    statement_errors = sum(1 for r in results if r.ok for e in r.events if e.event == "error")
     parts = [f"{len(results)} source{'s' if len(results) != 1 else ''} checked"]
     parts += [f"{n} {kind}" for kind, n in sorted(counts.items())]
     if failed:
         parts.append(f"{failed} failed")
+    if statement_errors:
+        parts.append(f"{statement_errors} statement{'s' if statement_errors != 1 else ''} failed")
     console.print(", ".join(parts), style="bold" if not failed else "bold red")
 
 
 # ---------------------------------------------------------------------------------------------
 # sources, history, diff
 # ---------------------------------------------------------------------------------------------
+
+
+def keep_whole(table: Table, *names: str) -> None:
+    """Columns that are never wrapped or cut (names and URLs, to copy and paste); the
+    others wrap when the terminal is narrow."""
+    for column in table.columns:
+        if column.header in names:
+            column.no_wrap = True
+            column.overflow = "ignore"
+        else:
+            column.overflow = "fold"
 
 
 def _when(value: Any) -> str:
@@ -199,12 +225,39 @@ def _when(value: Any) -> str:
 @click.command()
 @config_option
 @state_option
-def sources(config_path: Path, state_dir: Path) -> None:
+@format_option
+def sources(config_path: Path, state_dir: Path, output_format: str) -> None:
     """List the sources with their last check, status and last change."""
+    from monitor.clock import iso_utc
+    from monitor.state.store import DB_FILENAME
+
     config = open_config(config_path)
-    store = open_store(state_dir)
-    known = {record.name: record for record in store.sources()}
+    # Listing the sources of a file not checked yet is fine: no state is created for it.
+    store = open_store(state_dir) if (state_dir / DB_FILENAME).is_file() else None
+    known = {record.name: record for record in store.sources()} if store else {}
+    if output_format == "json":
+        for source in config.sources:
+            record = known.get(source.name)
+
+            def when(value: Any) -> str | None:
+                return iso_utc(value) if value else None
+
+            row = {
+                "name": source.name,
+                "kind": source.kind,
+                "url": source.url,
+                "enabled": source.enabled,
+                "last_check": when(record.last_check_at) if record else None,
+                "last_success": when(record.last_success_at) if record else None,
+                "last_change": when(record.last_change_at) if record else None,
+                "status": (record.last_status if record else None) or "not checked",
+                "consecutive_failures": record.consecutive_failures if record else 0,
+                "last_error": record.last_error if record else None,
+            }
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
     table = Table("source", "kind", "last check", "status", "last change", "url")
+    keep_whole(table, "source", "url")
     for source in config.sources:
         record = known.get(source.name)
         status = "not checked" if record is None else (record.last_status or "")
@@ -221,15 +274,39 @@ def sources(config_path: Path, state_dir: Path) -> None:
     make_console().print(table)
 
 
+def read_config_option(func: Any) -> Any:
+    """`--config` on read commands: optional; when given, names are checked against it."""
+    return click.option(
+        "--config",
+        "config_path",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The sources file (optional: to check source names against it).",
+    )(func)
+
+
+def unknown_source(name: str, config_path: Path | None) -> str:
+    """Why a name is not a source in the state: unknown to the file, or not checked yet."""
+    from monitor.sources.config import did_you_mean
+
+    if config_path is not None:
+        config = open_config(config_path)
+        names = [s.name for s in config.sources]
+        if name not in names:
+            return f"no source is named {name!r} in {config_path}{did_you_mean(name, names)}"
+    return f"no source named {name!r} has been checked yet"
+
+
 @click.command()
+@read_config_option
 @state_option
 @format_option
 @click.argument("source")
-def statements(state_dir: Path, output_format: str, source: str) -> None:
+def statements(config_path: Path | None, state_dir: Path, output_format: str, source: str) -> None:
     """The statements a source tracks, with first seen, last changed and status."""
-    store = open_store(state_dir)
+    store = open_store(state_dir, create=False)
     if store.source(source) is None:
-        fail(f"no source named {source!r} has been checked yet")
+        fail(unknown_source(source, config_path))
     records = store.statements(source)
     if output_format == "json":
         for record in records:
@@ -250,6 +327,7 @@ def statements(state_dir: Path, output_format: str, source: str) -> None:
             )
         return
     table = Table("title", "status", "versions", "first seen", "last changed", "url")
+    keep_whole(table, "url")
     for record in records:
         table.add_row(
             escape(record.title or ""),
@@ -263,14 +341,15 @@ def statements(state_dir: Path, output_format: str, source: str) -> None:
 
 
 @click.command()
+@read_config_option
 @state_option
 @format_option
 @click.argument("target")
-def history(state_dir: Path, output_format: str, target: str) -> None:
+def history(config_path: Path | None, state_dir: Path, output_format: str, target: str) -> None:
     """The versions of a statement (TARGET is its URL) or the events of a source (its name)."""
     from monitor import diff
 
-    store = open_store(state_dir)
+    store = open_store(state_dir, create=False)
     if store.source(target) is not None:
         events = store.events(source=target, limit=200)
         if output_format == "json":
@@ -278,6 +357,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
                 click.echo(json.dumps(stored.event.to_json(), ensure_ascii=False))
             return
         table = Table("when", "event", "version", "title", "url")
+        keep_whole(table, "url")
         for stored in events:
             table.add_row(
                 _when(stored.at),
@@ -299,6 +379,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
                         "version": snap.version,
                         "fetched_at": snap.fetched_at.isoformat(),
                         "title": snap.title,
+                        "paragraphs": len(diff.split_paragraphs(snap.text)),
                         "text_hash": snap.text_hash,
                     },
                     ensure_ascii=False,
@@ -333,6 +414,7 @@ def find_statement(store: Store, target: str) -> StatementRecord:
 
 
 @click.command(name="diff")
+@read_config_option
 @state_option
 @click.option(
     "--from", "from_version", type=int, help="Old version (default: the one before --to)."
@@ -343,6 +425,7 @@ def find_statement(store: Store, target: str) -> StatementRecord:
 )
 @click.argument("url")
 def diff_command(
+    config_path: Path | None,
     state_dir: Path,
     from_version: int | None,
     to_version: int | None,
@@ -353,7 +436,7 @@ def diff_command(
     from monitor import diff
     from monitor.review import report
 
-    store = open_store(state_dir)
+    store = open_store(state_dir, create=False)
     statement = find_statement(store, url)
     to_version = to_version or statement.version
     from_version = from_version or max(1, to_version - 1)
@@ -399,6 +482,49 @@ def diff_command(
             console.print(report.render_rich(comparison))
 
 
+@click.command()
+@read_config_option
+@state_option
+@click.option("--version", "version", type=int, help="Which version (default: the latest).")
+@format_option
+@click.argument("url")
+def show(
+    config_path: Path | None,
+    state_dir: Path,
+    version: int | None,
+    output_format: str,
+    url: str,
+) -> None:
+    """Print the full text of one version of a statement (the latest by default)."""
+    from monitor.clock import iso_utc
+
+    store = open_store(state_dir, create=False)
+    statement = find_statement(store, url)
+    if statement.version == 0:
+        fail(f"{statement.url} has not been fetched yet (it is {statement.status})")
+    wanted = version or statement.version
+    snap = store.snapshot(statement.id, wanted)
+    if snap is None:
+        fail(f"{statement.url} has no version {wanted} (versions 1 to {statement.version})")
+    if output_format == "json":
+        payload = {
+            "url": statement.url,
+            "version": snap.version,
+            "fetched_at": iso_utc(snap.fetched_at),
+            "title": snap.title,
+            "published": snap.published.isoformat() if snap.published else None,
+            "text": snap.text,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    # Plain text, not rich: the statement is printed exactly as stored, whatever it holds.
+    click.echo(snap.title)
+    fetched = _when(snap.fetched_at)
+    click.echo(f"{statement.url} · version {snap.version} of {statement.version} · {fetched}")
+    click.echo()
+    click.echo(snap.text)
+
+
 def source_name_of(store: Store, statement: StatementRecord) -> str:
     for record in store.sources():
         if record.id == statement.source_id:
@@ -415,4 +541,3 @@ def init(path: Path) -> None:
     example = resources.files("monitor.sources").joinpath("example-sources.toml").read_text("utf-8")
     path.write_text(example, encoding="utf-8")
     click.echo(f"wrote {path}; edit it, then run: monitor check --config {path}")
-

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from monitor.state.store import Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_ALERTS_UNDELIVERED = 3  # `monitor check`: every source checked, some alert not sent
 
 config_option = click.option(
     "--config",

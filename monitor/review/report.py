@@ -243,10 +243,13 @@ def render_text(comparison: Comparison, *, color: bool = False) -> str:
 def change_to_json(change: Change) -> dict[str, Any]:
     """A change as in the event contract, plus its positions and, if modified, its words."""
     out = change.to_json()
+    # `*_index` count from 0 (as stored); `*_paragraph` from 1, as the text and HTML say ¶N
     if change.old_index is not None:
         out["old_index"] = change.old_index
+        out["old_paragraph"] = change.old_index + 1
     if change.new_index is not None:
         out["new_index"] = change.new_index
+        out["new_paragraph"] = change.new_index + 1
     if change.op == "modified":
         out["words"] = [{"op": w.op, "text": w.text} for w in change.words]
     return out

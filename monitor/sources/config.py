@@ -323,16 +323,35 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         _cross_check(config)
     except _KeyProblem as problem:
         problems = [_Problem(problem.loc, problem.message)]
-        raise ConfigError(_describe(path, raw_text, problems)) from None
+        raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
-        raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
+        raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
     hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
-    if hurried:
+    # Once per process and file: a reload or a second read of the same file says it again
+    # only when the list changed.
+    warning_key = (str(path), tuple(hurried))
+    if hurried and warning_key not in _warned:
+        _warned.add(warning_key)
         shown = ", ".join(hurried[:5]) + (
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
     return config
+
+
+_warned: set[tuple[str, tuple[str, ...]]] = set()
+
+
+def _source_names(data: Any) -> dict[int, str]:
+    """The `name` of each `[[sources]]` entry that has a usable one, by position."""
+    entries = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        i: entry["name"]
+        for i, entry in enumerate(entries)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
+    }
 
 
 def _cross_check(config: Config) -> None:
@@ -415,10 +434,18 @@ def did_you_mean(word: str, choices: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
+def _describe(
+    path: Path, raw_text: str, problems: list[_Problem], names: dict[int, str] | None = None
+) -> str:
     lines = [f"{path}: invalid configuration"]
     for problem in problems:
         key = _dotted(problem.loc)
+        loc = problem.loc
+        if names and len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            # `sources[3]` means little in a long file: name the source too
+            name = names.get(loc[1])
+            if name is not None:
+                key = key.replace(f"sources[{loc[1]}]", f"sources[{loc[1]}] ({name})", 1)
         line = _find_line(raw_text, problem.loc)
         where = f"line {line}" if line else "file"
         lines.append(
