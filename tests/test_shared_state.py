@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,5 +92,8 @@ def test_a_check_beside_the_daemon_that_adds_rows_first_does_not_break_it(
     assert "HTTP 500" in (status["b"]["last_error"] or "")
     page = daemon.get("/").text
     assert daemon.stop()[0] == 0
+    # the short-interval warning names each source once, not again on every reload
+    warned = re.findall(r"(\S+(?:, \S+)*) checked more often than once a minute", daemon.log())
+    assert warned == ["a", "b, c"]
     for shown in (daemon.log(), page, str(status)):
         assert "UNIQUE" not in shown and "[SQL:" not in shown and "INSERT" not in shown

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from monitor.cli.main import (
     EXIT_ALERTS_UNDELIVERED,
@@ -32,6 +31,7 @@ from monitor.cli.main import (
     open_store,
     state_option,
 )
+from monitor.cli.tables import TextTable, print_table
 from monitor.sources.urls import canonical_url
 
 if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands that use it
@@ -207,17 +207,6 @@ def print_summary(console: Console, results: Sequence[CheckResult]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def keep_whole(table: Table, *names: str) -> None:
-    """Columns that are never wrapped or cut (names and URLs, to copy and paste); the
-    others wrap when the terminal is narrow."""
-    for column in table.columns:
-        if column.header in names:
-            column.no_wrap = True
-            column.overflow = "ignore"
-        else:
-            column.overflow = "fold"
-
-
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
@@ -256,22 +245,23 @@ def sources(config_path: Path, state_dir: Path, output_format: str) -> None:
             }
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table("source", "kind", "last check", "status", "last change", "url")
-    keep_whole(table, "source", "url")
+    table = TextTable(
+        ("source", "kind", "last check", "status", "last change", "url"), whole={"source", "url"}
+    )
     for source in config.sources:
         record = known.get(source.name)
         status = "not checked" if record is None else (record.last_status or "")
         if record is not None and record.last_status == "error":
             status = f"error ({record.consecutive_failures}×): {record.last_error}"
-        table.add_row(
+        table.add(
             source.name,
             source.kind,
             _when(record.last_check_at if record else None),
-            escape(status),
+            status,
             _when(record.last_change_at if record else None),
-            escape(source.url),
+            source.url,
         )
-    make_console().print(table)
+    print_table(table, make_console())
 
 
 def read_config_option(func: Any) -> Any:
@@ -326,18 +316,19 @@ def statements(config_path: Path | None, state_dir: Path, output_format: str, so
                 )
             )
         return
-    table = Table("title", "status", "versions", "first seen", "last changed", "url")
-    keep_whole(table, "url")
+    table = TextTable(
+        ("title", "status", "versions", "first seen", "last changed", "url"), whole={"url"}
+    )
     for record in records:
-        table.add_row(
-            escape(record.title or ""),
+        table.add(
+            record.title or "",
             record.status,
             str(record.version),
             _when(record.first_seen_at),
             _when(record.last_changed_at),
-            escape(record.url),
+            record.url,
         )
-    make_console().print(table)
+    print_table(table, make_console())
 
 
 @click.command()
@@ -356,17 +347,16 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
             for stored in events:
                 click.echo(json.dumps(stored.event.to_json(), ensure_ascii=False))
             return
-        table = Table("when", "event", "version", "title", "url")
-        keep_whole(table, "url")
+        table = TextTable(("when", "event", "version", "title", "url"), whole={"url"})
         for stored in events:
-            table.add_row(
+            table.add(
                 _when(stored.at),
                 stored.kind,
                 str(stored.version or ""),
-                escape(stored.title or ""),
-                escape(stored.url),
+                stored.title or "",
+                stored.url,
             )
-        make_console().print(table)
+        print_table(table, make_console())
         return
     statement = find_statement(store, target)
     snapshots = store.snapshots(statement.id)
@@ -388,21 +378,21 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
         return
     console = make_console()
     console.print(f"{escape(statement.title or '')}\n{escape(statement.url)} · {statement.status}")
-    table = Table("version", "fetched", "title", "paragraphs", "similarity to previous")
+    table = TextTable(("version", "fetched", "title", "paragraphs", "similarity to previous"))
     previous: Snapshot | None = None
     for snap in snapshots:
         similarity = ""
         if previous is not None:
             similarity = f"{diff.compare(previous.text, snap.text).similarity:.3f}"
-        table.add_row(
+        table.add(
             str(snap.version),
             _when(snap.fetched_at),
-            escape(snap.title),
+            snap.title,
             str(len(diff.split_paragraphs(snap.text))),
             similarity,
         )
         previous = snap
-    console.print(table)
+    print_table(table, console)
 
 
 def find_statement(store: Store, target: str) -> StatementRecord:

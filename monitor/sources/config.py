@@ -326,12 +326,15 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
         raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
-    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
-    # Once per process and file: a reload or a second read of the same file says it again
-    # only when the list changed.
-    warning_key = (str(path), tuple(hurried))
-    if hurried and warning_key not in _warned:
-        _warned.add(warning_key)
+    # Said once per process for each source: a reload (SIGHUP) names only new ones.
+    warned = _warned.setdefault(str(path), set())
+    hurried = [
+        s.name
+        for s in config.sources
+        if s.cron is None and config.interval_of(s) < 60 and s.name not in warned
+    ]
+    if hurried:
+        warned.update(hurried)
         shown = ", ".join(hurried[:5]) + (
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
@@ -339,7 +342,7 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
     return config
 
 
-_warned: set[tuple[str, tuple[str, ...]]] = set()
+_warned: dict[str, set[str]] = {}  # sources file -> sources warned of
 
 
 def _source_names(data: Any) -> dict[int, str]:
