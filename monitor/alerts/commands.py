@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.alerts import channels
+from monitor.alerts.channels import ChannelOptions
 from monitor.alerts.errors import DeliveryError, UnknownNotifierError
 from monitor.alerts.messages import MessageRenderer, one_line
 from monitor.alerts.outgoing import for_test
@@ -221,7 +221,7 @@ def outbox_purge(
 
 
 async def send_test(
-    config: Config, name: str, options: channels.ChannelOptions | None = None
+    config: Config, name: str, options: ChannelOptions | None = None
 ) -> tuple[str, list[str]]:
     """Send a test message through one notifier.
 
@@ -232,8 +232,8 @@ async def send_test(
     if notifier is None:
         raise UnknownNotifierError(name, list(config.notifiers))
     outgoing = for_test(name, MessageRenderer(config.defaults.templates))
-    await channels.send(notifier, outgoing, options or channels.ChannelOptions())
-    return channels.describe(notifier), list(outgoing.message.problems)
+    await notifier.send(outgoing, options or ChannelOptions())
+    return notifier.describe(), list(outgoing.message.problems)
 
 
 @click.command("notify")

@@ -14,19 +14,16 @@ never mark scraped text safe; links to the outside are only made for http(s) URL
 from __future__ import annotations
 
 import datetime as dt
-import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-
 from monitor.clock import iso_utc, utcnow
 from monitor.clock import utc_text as clock_text
 from monitor.diff import compare, split_paragraphs
-from monitor.events import Event, EventKind
+from monitor.events import EVENT_KINDS, Event
 from monitor.review import report
 from monitor.sources.config import Config, format_duration
 from monitor.sources.urls import canonical_url, redact_url, safe_href
@@ -36,11 +33,7 @@ from monitor.state.store import (
     StatementRecord,
     Store,
     StoredEvent,
-    events_table,
 )
-
-# Event kinds people can filter on, in the order the events page offers them.
-EVENT_KINDS: tuple[str, ...] = typing.get_args(EventKind)
 
 # What counts as "a change" on the dashboard and in the feed.
 CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
@@ -533,21 +526,6 @@ class Page:
     context: dict[str, Any]
 
 
-def count_events(store: Store, kinds: Sequence[str], since: dt.datetime) -> int:
-    """How many events of these kinds happened since a time, counted by the database.
-
-    `Store.events` returns whole events (with their changes); the dashboard needs a number.
-    """
-    table = events_table
-    query = (
-        sa.select(sa.func.count())
-        .select_from(table)
-        .where(table.c.kind.in_(list(kinds)), table.c.at >= since)
-    )
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 def dashboard_page(
     store: Store,
     config: Config | None,
@@ -558,7 +536,7 @@ def dashboard_page(
     """Sources with their status, then the latest changes of statements."""
     state = StateView.read(store)
     sources = source_views(state, config, links, now)
-    week = count_events(store, CHANGE_KINDS, since=now - dt.timedelta(days=7))
+    week = store.count_events(CHANGE_KINDS, since=now - dt.timedelta(days=7))
     recent = store.events(kinds=CHANGE_KINDS, since=since, limit=RECENT_CHANGES)
     return Page(
         "ui_dashboard.html",

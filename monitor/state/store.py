@@ -918,6 +918,32 @@ class Store:
             result = conn.execute(sa.delete(alerts_table).where(alerts_table.c.status == status))
         return int(result.rowcount)
 
+    def alert_counts(self) -> tuple[dict[str, int], int]:
+        """Alerts by status, and how many pending ones have failed at least once."""
+        query = sa.select(
+            alerts_table.c.status,
+            sa.func.count(),
+            sa.func.sum(sa.case((alerts_table.c.attempts > 0, 1), else_=0)),
+        ).group_by(alerts_table.c.status)
+        counts: dict[str, int] = {}
+        retrying = 0
+        with self.engine.connect() as conn:
+            for status, count, attempted in conn.execute(query):
+                counts[status] = int(count)
+                if status == "pending":
+                    retrying = int(attempted or 0)
+        return counts, retrying
+
+    def count_events(self, kinds: Sequence[str], since: dt.datetime) -> int:
+        """How many events of these kinds happened since a time (counted by the database)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(events_table)
+            .where(events_table.c.kind.in_(list(kinds)), events_table.c.at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def pending_count(self) -> int:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
