@@ -26,7 +26,8 @@ from monitor.diff import compare, split_paragraphs
 from monitor.events import EVENT_KINDS, Event
 from monitor.review import report
 from monitor.sources.config import Config, format_duration
-from monitor.sources.urls import canonical_url, redact_url, safe_href
+from monitor.sources.schedule import is_overdue, timing_of
+from monitor.sources.urls import redact_url, safe_href
 from monitor.state.store import (
     Snapshot,
     SourceRecord,
@@ -228,7 +229,7 @@ class SourceView:
     last_change: Moment | None
     statements: int
     interval: str | None  # "1h", from the configuration
-    overdue: bool  # no check for more than twice the interval
+    overdue: bool  # no successful check for `overdue_after` periods (as /healthz says)
     configured: bool
 
 
@@ -248,7 +249,8 @@ def source_views(
     views: list[SourceView] = []
     configured = config.sources if config is not None else ()
     for source in configured:
-        interval = config.interval_of(source) if config is not None else None
+        assert config is not None
+        interval = config.interval_of(source)
         views.append(
             _source_view(
                 source.name,
@@ -261,6 +263,8 @@ def source_views(
                 interval=interval,
                 enabled=source.enabled,
                 configured=True,
+                period=timing_of(source, config).period(now),
+                overdue_after=config.defaults.overdue_after,
             )
         )
     known = {source.name for source in configured}
@@ -295,14 +299,18 @@ def _source_view(
     interval: float | None,
     enabled: bool,
     configured: bool,
+    period: float | None = None,
+    overdue_after: float = 3.0,
 ) -> SourceView:
     status, status_text = _source_status(record, enabled)
     last_check = record.last_check_at if record else None
+    # The same rule as /healthz: no successful check for `overdue_after` periods (of the
+    # interval or of the cron schedule), counted from the source's first check.
     overdue = bool(
         enabled
-        and interval is not None
-        and last_check is not None
-        and (now - last_check).total_seconds() > 2 * interval + 60
+        and period is not None
+        and record is not None
+        and is_overdue(period, record.last_success_at, record.created_at, now, overdue_after)
     )
     return SourceView(
         name=name,
@@ -598,26 +606,14 @@ class VersionView:
 
 
 def find_statement(store: Store, url: str, source: str | None) -> tuple[StatementRecord, str]:
-    """The statement tracked at `url` (as given, else canonicalised) and its source's name.
-
-    The same URL may be tracked by two sources; `source` picks one, else the most recent.
-    """
+    """The statement tracked at `url` and its source's name (see `Store.find_statement`)."""
     if not url.strip():
         raise bad_request("Say which statement: add ?url=<the statement's URL>.")
-    candidates = store.statements_at(url)
-    if not candidates:
-        try:
-            candidates = store.statements_at(canonical_url(url))
-        except ValueError:
-            candidates = []
-    names = {record.id: record.name for record in store.sources()}
-    if source:
-        candidates = [c for c in candidates if names.get(c.source_id) == source]
-    if not candidates:
+    found = store.find_statement(url, source)
+    if found is None:
         where = f" in source “{source}”" if source else ""
         raise not_found(f"No statement is tracked at {url}{where}.")
-    chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
-    return chosen, names.get(chosen.source_id, "")
+    return found
 
 
 def statement_page(

@@ -123,9 +123,7 @@ class Source(_Strict):
     @classmethod
     def _cron_parses(cls, cron: str | None) -> str | None:
         if cron is not None:
-            from monitor.daemon.scheduler import (
-                parse_cron,  # APScheduler loads only when cron is used
-            )
+            from monitor.sources.schedule import parse_cron  # APScheduler loads for cron only
 
             parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
         return cron

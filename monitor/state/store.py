@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.sources.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -553,6 +554,28 @@ class Store:
         query = sa.select(statements_table).where(statements_table.c.url == url)
         with self.engine.connect() as conn:
             return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+
+    def find_statement(
+        self, url: str, source: str | None = None
+    ) -> tuple[StatementRecord, str] | None:
+        """The statement tracked at `url` (as given, else canonicalised) and its source's name.
+
+        The same URL may be tracked by two sources: `source` picks one, else the one people
+        mean (active first, then the most versions, then the newest).
+        """
+        candidates = self.statements_at(url)
+        if not candidates:
+            try:
+                candidates = self.statements_at(canonical_url(url))
+            except ValueError:
+                candidates = []
+        names = {record.id: record.name for record in self.sources()}
+        if source:
+            candidates = [c for c in candidates if names.get(c.source_id) == source]
+        if not candidates:
+            return None
+        chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
+        return chosen, names.get(chosen.source_id, "")
 
     def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
         """One version of a statement (the latest when `version` is None)."""
