@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.cli.main import (
+from monitor.cli.options import (
     EXIT_ALERTS_UNDELIVERED,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
@@ -32,7 +32,6 @@ from monitor.cli.main import (
     state_option,
 )
 from monitor.cli.tables import TextTable, print_table
-from monitor.sources.urls import canonical_url
 
 if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands that use it
     from monitor.check.pipeline import CheckResult
@@ -358,7 +357,7 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
             )
         print_table(table, make_console())
         return
-    statement = find_statement(store, target)
+    statement, _source = find_statement(store, target)
     snapshots = store.snapshots(statement.id)
     if output_format == "json":
         for snap in snapshots:
@@ -395,12 +394,12 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
     print_table(table, console)
 
 
-def find_statement(store: Store, target: str) -> StatementRecord:
-    """The tracked statement at a URL (canonicalised), or exit 2 with a message."""
-    matches = store.statements_at(canonical_url(target))
-    if not matches:
+def find_statement(store: Store, target: str) -> tuple[StatementRecord, str]:
+    """The tracked statement at a URL and its source's name, or exit 2 with a message."""
+    found = store.find_statement(target)
+    if found is None:
         fail(f"no source or tracked statement matches {target!r}")
-    return matches[0]
+    return found
 
 
 @click.command(name="diff")
@@ -427,7 +426,7 @@ def diff_command(
     from monitor.review import report
 
     store = open_store(state_dir, create=False)
-    statement = find_statement(store, url)
+    statement, source = find_statement(store, url)
     to_version = to_version or statement.version
     from_version = from_version or max(1, to_version - 1)
     old = store.snapshot(statement.id, from_version)
@@ -449,7 +448,7 @@ def diff_command(
             report.render_diff_html(
                 title=new.title,
                 url=statement.url,
-                source=source_name_of(store, statement),
+                source=source,
                 from_version=from_version,
                 to_version=to_version,
                 from_time=old.fetched_at,
@@ -489,7 +488,7 @@ def show(
     from monitor.clock import iso_utc
 
     store = open_store(state_dir, create=False)
-    statement = find_statement(store, url)
+    statement, _source = find_statement(store, url)
     if statement.version == 0:
         fail(f"{statement.url} has not been fetched yet (it is {statement.status})")
     wanted = version or statement.version
@@ -513,13 +512,6 @@ def show(
     click.echo(f"{statement.url} · version {snap.version} of {statement.version} · {fetched}")
     click.echo()
     click.echo(snap.text)
-
-
-def source_name_of(store: Store, statement: StatementRecord) -> str:
-    for record in store.sources():
-        if record.id == statement.source_id:
-            return record.name
-    return ""
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""The `monitor` command group: options shared by every command, and lazy loading.
+"""The `monitor` command group and its lazy loading (shared options: `monitor.cli.options`).
 
 Nothing heavy is imported here: `monitor --help`, `--version` and shell completion load
 only click. Each command lives in the module named in `COMMANDS` and is imported when it
@@ -9,85 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from monitor.sources.config import Config
-    from monitor.state.store import Store
-
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_ALERTS_UNDELIVERED = 3  # `monitor check`: every source checked, some alert not sent
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    default="sources.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The sources file.",
-)
-state_option = click.option(
-    "--state",
-    "state_dir",
-    default="state",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The state folder (created when missing).",
-)
-format_option = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
-)
-
-
-def make_console() -> Console:
-    """Output for people: the terminal's width; piped, as wide as the lines are."""
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console(highlight=False, soft_wrap=True)
-    # Piped into a file or another program: no line is cut or padded to a width.
-    return Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH, color_system=None)
-
-
-PIPED_WIDTH = 100_000
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print a message for people on stderr and exit."""
-    click.echo(f"monitor: {message}", err=True)
-    sys.exit(code)
-
-
-def open_config(path: Path) -> Config:
-    """The validated sources file, or exit 2 with the message naming file, line and key."""
-    from monitor.sources.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def open_store(state_dir: Path, *, create: bool = True) -> Store:
-    """The state database; `create=False` (read commands) exits 2 when there is none yet."""
-    from monitor.state.store import DB_FILENAME, Store, StoreError
-
-    if not create and not (state_dir / DB_FILENAME).is_file():
-        fail(
-            f"no state in {state_dir}/ yet: run `monitor check` first, or pass the --state "
-            "folder your checks use"
-        )
-    try:
-        return Store.open(state_dir)
-    except StoreError as exc:
-        fail(str(exc))
-
 
 # name: (module:function, one line of help for `monitor --help`)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -27,6 +27,7 @@ import jinja2
 from rich.console import Console
 from rich.text import Text
 
+from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
 from monitor.sources.urls import safe_href
 
@@ -269,14 +270,8 @@ def diff_to_json(comparison: Comparison) -> dict[str, Any]:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the package's templates, autoescaping everything."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor.review", "templates"),
-        autoescape=True,  # every template, whatever its name: scraped text is hostile
-        undefined=jinja2.StrictUndefined,  # a misspelt variable is a bug, not an empty string
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The Jinja2 environment of the review templates, autoescaping everything."""
+    return templating.environment(jinja2.PackageLoader("monitor.review", "templates"))
 
 
 def _format_time(value: dt.datetime | dt.date | str | None) -> str:
@@ -333,34 +328,12 @@ def diff_context(
     }
 
 
-def render_diff_html(
-    *,
-    title: str | None,
-    url: str,
-    source: str,
-    from_version: int | str | None,
-    to_version: int | str | None,
-    from_time: dt.datetime | dt.date | str | None,
-    to_time: dt.datetime | dt.date | str | None,
-    comparison: Comparison,
-    old_text: str,
-    new_text: str,
-) -> str:
+def render_diff_html(**page: Any) -> str:
     """One standalone HTML page reviewing a comparison, inline and side by side.
 
-    Both views are in the page; links switch between them with CSS `:target`, no JavaScript.
-    `old_text`/`new_text` are the texts the comparison was made from.
+    Takes the arguments of `diff_context` (`old_text`/`new_text` are the texts the
+    comparison was made from). Both views are in the page; links switch between them with
+    CSS `:target`, no JavaScript.
     """
-    variables = diff_context(
-        title=title,
-        url=url,
-        source=source,
-        from_version=from_version,
-        to_version=to_version,
-        from_time=from_time,
-        to_time=to_time,
-        comparison=comparison,
-        old_text=old_text,
-        new_text=new_text,
-    )
+    variables = diff_context(**page)
     return environment().get_template("diff.html").render(variables)
