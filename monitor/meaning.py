@@ -54,7 +54,7 @@ from typing import Any, Literal, cast
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
-from monitor.diff import Change, Comparison, compare, normalize, title_change
+from monitor.diff import Change, Comparison, compare, normalize, title_change, tokenize
 
 FindingKind = Literal[
     "negation",
@@ -176,7 +176,8 @@ def describe(finding: Finding, *, short: bool = False) -> str:
         return f'sentence {verb}: "{_clip(finding.sentence, 60 if short else 140)}"'
     if kind == "quote":
         if before is not None and after is not None:
-            return f'quote changed: "{_clip(before, 40)}" → "{_clip(after, 40)}"'
+            old, new = _window(before, after)
+            return f'quote changed: "{old}" → "{new}"'
         verb = "removed" if after is None else "added"
         return f'quote {verb}: "{_clip(after or before or "", 80)}"'
     if kind == "headline":
@@ -229,17 +230,54 @@ def _label(finding: Finding) -> str:
     return finding.kind
 
 
+def _window(before: str, after: str, context: int = 3) -> tuple[str, str]:
+    """The differing middle of two texts with a few words around it, "…" for what is cut."""
+    a, b = tokenize(before), tokenize(after)
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+
+    def cut(tokens: list[str]) -> str:
+        lo, hi = start, len(tokens) - end
+        words = 0
+        while lo > 0 and words < context:  # widen by `context` words on each side
+            lo -= 1
+            words += not tokens[lo].isspace()
+        words = 0
+        while hi < len(tokens) and words < context:
+            words += not tokens[hi].isspace()
+            hi += 1
+        text = "".join(tokens[lo:hi]).strip()
+        return ("…" if lo > 0 else "") + _clip(text, 80) + ("…" if hi < len(tokens) else "")
+
+    return cut(a), cut(b)
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --- sentences -------------------------------------------------------------------------------
 
+
+def _split(text: str) -> list[str]:
+    """The words of a space-separated list, in order (long word lists read better so)."""
+    return text.split()
+
+
+def _words(text: str) -> frozenset[str]:
+    """The words of a space-separated list, as a set."""
+    return frozenset(_split(text))
+
+
 # Words whose final dot does not end a sentence (lower-cased, without the dot).
-_ABBREVIATIONS = frozenset(
+_ABBREVIATIONS = _words(
     "mr mrs ms dr prof st sr jr inc ltd corp co no nos vs etc approx dept est fig vol gen gov"
     " sen rep hon rev messrs e.g i.e u.s u.k u.n e.u a.m p.m jan feb mar apr jun jul aug sep"
-    " sept oct nov dec ph.d op cf art sec para".split()
+    " sept oct nov dec ph.d op cf art sec para"
 )
 # A sentence ends at . ! ? (with closing quotes or brackets) before a space and a capital,
 # digit or opening quote; CJK full stops end one wherever they are.
@@ -291,12 +329,17 @@ class _Feature:
 _NUMBER_WORDS = {
     w: i
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-        " fifteen sixteen seventeen eighteen nineteen".split()
+        _split(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+            " fourteen fifteen sixteen seventeen eighteen nineteen"
+        )
     )
 }
 _NUMBER_WORDS.update(
-    {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+    {
+        w: 10 * i
+        for i, w in enumerate(_split("twenty thirty forty fifty sixty seventy eighty ninety"), 2)
+    }
 )
 _SCALES = {
     "hundred": 100,
@@ -388,9 +431,9 @@ _FIGURE = re.compile(
     rf"(?!{_W}|[%-])"
 )
 
-_MONTHS = (
+_MONTHS = _split(
     "january february march april may june july august september october november december"
-).split()
+)
 _MONTH_NUMBER = {m: i for i, m in enumerate(_MONTHS, 1)}
 _MONTH_NUMBER.update(
     {m[:3]: i for i, m in enumerate(_MONTHS, 1)} | {"sept": 9}  # abbreviations
@@ -405,7 +448,7 @@ _ORDINAL = r"(?:first|second|third|fourth|1st|2nd|3rd|4th|final|last)"
 _PERIOD_UNIT = r"(?:day|week|month|quarter|year|hour|decade)s?"
 _PREPOSITION = (
     r"(?:(?i:no later than|by|before|until|till|through|from|since|in|on|after|during|as of"
-    r"|starting|beginning|within|over|for|of)\s+)"
+    r"|starting|beginning|within|over|for)\s+)"
 )
 _DATE = re.compile(
     rf"(?<!{_W}|[/-])(?P<prep>{_PREPOSITION})?(?P<date>"
@@ -431,6 +474,7 @@ _DATE = re.compile(
     rf"|\d{{1,2}}(?::\d{{2}})?\s?(?:a\.m\.|p\.m\.|am|pm)(?!\w)|\d{{1,2}}:\d{{2}}(?!\d)"
     rf")(?!{_W}|%)"
 )
+_PERIOD_WORDS = _words("day week month quarter year hour decade")
 _DEADLINE = frozenset({"no later than", "by", "before", "until", "till", "through"})
 _START = frozenset({"from", "since", "starting", "beginning", "as of", "after"})
 _ORDINAL_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4", "final": "4"}
@@ -470,12 +514,22 @@ _MODAL = re.compile(
 # "won't" and friends: the modal inside a negated contraction.
 _CONTRACTED_MODALS = {"won't": "will", "shan't": "shall", "mustn't": "must", "wouldn't": "would"}
 _CONTRACTED_MODALS |= {"couldn't": "could", "shouldn't": "should", "mightn't": "might"}
+_CONTRACTED_MODAL = re.compile(r"(?i:\b(won't|shan't|mustn't|wouldn't|couldn't|shouldn't)\b)")
 # A modal word used as a noun: "the will of the people", "a must", "military might".
 _MODAL_NOUN = re.compile(
     r"(?i:\b(?:the|a|political|free|good|ill|own|popular|military|economic|its|his|her|their"
     r"|our|of|with)\s)$"
 )
-_NOT_MODAL_BEFORE = {"will", "might", "must", "plan", "plans", "commitment", "guarantee", "guarantees"}
+_NOT_MODAL_BEFORE = {
+    "will",
+    "might",
+    "must",
+    "plan",
+    "plans",
+    "commitment",
+    "guarantee",
+    "guarantees",
+}
 
 _NEGATION = re.compile(
     r"(?i:(?<![\w'])(?:(?P<aux>is|are|was|were|will|would|shall|should|can|could|may|might"
@@ -509,12 +563,12 @@ _NAME = re.compile(
     rf"(?<![\w’'-]){_NAME_WORD}(?:(?:\s(?:of|for|of the|for the|de|du|van|von|der|la"
     rf"|le|&)\s|\s){_NAME_WORD})*"
 )
-_TITLES = frozenset("mr mrs ms dr prof sir dame lord lady president minister".split())
+_TITLES = _words("mr mrs ms dr prof sir dame lord lady president minister")
 # Capitalised at a sentence start but not a name: function words, pronouns, connectives,
 # time words and common press-release openers. A sentence-initial word is taken for a name
 # only when it is not one of these and is also capitalised mid-sentence somewhere in the
 # statement (or is an acronym, or has inner capitals, like "OpenAI").
-_STARTERS = frozenset(
+_STARTERS = _words(
     """a an the this that these those there here it its we our us they their them he his she
     her you your i my me in on at by for from of to into onto over under between among across
     through with without within and but or nor so yet as if when while where whereas although
@@ -527,24 +581,28 @@ _STARTERS = frozenset(
     following based building looking working learn read visit contact media as what who why how
     which whether any none one two three four five six seven eight nine ten shares revenue
     customers investors employees users partners members officials leaders ministers delegates
-    participants governments countries companies under our""".split()
+    participants governments countries companies under our"""
 )
 
-_QUOTE = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|«\s?([^»]{2,}?)\s?»|„([^“”]{2,})[“”]|「([^」]{2,})」")
+_QUOTE = re.compile(
+    r"“([^”]{2,})”|\"([^\"]{2,})\"|«\s?([^»]{2,}?)\s?»|„([^“”]{2,})[“”]|「([^」]{2,})」"
+)
 
-_ENGLISH_WORDS = frozenset(
+_ENGLISH_WORDS = _words(
     "the of and to in a is that for on with as by at will we our be are this it has from an or"
-    " its their which have not was were been said".split()
+    " its their which have not was were been said"
 )
 # Function words of other Latin-script languages (German, French, Spanish, Italian, Dutch,
 # Portuguese, Scandinavian) that English text does not use.
-_FOREIGN_WORDS = frozenset(
+_FOREIGN_WORDS = _words(
     "der die das und nicht ist mit von zu den dem ein eine einen wird werden auf für sich auch"
     " le la les et est des une pas du au aux pour dans qui sur sont ne el los las y del por"
     " para con una es lo se il di che per non gli della och att är het een niet voor zijn"
-    " wordt não em os uma com som til og er ikke".split()
+    " wordt não em os uma com som til og er ikke"
 )
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 
 
 def _is_english(text: str) -> bool:
@@ -552,9 +610,9 @@ def _is_english(text: str) -> bool:
 
     A text with no function word either way counts as English when it is plain ASCII.
     """
-    sample = text[:4000]
+    sample = text[:1500]
     words = _LATIN_WORD.findall(sample)
-    letters = sum(c.isalpha() for c in sample)
+    letters = len(_LETTER.findall(sample))
     if not words or sum(len(w) for w in words) < 0.8 * letters:
         return False  # another script
     lowered = [w.lower() for w in words]
@@ -651,10 +709,8 @@ def _date_key(match: re.Match[str]) -> tuple[str, ...] | None:
             parts.append(str(value))
         elif token.isdigit():
             parts.append(str(int(token)))
-        elif token.endswith("s") and token[:-1] in ("day", "week", "month", "year", "decade"):
-            parts.append(token[:-1])
-        elif token.endswith("s") and token[:-1] in ("quarter", "hour"):
-            parts.append(token[:-1])
+        elif token.endswith("s") and token[:-1] in _PERIOD_WORDS:
+            parts.append(token[:-1])  # "years" is "year"
         else:
             parts.append(token)
     return (side, *sorted(parts))
@@ -736,18 +792,25 @@ class _Finder:
     # --- one unit: an old and a new paragraph (or sentence) ---------------------------------
 
     def _unit_findings(self, unit: _Unit) -> list[_Raw]:
-        old_feats = [self._features(s) if i not in unit.gone else [] for i, s in enumerate(unit.old)]
-        new_feats = [
-            self._features(s) if j not in unit.fresh else [] for j, s in enumerate(unit.new)
-        ]
+        # Sentences kept word for word have the same features on both sides: they would
+        # cancel, so they are not read at all (most sentences of an edited paragraph).
+        same_old = {i for i, j in unit.pairs if unit.old[i] == unit.new[j]}
+        same_new = {j for i, j in unit.pairs if unit.old[i] == unit.new[j]}
+        skip_old, skip_new = unit.gone | same_old, unit.fresh | same_new
+        old_feats = [self._features(s) if i not in skip_old else [] for i, s in enumerate(unit.old)]
+        new_feats = [self._features(s) if j not in skip_new else [] for j, s in enumerate(unit.new)]
+        by_kind: dict[str, tuple[list[list[_Feature]], list[list[_Feature]]]] = {}
+        for side, feats_of in ((0, old_feats), (1, new_feats)):
+            for n, feats in enumerate(feats_of):
+                for f in feats:
+                    lists = by_kind.setdefault(
+                        f.kind, ([[] for _ in unit.old], [[] for _ in unit.new])
+                    )
+                    lists[side][n].append(f)
         raw: list[_Raw] = []
-        kinds = ("negation", "modality", "figure", "date", "exclusivity", "party")
-        for kind in kinds:
-            if not self.english and kind not in ("figure", "date"):
-                continue
-            old = [[f for f in feats if f.kind == kind] for feats in old_feats]
-            new = [[f for f in feats if f.kind == kind] for feats in new_feats]
-            raw.extend(_compare_kind(kind, unit, old, new))
+        for kind in ("negation", "modality", "figure", "date", "exclusivity", "party"):
+            if kind in by_kind:
+                raw.extend(_compare_kind(kind, unit, *by_kind[kind]))
         raw.extend(self._quotes(unit))
         return raw
 
@@ -772,7 +835,9 @@ class _Finder:
         fresh_text = " ".join(unit.new[j] for j in unit.fresh)
         for i, quote in enumerate(left_old):
             if i not in paired_old and quote not in gone_text:
-                raw.append(_Raw(Finding("quote", quote, None, unit.sentence_with(quote, new=False))))
+                raw.append(
+                    _Raw(Finding("quote", quote, None, unit.sentence_with(quote, new=False)))
+                )
         for j, quote in enumerate(left_new):
             if j not in paired_new and quote not in fresh_text:
                 raw.append(_Raw(Finding("quote", None, quote, unit.sentence_with(quote, new=True))))
@@ -803,8 +868,8 @@ class _Finder:
         return feats
 
     def _names(self, sentence: str, without_dates: str) -> list[_Feature]:
-        letters = [c for c in sentence if c.isalpha()]
-        if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        letters = len(_LETTER.findall(sentence))
+        if letters and len(_UPPER.findall(sentence)) > 0.6 * letters:
             return []  # a shouted line ("FOR IMMEDIATE RELEASE"): capitals mean nothing
         feats: list[_Feature] = []
         for match in _NAME.finditer(without_dates):
@@ -832,7 +897,9 @@ class _Finder:
             key_tokens = [t for t in tokens if t not in _TITLES]
             if not key_tokens:
                 continue
-            feats.append(_Feature("party", " ".join(key_tokens), name, tokens=frozenset(key_tokens)))
+            feats.append(
+                _Feature("party", " ".join(key_tokens), name, tokens=frozenset(key_tokens))
+            )
         return feats
 
     def _is_name_alone(self, words: list[str]) -> bool:
@@ -882,14 +949,17 @@ def _modal_features(sentence: str) -> list[_Feature]:
         if phrase[0].isupper() and phrase.lower() in ("will", "may", "must", "might"):
             continue  # "Will" and "May" capitalised are names and months
         lowered = phrase.lower()
-        if lowered.split(" ")[0] in _NOT_MODAL_BEFORE:
-            if _MODAL_NOUN.search(sentence[: match.start()]):
-                continue
+        if lowered.split(" ")[0] in _NOT_MODAL_BEFORE and _MODAL_NOUN.search(
+            sentence[: match.start()]
+        ):
+            continue
         level = _modal_level(lowered)
         if not level:
             continue
         feats.append(_Feature("modality", _lemma(lowered), phrase, level=level))
-    for match in re.finditer(r"(?i:\b(won't|shan't|mustn't|wouldn't|couldn't|shouldn't)\b)", sentence):
+    for match in re.finditer(
+        r"(?i:\b(won't|shan't|mustn't|wouldn't|couldn't|shouldn't)\b)", sentence
+    ):
         modal = _CONTRACTED_MODALS[match.group(1).lower()]
         feats.append(_Feature("modality", modal, match.group(1), level=_modal_level(modal)))
     return feats
@@ -1064,7 +1134,10 @@ def _pair_in_order(
     if n * m > 400:  # a rewrite of a huge paragraph: in order, one to one
         return [(i1 + k, j1 + k) for k in range(min(n, m))]
     score = [
-        [fuzz.ratio(old[i1 + a], new[j1 + b], score_cutoff=SENTENCE_PAIR_THRESHOLD) for b in range(m)]
+        [
+            fuzz.ratio(old[i1 + a], new[j1 + b], score_cutoff=SENTENCE_PAIR_THRESHOLD)
+            for b in range(m)
+        ]
         for a in range(n)
     ]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
@@ -1127,7 +1200,8 @@ def _compare_kind(
     old_left = [list(feats) for feats in old]
     new_left = [list(feats) for feats in new]
     for i, j in unit.pairs:
-        old_left[i], new_left[j] = _cancel(old_left[i], new_left[j])
+        if old_left[i] and new_left[j]:
+            old_left[i], new_left[j] = _cancel(old_left[i], new_left[j])
     flat_old = [(i, f) for i, feats in enumerate(old_left) for f in feats]
     flat_new = [(j, f) for j, feats in enumerate(new_left) for f in feats]
     keys = Counter(f.key for _, f in flat_old) & Counter(f.key for _, f in flat_new)
@@ -1293,7 +1367,9 @@ def _cancel_moves(raw: list[_Raw]) -> list[_Raw]:
         if r.finding.kind in kinds and r.finding.after is None
     )
     added = Counter(
-        (r.finding.kind, r.added_key) for r in raw if r.finding.kind in kinds and r.finding.before is None
+        (r.finding.kind, r.added_key)
+        for r in raw
+        if r.finding.kind in kinds and r.finding.before is None
     )
     moved = removed & added
     if not moved:

@@ -129,7 +129,10 @@ HELDOUT: list[Case] = [
         "percent-points",
         "Operating margin improved by 2.1 percentage points to 18.4%.",
         "Operating margin improved by 1.2 percentage points to 17.5%.",
-        [E("figure", "2.1 percentage points", "1.2 percentage points"), E("figure", "18.4%", "17.5%")],
+        [
+            E("figure", "2.1 percentage points", "1.2 percentage points"),
+            E("figure", "18.4%", "17.5%"),
+        ],
     ),
     Case(
         "no-longer",
@@ -225,7 +228,13 @@ HELDOUT: list[Case] = [
         "french-quote",
         "« Nous sommes fiers de ce partenariat », a déclaré la directrice.",
         "« Nous sommes heureux de ce partenariat », a déclaré la directrice.",
-        [E("quote", "Nous sommes fiers de ce partenariat", "Nous sommes heureux de ce partenariat")],
+        [
+            E(
+                "quote",
+                "Nous sommes fiers de ce partenariat",
+                "Nous sommes heureux de ce partenariat",
+            )
+        ],
     ),
     Case(
         "forward-looking-boilerplate-added",

@@ -12,9 +12,7 @@ from monitor.meaning import IMPORTANCE, Finding, describe, explain, locate
 
 
 def _found(case: Case) -> list[E]:
-    findings = explain(
-        case.before, case.after, old_title=case.old_title, new_title=case.new_title
-    )
+    findings = explain(case.before, case.after, old_title=case.old_title, new_title=case.new_title)
     return [E(f.kind, f.before, f.after, f.direction) for f in findings]
 
 
@@ -128,9 +126,15 @@ def test_headline_from_a_title_change_in_the_comparison() -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ("Der Vorstand wird die Dividende nicht erhöhen.", "Der Vorstand wird die Dividende erhöhen."),
+        (
+            "Der Vorstand wird die Dividende nicht erhöhen.",
+            "Der Vorstand wird die Dividende erhöhen.",
+        ),
         ("Le conseil ne versera pas de dividende.", "Le conseil versera un dividende."),
-        ("Совет директоров не будет платить дивиденды.", "Совет директоров будет платить дивиденды."),
+        (
+            "Совет директоров не будет платить дивиденды.",
+            "Совет директоров будет платить дивиденды.",
+        ),
         ("董事会不会派发股息。", "董事会会派发股息。"),
         ("مجلس الإدارة لن يدفع أرباحًا.", "مجلس الإدارة سيدفع أرباحًا."),
     ],
@@ -138,7 +142,13 @@ def test_headline_from_a_title_change_in_the_comparison() -> None:
 def test_other_languages_give_no_english_findings(before: str, after: str) -> None:
     """Non-English text never breaks and gets no English-rule findings (negation, names...)."""
     findings = explain(before, after)
-    assert {f.kind for f in findings} <= {"figure", "date", "quote", "sentence_removed", "sentence_added"}
+    assert {f.kind for f in findings} <= {
+        "figure",
+        "date",
+        "quote",
+        "sentence_removed",
+        "sentence_added",
+    }
 
 
 def test_other_languages_keep_figures_and_dates() -> None:
