@@ -8,37 +8,33 @@ on disk).
 
 Everything shown comes from scraped pages and is hostile. The templates are autoescaped and
 never mark scraped text safe; links to the outside are only made for http(s) URLs
-(`report.safe_href`), and URLs that carry credentials are shown redacted and not linked.
+(`urls.safe_href`), and URLs that carry credentials are shown redacted and not linked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-
+from monitor.clock import iso_utc, utcnow
+from monitor.clock import utc_text as clock_text
 from monitor.diff import compare, split_paragraphs
-from monitor.events import EventKind, utcnow
+from monitor.events import EVENT_KINDS, Event
 from monitor.review import report
 from monitor.sources.config import Config, format_duration
-from monitor.sources.urls import canonical_url, redact_url
+from monitor.sources.schedule import is_overdue, timing_of
+from monitor.sources.urls import redact_url, safe_href
 from monitor.state.store import (
     Snapshot,
     SourceRecord,
     StatementRecord,
     Store,
     StoredEvent,
-    events_table,
 )
-
-# Event kinds people can filter on, in the order the events page offers them.
-EVENT_KINDS: tuple[str, ...] = typing.get_args(EventKind)
 
 # What counts as "a change" on the dashboard and in the feed.
 CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
@@ -124,19 +120,15 @@ def moment(value: dt.datetime | None, now: dt.datetime) -> Moment | None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
     return Moment(
-        iso=value.isoformat().replace("+00:00", "Z"),
-        text=value.strftime("%Y-%m-%d %H:%M UTC"),
+        iso=iso_utc(value),
+        text=clock_text(value),
         ago=time_ago(now - value),
     )
 
 
 def utc_text(value: dt.datetime | None) -> str | None:
     """A stored (UTC) time as people read it: "2026-11-26 09:00 UTC"."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return clock_text(value) if value is not None else None
 
 
 def time_ago(delta: dt.timedelta) -> str:
@@ -169,12 +161,12 @@ def external_url(url: str) -> ExternalUrl:
         has_credentials = "@" in urlsplit(url).netloc
     except ValueError:
         has_credentials = False
-    return ExternalUrl(shown, None if has_credentials else report.safe_href(url))
+    return ExternalUrl(shown, None if has_credentials else safe_href(url))
 
 
-def change_summary(payload: Mapping[str, Any]) -> str:
+def change_summary(event: Event) -> str:
     """The changes of a `changed` event counted by kind, e.g. "2 modified · 1 added"."""
-    counts = Counter(str(c.get("op")) for c in payload.get("changes") or () if isinstance(c, dict))
+    counts = Counter(c.op for c in event.changes)
     parts = [f"{counts[op]} {op}" for op in ("modified", "added", "removed", "moved") if counts[op]]
     return " · ".join(parts) or "no text changes listed"
 
@@ -237,7 +229,7 @@ class SourceView:
     last_change: Moment | None
     statements: int
     interval: str | None  # "1h", from the configuration
-    overdue: bool  # no check for more than twice the interval
+    overdue: bool  # no successful check for `overdue_after` periods (as /healthz says)
     configured: bool
 
 
@@ -257,7 +249,8 @@ def source_views(
     views: list[SourceView] = []
     configured = config.sources if config is not None else ()
     for source in configured:
-        interval = config.interval_of(source) if config is not None else None
+        assert config is not None
+        interval = config.interval_of(source)
         views.append(
             _source_view(
                 source.name,
@@ -270,6 +263,8 @@ def source_views(
                 interval=interval,
                 enabled=source.enabled,
                 configured=True,
+                period=timing_of(source, config).period(now),
+                overdue_after=config.defaults.overdue_after,
             )
         )
     known = {source.name for source in configured}
@@ -304,14 +299,18 @@ def _source_view(
     interval: float | None,
     enabled: bool,
     configured: bool,
+    period: float | None = None,
+    overdue_after: float = 3.0,
 ) -> SourceView:
     status, status_text = _source_status(record, enabled)
     last_check = record.last_check_at if record else None
+    # The same rule as /healthz: no successful check for `overdue_after` periods (of the
+    # interval or of the cron schedule), counted from the source's first check.
     overdue = bool(
         enabled
-        and interval is not None
-        and last_check is not None
-        and (now - last_check).total_seconds() > 2 * interval + 60
+        and period is not None
+        and record is not None
+        and is_overdue(period, record.last_success_at, record.created_at, now, overdue_after)
     )
     return SourceView(
         name=name,
@@ -408,18 +407,17 @@ class EventView:
     detail: str | None
     moved_from: ExternalUrl | None
     moved_from_link: str | None
-    payload: Mapping[str, Any]
+    event: Event
 
 
 def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datetime) -> EventView:
-    payload = event.payload
     tracked = (event.source, event.url) in state.tracked
     version = event.version
     diff_link = None
     if tracked and event.kind == "changed" and version is not None and version > 1:
         diff_link = links.diff(event.source, event.url, version - 1, version)
-    moved_from = payload.get("moved_from")
-    moved_from_tracked = isinstance(moved_from, str) and (event.source, moved_from) in state.tracked
+    moved_from = event.event.moved_from
+    moved_from_tracked = moved_from is not None and (event.source, moved_from) in state.tracked
     at = moment(event.at, now)
     assert at is not None  # events always have a time
     return EventView(
@@ -435,30 +433,31 @@ def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datet
         version=version,
         at=at,
         at_utc=event.at,
-        detail=_event_detail(event.kind, payload),
-        moved_from=external_url(moved_from) if isinstance(moved_from, str) else None,
+        detail=_event_detail(event.event),
+        moved_from=external_url(moved_from) if moved_from is not None else None,
         moved_from_link=(
-            links.statement(event.source, str(moved_from)) if moved_from_tracked else None
+            links.statement(event.source, moved_from)
+            if moved_from is not None and moved_from_tracked
+            else None
         ),
-        payload=payload,
+        event=event.event,
     )
 
 
-def _event_detail(kind: str, payload: Mapping[str, Any]) -> str | None:
+def _event_detail(event: Event) -> str | None:
     """One line saying what happened beyond the kind: the changes, the error, the opening."""
-    if kind == "changed":
-        summary = change_summary(payload)
-        similarity = payload.get("similarity")
-        if isinstance(similarity, int | float):
-            summary += f" · similarity {report.format_similarity(float(similarity))}"
+    if event.event == "changed":
+        summary = change_summary(event)
+        if event.similarity is not None:
+            summary += f" · similarity {report.format_similarity(event.similarity)}"
         return summary
-    if kind == "error":
-        return str(payload.get("error") or "") or None
-    if kind == "recovered":
-        failures = payload.get("failures")
+    if event.event == "error":
+        return event.error or None
+    if event.event == "recovered":
+        failures = event.failures
         return f"checks succeed again after {failures} failures" if failures else None
-    if kind == "new" and payload.get("summary"):
-        return shorten(str(payload["summary"]), NEW_SUMMARY_CHARS)
+    if event.event == "new" and event.summary:
+        return shorten(event.summary, NEW_SUMMARY_CHARS)
     return None
 
 
@@ -535,21 +534,6 @@ class Page:
     context: dict[str, Any]
 
 
-def count_events(store: Store, kinds: Sequence[str], since: dt.datetime) -> int:
-    """How many events of these kinds happened since a time, counted by the database.
-
-    `Store.events` returns whole events (with their changes); the dashboard needs a number.
-    """
-    table = events_table
-    query = (
-        sa.select(sa.func.count())
-        .select_from(table)
-        .where(table.c.kind.in_(list(kinds)), table.c.at >= since)
-    )
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 def dashboard_page(
     store: Store,
     config: Config | None,
@@ -560,7 +544,7 @@ def dashboard_page(
     """Sources with their status, then the latest changes of statements."""
     state = StateView.read(store)
     sources = source_views(state, config, links, now)
-    week = count_events(store, CHANGE_KINDS, since=now - dt.timedelta(days=7))
+    week = store.count_events(CHANGE_KINDS, since=now - dt.timedelta(days=7))
     recent = store.events(kinds=CHANGE_KINDS, since=since, limit=RECENT_CHANGES)
     return Page(
         "ui_dashboard.html",
@@ -622,26 +606,14 @@ class VersionView:
 
 
 def find_statement(store: Store, url: str, source: str | None) -> tuple[StatementRecord, str]:
-    """The statement tracked at `url` (as given, else canonicalised) and its source's name.
-
-    The same URL may be tracked by two sources; `source` picks one, else the most recent.
-    """
+    """The statement tracked at `url` and its source's name (see `Store.find_statement`)."""
     if not url.strip():
         raise bad_request("Say which statement: add ?url=<the statement's URL>.")
-    candidates = store.statements_at(url)
-    if not candidates:
-        try:
-            candidates = store.statements_at(canonical_url(url))
-        except ValueError:
-            candidates = []
-    names = {record.id: record.name for record in store.sources()}
-    if source:
-        candidates = [c for c in candidates if names.get(c.source_id) == source]
-    if not candidates:
+    found = store.find_statement(url, source)
+    if found is None:
         where = f" in source “{source}”" if source else ""
         raise not_found(f"No statement is tracked at {url}{where}.")
-    chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
-    return chosen, names.get(chosen.source_id, "")
+    return found
 
 
 def statement_page(
@@ -670,7 +642,7 @@ def statement_page_for(
     state = state or StateView.read(store)
     url = statement.url
     edits = store.events(source=source, url=url, kinds=["changed"], limit=len(snapshots) + 1)
-    changed = {e.version: e.payload for e in edits if e.version}
+    changed = {e.version: e.event for e in edits if e.version}
     events = store.events(source=source, url=url, limit=STATEMENT_EVENTS)
     versions = _version_views(statement, source, snapshots, changed, links, now)
     latest = snapshots[-1] if snapshots else None
@@ -696,7 +668,7 @@ def _version_views(
     statement: StatementRecord,
     source: str,
     snapshots: Sequence[Snapshot],
-    changed: Mapping[int, Mapping[str, Any]],
+    changed: Mapping[int, Event],
     links: Links,
     now: dt.datetime,
 ) -> list[VersionView]:
@@ -706,10 +678,8 @@ def _version_views(
     for snap in snapshots:
         summary = None
         if previous is not None:
-            payload = changed.get(snap.version)
-            summary = (
-                _summary_from_event(payload) if payload else _summary_by_comparing(previous, snap)
-            )
+            edit = changed.get(snap.version)
+            summary = _event_detail(edit) if edit else _summary_by_comparing(previous, snap)
         views.append(
             VersionView(
                 version=snap.version,
@@ -733,11 +703,6 @@ def _version_views(
         )
         previous = snap
     return views
-
-
-def _summary_from_event(payload: Mapping[str, Any]) -> str:
-    detail = _event_detail("changed", payload)
-    return detail or change_summary(payload)
 
 
 def _summary_by_comparing(old: Snapshot, new: Snapshot) -> str:
