@@ -209,6 +209,33 @@ def locate(finding: Finding, changes: Sequence[Change]) -> int | None:
     return None
 
 
+# The id of the headline on the review UI's diff page; each changed paragraph's row there has
+# the id `paragraph_anchor(change)`, so alerts and pages can link a finding to its place.
+HEADLINE_ANCHOR = "diff-title"
+
+
+def paragraph_anchor(change: Change) -> str | None:
+    """The id of a change's paragraph on a diff page: "p3" (new ¶3), "was-p2" (removed ¶2).
+
+    None when the change does not say where it is (made by hand, not by `compare`).
+    """
+    if change.part == "title":
+        return HEADLINE_ANCHOR
+    if change.new_index is not None and change.op != "removed":
+        return f"p{change.new_index + 1}"
+    if change.old_index is not None:
+        return f"was-p{change.old_index + 1}"
+    return None
+
+
+def anchor(finding: Finding, changes: Sequence[Change]) -> str | None:
+    """The id of the finding's place on a diff page of these changes, or None if not found."""
+    if finding.kind == "headline":
+        return HEADLINE_ANCHOR
+    index = locate(finding, changes)
+    return None if index is None else paragraph_anchor(changes[index])
+
+
 def _pair_text(before: str | None, after: str | None) -> str:
     if before is not None and after is not None:
         return f'"{before}" → "{after}"'

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 
-from monitor import diff
+from monitor import diff, meaning
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
@@ -334,6 +334,11 @@ async def check_statement(
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
+    changes = (headline, *comparison.changes) if headline else comparison.changes
+    # What the edits mean, from the same alignment (the headline among the changes).
+    findings = meaning.explain(
+        last.text, article.text, comparison=replace(comparison, changes=changes)
+    )
     event = Event(
         "changed",
         source.name,
@@ -341,8 +346,9 @@ async def check_statement(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        changes=changes,
         published=article.published,
+        meaning=findings,
     )
     return replace(
         fetched, snapshot=snapshot, events=[event], status="active", base_version=previous.version
