@@ -45,8 +45,9 @@ headline are reported, since modal verbs, negations and capitalised names are En
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
@@ -287,6 +288,45 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# --- patterns --------------------------------------------------------------------------------
+
+
+class _Lazy:
+    """A regular expression compiled when first used, so importing this module stays cheap.
+
+    (Every module that handles events imports `Finding`; the date and figure patterns alone
+    take tens of milliseconds to compile.)
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source, self._flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+    def finditer(
+        self, text: str, pos: int = 0, endpos: int = sys.maxsize
+    ) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+    def findall(self, text: str) -> list[Any]:
+        return self.compiled.findall(text)
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.search(text, pos, endpos)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.compiled.fullmatch(text)
+
+
+def _lazy(pattern: str, flags: int = 0) -> _Lazy:
+    return _Lazy(pattern, flags)
+
+
 # --- sentences -------------------------------------------------------------------------------
 
 
@@ -308,10 +348,10 @@ _ABBREVIATIONS = _words(
 )
 # A sentence ends at . ! ? (with closing quotes or brackets) before a space and a capital,
 # digit or opening quote; CJK full stops end one wherever they are.
-_SENTENCE_END = re.compile(
+_SENTENCE_END = _lazy(
     r"[.!?]+[\"'”’»)\]]*\s+(?=[\"“‘«(\[]?[A-Z0-9\u00c0-\u00de])|[。！？]+[”』」]?\s*"
 )
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_WORD_BEFORE = _lazy(r"([\w.]+)$")
 
 
 def _sentences(paragraph: str) -> list[str]:
@@ -351,6 +391,7 @@ class _Feature:
     level: int = 0  # modality strength (1..3) or exclusivity (2 strong, 1 weak)
     plain: str | None = None  # negation: the phrase without it ("will" for "will not")
     tokens: frozenset[str] = frozenset()  # party: the name's words, for "Acme" ⊂ "Acme Corp"
+    negated: bool = False  # exclusivity: under a negation ("not exclusive"), which flips it
 
 
 _NUMBER_WORDS = {
@@ -446,7 +487,7 @@ _CURRENCY_BEFORE = r"(?:US\$|A\$|C\$|HK\$|[$€£¥₹₩]|(?:USD|EUR|GBP|JPY|CN
 # A word character of a script that puts spaces between words: a number glued to one is part
 # of a name ("COVID-19", "5G"); next to CJK characters it stands alone ("100億円").
 _W = r"[^\W\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-_FIGURE = re.compile(
+_FIGURE = _lazy(
     rf"(?<!{_W})(?<![$€£¥₹₩.,/-])(?P<cur>{_CURRENCY_BEFORE})?"
     rf"(?P<num>{_DIGITS}|(?i:{_WORDNUM}))"
     rf"(?:(?P<hundred>\s(?i:hundred))(?=\s|$|[.,;:)]))?"
@@ -477,7 +518,7 @@ _PREPOSITION = (
     r"(?:(?i:no later than|by|before|until|till|through|from|since|in|on|after|during|as of"
     r"|starting|beginning|within|over|for)\s+)"
 )
-_DATE = re.compile(
+_DATE = _lazy(
     rf"(?<!{_W}|[/-])(?P<prep>{_PREPOSITION})?(?P<date>"
     rf"{_YEAR}-\d{{2}}-\d{{2}}"  # ISO
     rf"|\d{{1,2}}[/.]\d{{1,2}}[/.](?:{_YEAR}|\d{{2}})"  # numeric, order as written
@@ -486,7 +527,7 @@ _DATE = re.compile(
     rf"|{_MONTH}(?:\s{_YEAR})?"  # March 2025, March
     rf"|Q[1-4](?:\s?(?:FY)?\s?'?(?:{_YEAR}|\d{{2}}))?"
     rf"|H[12](?:\s?{_YEAR})?"
-    rf"|(?i:(?:the\s)?{_ORDINAL}\squarter(?:\sof\s(?:{_YEAR}|the\syear|fiscal\s{_YEAR}))?)"
+    rf"|(?i:(?:the\s)?{_ORDINAL}[\s-]quarter(?:\sof\s(?:{_YEAR}|the\syear|fiscal\s{_YEAR}))?)"
     rf"|(?i:(?:the\s)?(?:first|second)\shalf(?:\sof\s(?:{_YEAR}|the\syear))?)"
     rf"|FY\s?'?\d{{2,4}}|(?i:fiscal)(?:\syear)?\s{_YEAR}"
     rf"|{_YEAR}\s?[-–—/]\s?(?:{_YEAR}|\d{{2}})(?!\d)"  # 2024-2026, 2024/25
@@ -495,7 +536,7 @@ _DATE = re.compile(
     rf"|(?i:(?:this|next|last|the\scoming|the\snext|the\sfollowing|later\sthis|early\snext"
     rf"|earlier\sthis)\s(?:week|month|quarter|year|spring|summer|autumn|winter))"
     rf"|(?i:year-end|(?:the\s)?end\sof\s(?:the\s)?(?:year|month|quarter|decade))"
-    rf"|(?i:(?:spring|summer|autumn|winter)\s{_YEAR})"
+    rf"|(?i:(?:the\s)?(?:spring|summer|autumn|fall|winter)(?:\sof)?\s{_YEAR})"
     rf"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
     rf"|(?i:quarterly|annually|monthly|weekly|daily|yearly|biannually|semi-annually)"
     rf"|\d{{1,2}}(?::\d{{2}})?\s?(?:a\.m\.|p\.m\.|am|pm)(?!\w)|\d{{1,2}}:\d{{2}}(?!\d)"
@@ -532,8 +573,8 @@ _MODAL_LEVELS: tuple[tuple[int, str], ...] = (
         r"|(?:is|are) working towards",
     ),
 )
-_MODAL_LEVEL = [(level, re.compile(rf"(?:{words})")) for level, words in _MODAL_LEVELS]
-_MODAL = re.compile(
+_MODAL_LEVEL = [(level, _lazy(rf"(?:{words})")) for level, words in _MODAL_LEVELS]
+_MODAL = _lazy(
     r"(?<![\w'])(?:" + "|".join(words for _, words in _MODAL_LEVELS) + r")(?![\w'])"
     r"|(?<=\w)'ll(?!\w)",
     re.IGNORECASE,
@@ -541,9 +582,9 @@ _MODAL = re.compile(
 # "won't" and friends: the modal inside a negated contraction.
 _CONTRACTED_MODALS = {"won't": "will", "shan't": "shall", "mustn't": "must", "wouldn't": "would"}
 _CONTRACTED_MODALS |= {"couldn't": "could", "shouldn't": "should", "mightn't": "might"}
-_CONTRACTED_MODAL = re.compile(r"(?i:\b(won't|shan't|mustn't|wouldn't|couldn't|shouldn't)\b)")
+_CONTRACTED_MODAL = _lazy(r"(?i:\b(won't|shan't|mustn't|wouldn't|couldn't|shouldn't)\b)")
 # A modal word used as a noun: "the will of the people", "a must", "military might".
-_MODAL_NOUN = re.compile(
+_MODAL_NOUN = _lazy(
     r"(?i:\b(?:the|a|political|free|good|ill|own|popular|military|economic|its|his|her|their"
     r"|our|of|with)\s)$"
 )
@@ -558,27 +599,30 @@ _NOT_MODAL_BEFORE = {
     "guarantees",
 }
 
-_NEGATION = re.compile(
+_NEGATION = _lazy(
     r"(?i:(?<![\w'])(?:(?P<aux>is|are|was|were|will|would|shall|should|can|could|may|might"
     r"|must|do|does|did|has|have|had|be)\s)?(?P<neg>no longer|not|never|cannot|without|none"
     r"|nothing|nobody|neither|nor|no)(?![\w'-])"
     r"|(?<![\w'])(?P<contracted>\w+n't)(?!\w))"
 )
 # Not a negation of the statement: fixed phrases with "no"/"not" in them.
-_NOT_NEGATION = re.compile(
+_NOT_NEGATION = _lazy(
     r"(?i:\b(?:no later than|no sooner|no matter|no doubt|not only|not just|whether or not"
     r"|if not|no\.\s?\d|not least|nothing less than|no less than|no fewer than|none other)\b)"
 )
 _POSITIVE = {"won't": "will", "can't": "can", "cannot": "can", "shan't": "shall"}
 
 # Exclusive words (2) and the words that soften them when they replace one (1).
-_EXCLUSIVE = re.compile(
+_EXCLUSIVE = _lazy(
     r"(?i:(?<![\w-])(?:(?P<strong>exclusive|exclusively|sole|solely|only|all|every|entire"
     r"|entirely|always)|(?P<weak>non-exclusive|non-exclusively|most|many|some|several|certain"
     r"|select|selected|various|partly|partially|primarily|mainly|largely|mostly|often"
     r"|sometimes|usually|generally))(?![\w-]))"
 )
-_NOT_EXCLUSIVE = re.compile(
+# A negation a few words before, in the same clause: "does not give either company exclusive
+# rights" loses "exclusive" and so denies more, not less.
+_NEGATED_BEFORE = _lazy(r"(?i:\b(?:not|never|no|without|n't)\b[^,;:.]*$|n't\b[^,;:.]*$)")
+_NOT_EXCLUSIVE = _lazy(
     r"(?i:\b(?:at all|above all|after all|first of all|all but|once and for all|all-time"
     r"|not only|if only|only just|the most|most of all|at most|all in all)\b)"
 )
@@ -586,7 +630,7 @@ _NOT_EXCLUSIVE = re.compile(
 # Names: capitalised words (joined by "of", "for", "&", ...), and acronyms.
 _CAP = r"[A-Z\u00c0-\u00d6\u00d8-\u00de]"
 _NAME_WORD = rf"(?:{_CAP}[\w’'&.-]*\w|{_CAP})"
-_NAME = re.compile(
+_NAME = _lazy(
     rf"(?<![\w’'-]){_NAME_WORD}(?:(?:\s(?:of|for|of the|for the|de|du|van|von|der|la"
     rf"|le|&)\s|\s){_NAME_WORD})*"
 )
@@ -611,9 +655,7 @@ _STARTERS = _words(
     participants governments countries companies under our"""
 )
 
-_QUOTE = re.compile(
-    r"“([^”]{2,})”|\"([^\"]{2,})\"|«\s?([^»]{2,}?)\s?»|„([^“”]{2,})[“”]|「([^」]{2,})」"
-)
+_QUOTE = _lazy(r"“([^”]{2,})”|\"([^\"]{2,})\"|«\s?([^»]{2,}?)\s?»|„([^“”]{2,})[“”]|「([^」]{2,})」")
 
 _ENGLISH_WORDS = _words(
     "the of and to in a is that for on with as by at will we our be are this it has from an or"
@@ -627,9 +669,9 @@ _FOREIGN_WORDS = _words(
     " para con una es lo se il di che per non gli della och att är het een niet voor zijn"
     " wordt não em os uma com som til og er ikke"
 )
-_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
-_LETTER = re.compile(r"[^\W\d_]")
-_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
+_LATIN_WORD = _lazy(r"[A-Za-z\u00c0-\u024f']+")
+_LETTER = _lazy(r"[^\W\d_]")
+_UPPER = _lazy(r"[A-Z\u00c0-\u00de]")
 
 
 def _is_english(text: str) -> bool:
@@ -712,7 +754,7 @@ def _date_key(match: re.Match[str]) -> tuple[str, ...] | None:
     lowered = date.lower().replace(",", " ").replace(".", " ")
     lowered = re.sub(r"\b(?:the|of)\b", " ", lowered)
     lowered = re.sub(
-        r"\b(first|second|third|fourth|1st|2nd|3rd|4th|final|last)\s+quarter\b",
+        r"\b(first|second|third|fourth|1st|2nd|3rd|4th|final|last)[\s-]+quarter\b",
         lambda m: "q" + _ORDINAL_NUMBER[m.group(1)],
         lowered,
     )
@@ -1024,7 +1066,8 @@ def _exclusive_features(sentence: str) -> list[_Feature]:
         word = match.group()
         level = 2 if match["strong"] else 1
         key = word.lower().removesuffix("ly") if level == 2 else word.lower()
-        feats.append(_Feature("exclusivity", key, word, level=level))
+        negated = bool(_NEGATED_BEFORE.search(sentence, max(0, match.start() - 40), match.start()))
+        feats.append(_Feature("exclusivity", key, word, level=level, negated=negated))
     return feats
 
 
@@ -1285,14 +1328,15 @@ def _drop_keys(items: list[tuple[int, _Feature]], keys: Counter[Any]) -> list[tu
 def _drop_renamed(
     old: list[tuple[int, _Feature]], new: list[tuple[int, _Feature]]
 ) -> tuple[list[tuple[int, _Feature]], list[tuple[int, _Feature]]]:
-    """A name written longer or shorter ("Acme" / "Acme Corp") is the same party."""
+    """A name written longer, shorter or as its acronym ("Acme" / "Acme Corp", "EU" /
+    "European Union") is the same party."""
     drop_old: set[int] = set()
     drop_new: set[int] = set()
     for a, (_, f) in enumerate(old):
         for b, (_, g) in enumerate(new):
             if b in drop_new:
                 continue
-            if f.tokens <= g.tokens or g.tokens <= f.tokens:
+            if f.tokens <= g.tokens or g.tokens <= f.tokens or _initials(f) == _initials(g):
                 drop_old.add(a)
                 drop_new.add(b)
                 break
@@ -1303,6 +1347,13 @@ def _drop_renamed(
 
 
 _Side = tuple[int, _Feature]
+_CONNECTORS = _words("of for the and & de du van von der la le")
+
+
+def _initials(name: _Feature) -> str:
+    """A name's initials, acronyms kept whole: "European Union" and "EU" are both "EU"."""
+    words = [w for w in re.findall(r"[\w&]+", name.surface) if w.lower() not in _CONNECTORS]
+    return "".join(w if w.isupper() else w[0] for w in words).upper()
 
 
 def _pair_features(
@@ -1359,9 +1410,9 @@ def _finding(kind: str, unit: _Unit, old: _Side | None, new: _Side | None) -> _R
         if before is not None and after is not None and before.level == after.level:
             return None
         if before is not None and before.level == 2:
-            direction = "weaker"
+            direction = "stronger" if before.negated else "weaker"
         elif after is not None and after.level == 2:
-            direction = "stronger"
+            direction = "weaker" if after.negated else "stronger"
         else:
             return None
     elif kind == "negation":

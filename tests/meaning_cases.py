@@ -164,6 +164,23 @@ CASES: list[Case] = [
         "Deliveries begin in the first quarter of 2026.",
     ),
     Case(
+        "date-quarter-hyphenated",
+        "Q3 revenue was $1.2 billion.",
+        "Third-quarter revenue was $1.2 billion.",
+    ),
+    Case(
+        "date-time-of-day",
+        "The call starts at 8:30 a.m. ET.",
+        "The call starts at 9:00 a.m. ET.",
+        [E("date", "8:30 a.m.", "9:00 a.m.")],
+    ),
+    Case(
+        "date-season",
+        "Work begins in the spring of 2027.",
+        "Work begins in the autumn of 2027.",
+        [E("date", "in the spring of 2027", "in the autumn of 2027")],
+    ),
+    Case(
         "date-period",
         "Refunds are paid within 30 days.",
         "Refunds are paid within 90 days.",
@@ -343,6 +360,25 @@ CASES: list[Case] = [
         "Fabrikam is a supplier of the parts.",
         [E("exclusivity", "sole", None, "weaker")],
     ),
+    Case(
+        "exclusivity-under-negation",
+        "The agreement does not give either company exclusive rights to the technology.",
+        "The agreement does not give either company rights to the technology.",
+        [E("exclusivity", "exclusive", None, "stronger")],
+    ),
+    Case(
+        "exclusivity-in-a-quote",
+        '"This deal will create value for all shareholders," she said.',
+        '"This deal will create value for shareholders," she said.',
+        [
+            E("exclusivity", "all", None, "weaker"),
+            E(
+                "quote",
+                "This deal will create value for all shareholders,",
+                "This deal will create value for shareholders,",
+            ),
+        ],
+    ),
     # --- parties ---------------------------------------------------------------------------
     Case(
         "party-replaced",
@@ -393,6 +429,16 @@ CASES: list[Case] = [
         "party-name-longer",
         "The deal was signed with Acme.",
         "The deal was signed with Acme Corporation.",
+    ),
+    Case(
+        "party-acronym-spelled-out",
+        "The EU and the UK signed the agreement.",
+        "The European Union and the United Kingdom signed the agreement.",
+    ),
+    Case(
+        "party-job-title-spelled-out",
+        '"We are delighted," said John Smith, CEO of Acme.',
+        '"We are delighted," said John Smith, Chief Executive Officer of Acme.',
     ),
     Case(
         "party-possessive",

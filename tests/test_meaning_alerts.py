@@ -88,9 +88,7 @@ async def test_email_subject_names_the_most_important_finding_and_the_body_leads
     assert html.index('class="meaning"') < html.index("Source:")
 
 
-async def test_webhook_body_carries_the_meaning(
-    store: Store, http_server: Any
-) -> None:
+async def test_webhook_body_carries_the_meaning(store: Store, http_server: Any) -> None:
     from monitor.alerts.outbox import deliver_due
 
     receiver = Receiver()
@@ -100,7 +98,7 @@ async def test_webhook_body_carries_the_meaning(
 
     await deliver_due(store, config)
 
-    (_, body), = receiver.received
+    ((_, body),) = receiver.received
     payload = json.loads(body)
     assert payload["meaning"] == [
         {
@@ -138,7 +136,7 @@ async def test_apprise_title_and_body_lead_with_the_findings(
 
     await deliver_due(store, config)
 
-    (_, body), = receiver.received
+    ((_, body),) = receiver.received
     payload = json.loads(body)
     assert payload["title"] == '[monitor] Changed: Acme invests: "will" → "may" (newsroom)'
     assert payload["message"].startswith(
