@@ -989,21 +989,39 @@ class _Finder:
         bare = re.sub(r"[’']s$", "", word).rstrip(".")
         if bare in self._capitalised:
             return self._capitalised[bare]
-        pattern = re.compile(rf"(?<![\w’'-]){re.escape(bare)}(?![\w-])", re.IGNORECASE)
+        texts = (self.old_text, self.new_text)
+        lower = bare.lower()
+        if lower != bare and any(next(_whole_word_at(t, lower), None) is not None for t in texts):
+            self._capitalised[bare] = False  # also written in lower case: a word
+            return False
         seen = 0
         found = False
-        for text in (self.old_text, self.new_text):
-            for match in pattern.finditer(text):
-                if match.group() != bare:
-                    self._capitalised[bare] = False  # also written in lower case: a word
-                    return False
+        for text in texts:
+            for start in _whole_word_at(text, bare):
                 seen += 1
-                head = text[: match.start()].rstrip()
-                if head and (head[-1].isalnum() or head[-1] in ",)’'%"):
+                before = start - 1  # the character before, past spaces (no copy)
+                while before >= 0 and text[before].isspace():
+                    before -= 1
+                if before >= 0 and (text[before].isalnum() or text[before] in ",)’'%"):
                     found = True
+                    break
+            if found:
+                break
         found = found or seen >= 3  # the same name in both versions counts twice
         self._capitalised[bare] = found
         return found
+
+
+def _whole_word_at(text: str, word: str) -> Iterator[int]:
+    """Where `word` stands as a whole word in `text` (str.find: far faster than a regex)."""
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_’'-") and not (after.isalnum() or after in "_-"):
+            yield start
+        start = text.find(word, start + 1)
 
 
 def _is_number_suffix(text: str, start: int) -> bool:
