@@ -47,10 +47,10 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
@@ -183,10 +183,6 @@ def describe(finding: Finding, *, short: bool = False) -> str:
         return f'quote {verb}: "{_clip(after or before or "", 80)}"'
     if kind == "headline":
         return f'headline: "{_clip(before or "", 60)}" → "{_clip(after or "", 60)}"'
-    if kind == "party" and (before is None or after is None):
-        if after is None:
-            return f'"{before}" no longer named'
-        return f'"{after}" newly named'
     words = _pair_text(before, after)
     if short:
         return words
@@ -477,6 +473,17 @@ _UNITS = {
     "bps": "bp",
 }
 
+# Units of measure a figure keeps ("3 gigawatts", "420-kilometre"), one spelling per key.
+_MEASURE_KEYS = {
+    "gw": "gw", "gigawatt": "gw", "gigawatts": "gw", "mw": "mw", "megawatt": "mw",
+    "megawatts": "mw", "kw": "kw", "kilowatt": "kw", "kilowatts": "kw", "twh": "twh",
+    "gwh": "gwh", "mwh": "mwh", "kwh": "kwh", "km": "km", "kilometre": "km", "kilometres": "km",
+    "kilometer": "km", "kilometers": "km", "mile": "mile", "miles": "mile", "kg": "kg",
+    "kilogram": "kg", "kilograms": "kg", "tonne": "t", "tonnes": "t", "ton": "t", "tons": "t",
+    "litre": "l", "litres": "l", "liter": "l", "liters": "l", "barrel": "bbl",
+    "barrels": "bbl", "hectare": "ha", "hectares": "ha",
+}  # fmt: skip
+_MEASURES = "|".join(sorted(_MEASURE_KEYS, key=len, reverse=True))
 _WORDNUM = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four"
     r"|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
@@ -495,7 +502,8 @@ _FIGURE = _lazy(
     r"(?P<scale>\s?(?i:thousand|million|billion|trillion|millionen|milliarden|millions|milliards"
     r"|mio\.?|mrd\.?)|(?:bn|mn|mln|bln|tn|trn|[mkb])(?![\w]))?"
     r"(?P<unit>\s?(?:%|(?i:percent|per cent|prozent|pour cent|percentage points?|basis points?)"
-    r"|(?:pp|bps)(?!\w))|\s(?i:dollars|euros|pounds|yen|yuan|rupees|francs)(?!\w))?"
+    r"|(?:pp|bps)(?!\w))|\s(?i:dollars|euros|pounds|yen|yuan|rupees|francs)(?!\w)"
+    rf"|[\s-](?i:{_MEASURES})(?!\w))?"
     rf"(?!{_W}|[%-])"
 )
 
@@ -513,6 +521,7 @@ _MONTH = (
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d{2}"
 _ORDINAL = r"(?:first|second|third|fourth|1st|2nd|3rd|4th|final|last)"
+_WHICH_YEAR = rf"(?:{_YEAR}|the\syear|(?:this|next|last)\syear|fiscal\s{_YEAR})"
 _PERIOD_UNIT = r"(?:day|week|month|quarter|year|hour|decade)s?"
 _PREPOSITION = (
     r"(?:(?i:no later than|by|before|until|till|through|from|since|in|on|after|during|as of"
@@ -527,8 +536,8 @@ _DATE = _lazy(
     rf"|{_MONTH}(?:\s{_YEAR})?"  # March 2025, March
     rf"|Q[1-4](?:\s?(?:FY)?\s?'?(?:{_YEAR}|\d{{2}}))?"
     rf"|H[12](?:\s?{_YEAR})?"
-    rf"|(?i:(?:the\s)?{_ORDINAL}[\s-]quarter(?:\sof\s(?:{_YEAR}|the\syear|fiscal\s{_YEAR}))?)"
-    rf"|(?i:(?:the\s)?(?:first|second)\shalf(?:\sof\s(?:{_YEAR}|the\syear))?)"
+    rf"|(?i:(?:the\s)?{_ORDINAL}[\s-]quarter(?:\sof\s{_WHICH_YEAR})?)"
+    rf"|(?i:(?:the\s)?(?:first|second)\shalf(?:\sof\s{_WHICH_YEAR})?)"
     rf"|FY\s?'?\d{{2,4}}|(?i:fiscal)(?:\syear)?\s{_YEAR}"
     rf"|{_YEAR}\s?[-–—/]\s?(?:{_YEAR}|\d{{2}})(?!\d)"  # 2024-2026, 2024/25
     rf"|{_YEAR}s?(?![\d,.]\d)"  # a year, a decade (2020s)
@@ -733,7 +742,8 @@ def _figure_key(match: re.Match[str]) -> tuple[Any, ...] | None:
     if scale and scale.strip() in ("m", "k", "b") and not currency:
         return None  # "5m" alone is a distance or a typo, "3b" a reference
     value = (value * factor).normalize()
-    unit_key = _UNITS.get(unit_words, unit_words)
+    unit_words = unit_words.lstrip("-")
+    unit_key = _UNITS.get(unit_words) or _MEASURE_KEYS.get(unit_words, unit_words)
     if match["num2"] is not None:
         value2 = _decimal(match["num2"])
         if value2 is None:
@@ -916,14 +926,16 @@ class _Finder:
 
     def _features(self, sentence: str) -> list[_Feature]:
         feats: list[_Feature] = []
-        masked = list(sentence)
+        pieces: list[str] = []  # the sentence with every date blanked out (same length)
+        end = 0
         for match in _DATE.finditer(sentence):
             key = _date_key(match)
-            if key is None:
-                continue
-            feats.append(_Feature("date", key, match.group().strip()))
-            masked[match.start() : match.end()] = " " * (match.end() - match.start())
-        without_dates = "".join(masked)
+            pieces.append(sentence[end : match.start()])
+            pieces.append(" " * (match.end() - match.start()))
+            end = match.end()
+            if key is not None:
+                feats.append(_Feature("date", key, match.group().strip()))
+        without_dates = "".join(pieces) + sentence[end:] if pieces else sentence
         for match in _FIGURE.finditer(without_dates):
             figure = _figure_key(match)
             if figure is not None:
@@ -958,6 +970,9 @@ class _Finder:
                     continue
             elif len(words) == 1 and words[0] == "I":
                 continue
+            words = _without_job_title(words)
+            if not words:
+                continue  # "CEO", "Chief Executive Officer": a role, not a party
             name = " ".join(words).rstrip(".")
             name = re.sub(r"[’']s$", "", name)
             if not name or _is_number_suffix(without_dates, start):
@@ -1010,6 +1025,29 @@ class _Finder:
         found = found or seen >= 3  # the same name in both versions counts twice
         self._capitalised[bare] = found
         return found
+
+
+# Words of a job title before a name ("Chief Executive Officer of Acme", "Deputy Minister
+# Anna Kowalski"): a title written differently is not another party.
+_JOB_WORDS = _words(
+    "chief executive officer financial operating technology president vice deputy minister"
+    " secretary director head chair chairman chairwoman chairperson founder co-founder"
+    " managing senior manager spokesperson spokesman spokeswoman ceo cfo coo cto evp svp mr"
+    " mrs ms dr prof sir dame lord lady prime foreign commissioner governor senator ambassador"
+    " envoy"
+)
+
+
+def _without_job_title(words: list[str]) -> list[str]:
+    """A name's words without a leading job title (and its "of"/"at")."""
+    k = 0
+    while k < len(words) and words[k].lower().rstrip(".") in _JOB_WORDS:
+        k += 1
+    if 0 < k < len(words) and words[k] in ("of", "for", "at", "of the", "for the"):
+        k += 1
+    while 0 < k < len(words) and words[k] in ("of", "the", "for"):
+        k += 1
+    return words[k:]
 
 
 def _whole_word_at(text: str, word: str) -> Iterator[int]:
@@ -1292,9 +1330,7 @@ def _compare_kind(
             old_left[i], new_left[j] = _cancel(old_left[i], new_left[j])
     flat_old = [(i, f) for i, feats in enumerate(old_left) for f in feats]
     flat_new = [(j, f) for j, feats in enumerate(new_left) for f in feats]
-    keys = Counter(f.key for _, f in flat_old) & Counter(f.key for _, f in flat_new)
-    flat_old = _drop_keys(flat_old, keys)
-    flat_new = _drop_keys(flat_new, keys)
+    flat_old, flat_new = _cancel_equal(flat_old, flat_new, lambda x: x[1].key)
     if not flat_old and not flat_new:
         return []
     if kind == "party":
@@ -1316,31 +1352,30 @@ def _compare_kind(
     return [r for pair in pairs if (r := _finding(kind, unit, *pair)) is not None]
 
 
+_T = TypeVar("_T")
+
+
+def _cancel_equal(
+    old: list[_T], new: list[_T], key: Callable[[_T], Any]
+) -> tuple[list[_T], list[_T]]:
+    """Both lists without the items whose keys match one to one (the lists are short)."""
+    if not old or not new:
+        return old, new
+    left_new = list(new)
+    new_keys = [key(x) for x in left_new]
+    kept_old: list[_T] = []
+    for item in old:
+        k = key(item)
+        if k in new_keys:
+            at = new_keys.index(k)
+            del new_keys[at], left_new[at]
+        else:
+            kept_old.append(item)
+    return kept_old, left_new
+
+
 def _cancel(old: list[_Feature], new: list[_Feature]) -> tuple[list[_Feature], list[_Feature]]:
-    common = Counter(f.key for f in old) & Counter(f.key for f in new)
-    return _drop_feature_keys(old, common), _drop_feature_keys(new, Counter(common))
-
-
-def _drop_feature_keys(feats: list[_Feature], keys: Counter[Any]) -> list[_Feature]:
-    left = Counter(keys)
-    out: list[_Feature] = []
-    for f in feats:
-        if left[f.key]:
-            left[f.key] -= 1
-        else:
-            out.append(f)
-    return out
-
-
-def _drop_keys(items: list[tuple[int, _Feature]], keys: Counter[Any]) -> list[tuple[int, _Feature]]:
-    left = Counter(keys)
-    out: list[tuple[int, _Feature]] = []
-    for item in items:
-        if left[item[1].key]:
-            left[item[1].key] -= 1
-        else:
-            out.append(item)
-    return out
+    return _cancel_equal(old, new, lambda f: f.key)
 
 
 def _drop_renamed(

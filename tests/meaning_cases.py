@@ -441,6 +441,33 @@ CASES: list[Case] = [
         '"We are delighted," said John Smith, Chief Executive Officer of Acme.',
     ),
     Case(
+        "party-job-title-shortened",
+        '"We grew," said Ingrid Halvorsen, Chief Executive Officer of Northwind.',
+        '"We grew," said Ingrid Halvorsen, CEO of Northwind.',
+    ),
+    Case(
+        "party-title-before-name",
+        "The delegation was led by Deputy Minister Anna Kowalski.",
+        "The delegation was led by Minister Anna Kowalski.",
+    ),
+    Case(
+        "figure-unit-written-two-ways",
+        "The target is 3 gigawatts of capacity.",
+        "The target is 3 GW of capacity.",
+    ),
+    Case(
+        "figure-unit-hyphenated",
+        "They will electrify the 420-kilometre corridor.",
+        "They will electrify the 380-kilometre corridor.",
+        [E("figure", "420-kilometre", "380-kilometre")],
+    ),
+    Case(
+        "date-half-of-next-year",
+        "Two wind farms open before the end of the year.",
+        "Two wind farms open in the first half of next year.",
+        [E("date", "before the end of the year", "in the first half of next year")],
+    ),
+    Case(
         "party-possessive",
         "The board backed Acme's offer.",
         "The board backed the offer from Acme.",
@@ -455,7 +482,7 @@ CASES: list[Case] = [
         "party-unit-is-no-name",
         "The farm will produce 100 MW of power.",
         "The farm will produce 120 MW of power.",
-        [E("figure", "100", "120")],
+        [E("figure", "100 MW", "120 MW")],
     ),
     # --- quotes ----------------------------------------------------------------------------
     Case(

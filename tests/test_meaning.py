@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from meaning_cases import CASES, Case, E
 
 from monitor.diff import compare
@@ -94,7 +96,7 @@ def test_describe_reads_as_one_line() -> None:
     (removed,) = explain("We act. We will also fund schools.", "We act.")
     assert describe(removed) == 'sentence removed: "We will also fund schools."'
     (party,) = explain("Signed by Japan and Canada.", "Signed by Japan.")
-    assert describe(party) == '"Canada" no longer named'
+    assert describe(party) == '"Canada" removed (name)'
     (negation,) = explain("We will not raise prices.", "We will raise prices.")
     assert describe(negation) == '"will not" → "will" (negation removed)'
 
@@ -167,3 +169,19 @@ def test_identical_texts_and_empty_sides() -> None:
     assert explain("", "") == ()
     (added,) = explain("", "A brand new statement.")
     assert added.kind == "sentence_added"
+
+
+_PIECES = [*"aAbBzZ019 .,;:!?-'\"“”«»()$€%\n", "will ", "not ", "May ", "Acme ", " 2025", "ä", "億"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, _TEXT, _TEXT)
+def test_any_text_gives_well_formed_findings(old: str, new: str, title: str) -> None:
+    """Hostile or odd text never breaks explain, and every finding survives a round trip."""
+    findings = explain(old, new, old_title=title, new_title=title + "x")
+    assert [f.kind for f in findings] == sorted((f.kind for f in findings), key=IMPORTANCE.index)
+    for finding in findings:
+        assert Finding.from_json(json.loads(json.dumps(finding.to_json()))) == finding
+        assert describe(finding)
+        assert (finding.direction is not None) == (finding.kind in ("modality", "exclusivity"))
