@@ -8,39 +8,21 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import LoopbackServer
+from click.testing import Result
+from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.cli.main import main
 from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 
 
-def write_config(tmp_path: Path, sources: str, defaults: str = "") -> Path:
-    path = tmp_path / "sources.toml"
-    path.write_text(
-        f'[defaults]\ntimeout = "2s"\nretries = 0\nmax_bytes = "5MB"\n{defaults}\n{sources}',
-        encoding="utf-8",
-    )
-    return path
-
-
 def page_source(name: str, url: str, extra: str = "") -> str:
-    return f'[[sources]]\nname = "{name}"\nurl = "{url}"\nkind = "page"\n{extra}\n'
+    return source_table(name, url, "page", extra)
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def check_json(config: Path, state: Path, *names: str) -> tuple[int, list[dict]]:
-    result = run(
-        "check", "--config", str(config), "--state", str(state), "--format", "json", *names
-    )
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    return result.exit_code, events
+    return run_cli(*args)
 
 
 @pytest.fixture
