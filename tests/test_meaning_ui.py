@@ -21,8 +21,9 @@ from ui_support import (  # noqa: F401
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.fetch import Validators
 from monitor.review.app import create_ui
-from monitor.state.store import SourceUpdate, StatementUpdate, Store
+from monitor.state.store import Fetched, NewVersion, SourceUpdate, Store
 
 
 @pytest.fixture(scope="module")
@@ -158,39 +159,25 @@ def test_headline_finding_links_to_the_title(tmp_path) -> None:  # noqa: ANN001
     store = Store.open(tmp_path / "state")
     url = "https://example.org/s"
     at = utcnow()
-    store.save_check(
-        SourceUpdate(
-            name="s",
-            url=url,
-            kind="page",
-            checked_at=at,
-            statements=[
-                StatementUpdate(
-                    url,
-                    snapshot=snapshot("Acme to cut 500 jobs", "Body."),
-                    status="active",
-                    events=[Event("baseline", "s", url, version=1, at=at)],
-                )
-            ],
+    for version, title in ((1, "Acme to cut 500 jobs"), (2, "Acme to cut 300 jobs")):
+        kind = "baseline" if version == 1 else "changed"
+        store.save_check(
+            SourceUpdate(
+                name="s",
+                url=url,
+                kind="page",
+                checked_at=at,
+                statements=[
+                    NewVersion(
+                        url,
+                        snapshot(title, "Body."),
+                        base_version=version - 1,
+                        fetched=Fetched(Validators(), None),
+                        events=[Event(kind, "s", url, version=version, at=at)],
+                    )
+                ],
+            )
         )
-    )
-    statement = store.statements()[0]
-    store.save_check(
-        SourceUpdate(
-            name="s",
-            url=url,
-            kind="page",
-            checked_at=at,
-            statements=[
-                StatementUpdate(
-                    url,
-                    snapshot=snapshot("Acme to cut 300 jobs", "Body."),
-                    base_version=statement.version,
-                    events=[Event("changed", "s", url, version=2, at=at)],
-                )
-            ],
-        )
-    )
     html = AsgiClient(create_ui(lambda: store, lambda: None)).get(f"/diff?url={q(url)}").text
     page = Findings(html)
     assert page.findings == [
