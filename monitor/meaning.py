@@ -953,7 +953,15 @@ class _Finder:
         if letters and len(_UPPER.findall(sentence)) > 0.6 * letters:
             return []  # a shouted line ("FOR IMMEDIATE RELEASE"): capitals mean nothing
         feats: list[_Feature] = []
-        for match in _NAME.finditer(without_dates):
+        scan_from = 0
+        if _is_heading(sentence):
+            # A title-case heading ("Outlook and Guidance", "Media Contacts: Kari Nordmann"):
+            # its capitals are style, not names; only what follows a colon is read.
+            colon = without_dates.find(":")
+            if colon < 0:
+                return []
+            scan_from = colon + 1
+        for match in _NAME.finditer(without_dates, scan_from):
             words = match.group().split(" ")
             start = match.start()
             # Sentence-initial (or after an opening quote, a colon, a dash or a bracket).
@@ -978,7 +986,8 @@ class _Finder:
             if not name or _is_number_suffix(without_dates, start):
                 continue
             tokens = [w.lower() for w in re.findall(r"[\w&]+", name)]
-            key_tokens = [t for t in tokens if t not in _TITLES]
+            # "Contact"/"Contacts": a plural is the same name.
+            key_tokens = [_singular(t) for t in tokens if t not in _TITLES]
             if not key_tokens:
                 continue
             feats.append(
@@ -1060,6 +1069,19 @@ def _whole_word_at(text: str, word: str) -> Iterator[int]:
         if not (before.isalnum() or before in "_’'-") and not (after.isalnum() or after in "_-"):
             yield start
         start = text.find(word, start + 1)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _is_heading(sentence: str) -> bool:
+    """A short title-case line without a closing full stop, question or exclamation mark."""
+    words = sentence.split()
+    if not words or len(words) > 8 or sentence.rstrip("\"'”’)").endswith((".", "!", "?")):
+        return False
+    capitalised = sum(w[0].isupper() for w in words if w not in _CONNECTORS)
+    return capitalised >= 0.6 * len(words)
 
 
 def _is_number_suffix(text: str, start: int) -> bool:
@@ -1222,9 +1244,14 @@ class _Unit:
         return next((s for s in sentences if head in s), sentences[0] if sentences else text)
 
 
+def _bare(sentence: str) -> str:
+    """A sentence lower-cased, without its closing punctuation: for containment tests."""
+    return sentence.rstrip(".!?;:,\"'”’)").lower()
+
+
 def _still_there(sentence: str, other: str) -> bool:
     """Whether a sentence's words are found in the other text (it was split or merged)."""
-    bare = sentence.rstrip(".!?;:,\"'”’)").lower()
+    bare = _bare(sentence)
     if bare in other.lower():
         return True
     return len(bare) >= 15 and fuzz.partial_ratio(bare, other.lower()) >= SENTENCE_KEPT_THRESHOLD
@@ -1297,6 +1324,16 @@ def _match_sentences(
     pairs = _best_pairs(removed_left, added_left, SENTENCE_MOVE_THRESHOLD)
     paired_old = {i for i, _ in pairs}
     paired_new = {j for _, j in pairs}
+    # A short sentence (a heading) grown or cut in place: "Outlook" → "Outlook and Guidance".
+    for i, a in enumerate(removed_left):
+        for j, b in enumerate(added_left):
+            if i in paired_old or j in paired_new:
+                continue
+            short, long = sorted((_bare(a), _bare(b)), key=len)
+            if short and len(short) >= 0.3 * len(long) and short in long:
+                pairs.append((i, j))
+                paired_old.add(i)
+                paired_new.add(j)
     moved = [(removed_left[i], added_left[j]) for i, j in pairs]
     return (
         [s for i, s in enumerate(removed_left) if i not in paired_old and _has_words(s)],

@@ -468,6 +468,17 @@ CASES: list[Case] = [
         [E("date", "before the end of the year", "in the first half of next year")],
     ),
     Case(
+        "party-heading-reworded",
+        "Outlook\n\nWe expect growth.",
+        "Outlook and Guidance\n\nWe expect growth.",
+    ),
+    Case(
+        "party-heading-with-a-name-after-the-colon",
+        "Media Contact: Kari Nordmann\n\nText.",
+        "Media Contacts: Kari Nordmann, Ola Hansen\n\nText.",
+        [E("party", None, "Ola Hansen")],
+    ),
+    Case(
         "party-possessive",
         "The board backed Acme's offer.",
         "The board backed the offer from Acme.",

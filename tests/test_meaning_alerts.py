@@ -189,3 +189,13 @@ def test_a_long_title_is_cut_so_the_finding_fits_the_subject() -> None:
     message = MessageRenderer().alert(event)
     assert message.subject.endswith(': "will" → "may" (newsroom)')
     assert "…" in message.subject
+
+
+def test_a_digest_leads_each_alert_with_its_findings() -> None:
+    first = meaningful_event()
+    second = meaningful_event(OLD, OLD.replace("by 2030", "by 2032"), title="Acme delays")
+    message = MessageRenderer().digest([first, second])
+    text = message.text
+    assert text.index('* "will" → "may" (weaker commitment)') < text.index("Changed: Acme delays")
+    assert '* "by 2030" → "by 2032" (date)' in text.split("Changed: Acme delays")[1]
+    assert message.html.count('class="meaning"') == 2
