@@ -88,8 +88,9 @@ def score(cases: list[Case], strict: bool = False) -> tuple[float, float, list[s
 
 def statement(size: int = 10_000, edits: int = 10) -> tuple[str, str]:
     """An English statement of about `size` characters and a version with `edits` edits."""
-    befores = [c.before.replace("\n\n", " ") for c in CASES + HELDOUT if c.expected]
-    afters = [c.after.replace("\n\n", " ") for c in CASES + HELDOUT if c.expected]
+    edited = [c for c in CASES + HELDOUT if c.expected and c.before != c.after]
+    befores = [c.before.replace("\n\n", " ") for c in edited]
+    afters = [c.after.replace("\n\n", " ") for c in edited]
     old: list[str] = []
     new: list[str] = []
     k = 0

@@ -523,12 +523,14 @@ _YEAR = r"(?:19|20)\d{2}"
 _ORDINAL = r"(?:first|second|third|fourth|1st|2nd|3rd|4th|final|last)"
 _WHICH_YEAR = rf"(?:{_YEAR}|the\syear|(?:this|next|last)\syear|fiscal\s{_YEAR})"
 _PERIOD_UNIT = r"(?:day|week|month|quarter|year|hour|decade)s?"
-_PREPOSITION = (
-    r"(?:(?i:no later than|by|before|until|till|through|from|since|in|on|after|during|as of"
-    r"|starting|beginning|within|over|for)\s+)"
+# The preposition before a date, read backwards from it (cheaper than an optional group in
+# front of every alternative): it is shown, and says whether a date is a deadline or a start.
+_PREPOSITION = _lazy(
+    r"(?<![\w-])(?i:no later than|by|before|until|till|through|from|since|in|on|after|during"
+    r"|as of|starting|beginning|within|over|for)\s+$"
 )
 _DATE = _lazy(
-    rf"(?<!{_W}|[/-])(?P<prep>{_PREPOSITION})?(?P<date>"
+    rf"(?<!{_W}|[/-])(?P<date>"
     rf"{_YEAR}-\d{{2}}-\d{{2}}"  # ISO
     rf"|\d{{1,2}}[/.]\d{{1,2}}[/.](?:{_YEAR}|\d{{2}})"  # numeric, order as written
     rf"|{_DAY}\s(?:of\s)?{_MONTH}(?:,?\s{_YEAR})?"  # 5 March 2025
@@ -752,10 +754,10 @@ def _figure_key(match: re.Match[str]) -> tuple[Any, ...] | None:
     return (currency, value, unit_key)
 
 
-def _date_key(match: re.Match[str]) -> tuple[str, ...] | None:
+def _date_key(match: re.Match[str], prep: str) -> tuple[str, ...] | None:
     """What a date means: its parts (month, day, year, period...) and its preposition's kind."""
     date = match["date"]
-    prep = (match["prep"] or "").strip().lower()
+    prep = prep.strip().lower()
     if date == "May" and not prep:
         return None  # "May" alone is more often the verb at a sentence start than the month
     if date.lower() in ("a day", "an hour", "a week"):
@@ -929,12 +931,14 @@ class _Finder:
         pieces: list[str] = []  # the sentence with every date blanked out (same length)
         end = 0
         for match in _DATE.finditer(sentence):
-            key = _date_key(match)
+            before = _PREPOSITION.search(sentence, max(0, match.start() - 16), match.start())
+            prep = before.group() if before else ""
+            key = _date_key(match, prep)
             pieces.append(sentence[end : match.start()])
             pieces.append(" " * (match.end() - match.start()))
             end = match.end()
             if key is not None:
-                feats.append(_Feature("date", key, match.group().strip()))
+                feats.append(_Feature("date", key, (prep + match.group()).strip()))
         without_dates = "".join(pieces) + sentence[end:] if pieces else sentence
         for match in _FIGURE.finditer(without_dates):
             figure = _figure_key(match)
