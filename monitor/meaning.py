@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
@@ -72,18 +72,8 @@ FindingKind = Literal[
 Direction = Literal["weaker", "stronger"]
 
 # Importance order (see the module docstring): findings sort by this, then document order.
-IMPORTANCE: tuple[FindingKind, ...] = (
-    "negation",
-    "modality",
-    "figure",
-    "date",
-    "sentence_removed",
-    "exclusivity",
-    "party",
-    "quote",
-    "sentence_added",
-    "headline",
-)
+# The Literal above lists the kinds in this order.
+IMPORTANCE: tuple[FindingKind, ...] = get_args(FindingKind)
 _RANK = {kind: rank for rank, kind in enumerate(IMPORTANCE)}
 _DIRECTED: frozenset[str] = frozenset({"modality", "exclusivity"})
 
