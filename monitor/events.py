@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 
 from monitor.clock import iso_utc, parse_utc, utcnow
 from monitor.diff import Change
+from monitor.meaning import Finding
 
 EventKind = Literal[
     "baseline", "new", "changed", "moved", "removed", "restored", "error", "recovered", "test"
@@ -45,6 +46,8 @@ class Event:
     summary: str | None = None  # the start of the statement's text (new statements)
     failures: int | None = None  # failed checks in a row (error and recovered alerts)
     at: dt.datetime = field(default_factory=utcnow)
+    # What a `changed` event's edits mean (monitor.meaning), most important first.
+    meaning: tuple[Finding, ...] = ()
 
     @property
     def alerts(self) -> bool:
@@ -65,6 +68,7 @@ class Event:
             out["similarity"] = round(self.similarity, 4)
         if self.event == "changed":
             out["changes"] = [c.to_json(detail=detail) for c in self.changes]
+            out["meaning"] = [f.to_json() for f in self.meaning]
         if self.error is not None:
             out["error"] = self.error
         if self.moved_from is not None:
@@ -100,6 +104,7 @@ class Event:
                 summary=data.get("summary"),
                 failures=data.get("failures"),
                 at=parse_utc(data["at"]),
+                meaning=tuple(Finding.from_json(f) for f in data.get("meaning") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a stored event: {exc}") from exc

@@ -84,6 +84,62 @@ def test_one_word_removed_is_reported_with_the_word(statement, tmp_path):
     ]
 
 
+def test_changed_event_says_what_the_edit_means(statement, tmp_path):
+    """A softened commitment and a moved date are named in the event's `meaning`."""
+    server, config, url = statement
+    check_json(config, tmp_path / "state")
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("Example Corp will provide", "Example Corp may provide")
+    edited[3] = edited[3].replace("spring of 2027", "spring of 2028")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 0
+    (event,) = events
+    assert event["meaning"] == [
+        {
+            "kind": "modality",
+            "before": "will",
+            "after": "may",
+            "direction": "weaker",
+            "sentence": edited[1],
+        },
+        {
+            "kind": "date",
+            "before": "in the spring of 2027",
+            "after": "in the spring of 2028",
+            "sentence": "The companies expect the first research programmes to begin in the"
+            " spring of 2028.",
+        },
+    ]
+
+
+def test_a_plain_edit_has_an_empty_meaning(statement, tmp_path):
+    server, config, url = statement
+    check_json(config, tmp_path / "state")
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("an independent review board", "a review board")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    _, events = check_json(config, tmp_path / "state")
+    assert [e["meaning"] for e in events] == [[]]
+
+
+def test_diff_and_check_text_say_what_the_edit_means(statement, tmp_path):
+    server, config, url = statement
+    state = tmp_path / "state"
+    run("check", "--config", str(config), "--state", str(state))
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("Example Corp will provide", "Example Corp may provide")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    checked = run("check", "--config", str(config), "--state", str(state))
+    assert '• "will" → "may" (weaker commitment)' in checked.stdout
+    shown = run("diff", url, "--state", str(state))
+    assert '• "will" → "may" (weaker commitment)' in shown.stdout
+    as_json = json.loads(run("diff", url, "--state", str(state), "--format", "json").stdout)
+    assert [(f["kind"], f["before"], f["after"]) for f in as_json["meaning"]] == [
+        ("modality", "will", "may")
+    ]
+
+
 def test_changed_statement_is_shown_to_people_in_text(statement, tmp_path):
     server, config, url = statement
     state = tmp_path / "state"

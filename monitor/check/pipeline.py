@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
-from monitor import diff
+from monitor import diff, meaning
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
@@ -353,6 +353,11 @@ async def _compare_page(
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
+    changes = (headline, *comparison.changes) if headline else comparison.changes
+    # What the edits mean, from the same alignment (the headline among the changes).
+    findings = meaning.explain(
+        last.text, article.text, comparison=replace(comparison, changes=changes)
+    )
     event = Event(
         "changed",
         source.name,
@@ -360,8 +365,9 @@ async def _compare_page(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        changes=changes,
         published=article.published,
+        meaning=findings,
     )
     return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
 

@@ -161,6 +161,7 @@ _EVENT_STYLE = {
 def print_event(console: Console, event: Event) -> None:
     """One event for people: kind, source, title and URL, then the changes."""
     from monitor import diff
+    from monitor.meaning import describe
     from monitor.review import report
 
     style = _EVENT_STYLE.get(event.event, "")
@@ -177,6 +178,8 @@ def print_event(console: Console, event: Event) -> None:
     console.print("         " + " · ".join(details), style="dim")
     if event.error:
         console.print(f"         {escape(event.error)}", style="red")
+    for finding in event.meaning if event.event == "changed" else ():
+        console.print(f"         • {escape(describe(finding))}", style="bold")
     if event.event == "changed" and event.changes:
         comparison = diff.Comparison(event.similarity or 0.0, event.changes)
         console.print(Padding(report.render_rich(comparison), (0, 0, 0, 9)))
@@ -423,6 +426,7 @@ def diff_command(
 ) -> None:
     """Show what changed in a statement between two versions."""
     from monitor import diff
+    from monitor.meaning import describe, explain
     from monitor.review import report
 
     store = open_store(state_dir, create=False)
@@ -435,12 +439,16 @@ def diff_command(
         missing = from_version if old is None else to_version
         fail(f"{statement.url} has no version {missing} (versions 1 to {statement.version})")
     comparison = diff.compare(old.text, new.text)
+    findings = explain(
+        old.text, new.text, old_title=old.title, new_title=new.title, comparison=comparison
+    )
     if output_format == "json":
         payload = {
             "url": statement.url,
             "from": from_version,
             "to": to_version,
             **report.diff_to_json(comparison),
+            "meaning": [f.to_json() for f in findings],
         }
         click.echo(json.dumps(payload, ensure_ascii=False))
     elif output_format == "html":
@@ -456,6 +464,8 @@ def diff_command(
                 comparison=comparison,
                 old_text=old.text,
                 new_text=new.text,
+                old_title=old.title,
+                new_title=new.title,
             )
         )
     else:
@@ -465,6 +475,8 @@ def diff_command(
             f"version {from_version} ({_when(old.fetched_at)}) → {to_version} "
             f"({_when(new.fetched_at)}) · similarity {comparison.similarity:.3f}"
         )
+        for finding in findings:
+            console.print(f"• {escape(describe(finding))}", style="bold")
         if comparison.unchanged:
             console.print("no change in the statement text")
         else:

@@ -781,6 +781,8 @@ def diff_page_for(
         comparison=comparison,
         old_text=old.text,
         new_text=new.text,
+        old_title=old.title,
+        new_title=new.title,
     )
     latest = statement.version
     url = statement.url
