@@ -14,7 +14,6 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv && /opt/venv/bin/python -m pip install --upgrade pip
 COPY pyproject.toml README.md /src/
 COPY monitor /src/monitor
-COPY notifications /src/notifications
 RUN /opt/venv/bin/python -m pip install /src
 
 FROM python:3.11-slim

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.diff import compare, split_paragraphs  # noqa: E402
-from monitor.report import render_diff_html  # noqa: E402
+from monitor.review.report import render_diff_html  # noqa: E402
 
 SYLLABLES = "ka to ri mo se na lu pe vi da go ha ne shi ru ba ko mi te ya"
 COMMON = "the of and to in a is that for on with as by at from will our this"

@@ -40,7 +40,7 @@ import lxml.html
 # Run as a script from a checkout: the project's package is one directory up.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.extract import extract_article  # noqa: E402
+from monitor.extract.article import extract_article  # noqa: E402
 
 Extractor = Callable[[str], str]
 _TOKEN = re.compile(r"\w+")

@@ -199,7 +199,7 @@ def main() -> None:
     command = [
         sys.executable,
         "-m",
-        "monitor.cli",
+        "monitor.cli.main",
         "run",
         "--config",
         str(config),

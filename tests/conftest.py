@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import Store
+from monitor.state.store import Store
 
 # A route answers with (status, headers, body) or, for faults such as stalling
 # mid-body, by writing to the raw request handler itself and returning None.

@@ -18,10 +18,10 @@ from typing import Any
 import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from monitor.config import Config
 from monitor.diff import Change
 from monitor.events import Event, utcnow
-from monitor.store import OutboxAlert, SourceUpdate, StatementUpdate, Store
+from monitor.sources.config import Config
+from monitor.state.store import OutboxAlert, SourceUpdate, StatementUpdate, Store
 
 USERNAME = "monitor"
 PASSWORD = "correct-horse-battery"  # a "secret" that must never show up in errors

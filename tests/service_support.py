@@ -47,7 +47,7 @@ def page_source(name: str, url: str, extra: str = "") -> str:
 
 @dataclass
 class Daemon:
-    """`python -m monitor.cli run` in a subprocess, its log in a file, its HTTP port known."""
+    """`python -m monitor.cli.main run` in a subprocess, its log in a file, its HTTP port known."""
 
     config: Path
     state: Path
@@ -61,7 +61,7 @@ class Daemon:
         command = [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "monitor.cli.main",
             "run",
             "--config",
             str(self.config),

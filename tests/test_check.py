@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 from conftest import LoopbackServer
 from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.cli import main
-from monitor.store import Store
+from monitor.cli.main import main
+from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 

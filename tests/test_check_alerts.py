@@ -12,8 +12,8 @@ from conftest import LoopbackServer
 from notify_support import Receiver
 from pages import PARTNERSHIP, press_release
 
-from monitor.cli import main
-from monitor.store import Store
+from monitor.cli.main import main
+from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 SECRET = "hook-secret-for-tests"

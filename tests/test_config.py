@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import main
-from monitor.config import ConfigError, load_config, parse_duration
+from monitor.cli.main import main
+from monitor.sources.config import ConfigError, load_config, parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def error_of(path: Path, env: dict[str, str] | None = None) -> str:
 def test_example_config_is_valid_and_shipped_in_the_package():
     config = load_config(ROOT / "sources.toml", environ={})
     assert {s.kind for s in config.sources} >= {"page", "index"}
-    shipped = ROOT / "monitor" / "example-sources.toml"
+    shipped = ROOT / "monitor" / "sources" / "example-sources.toml"
     assert shipped.read_text() == (ROOT / "sources.toml").read_text()
 
 

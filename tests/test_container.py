@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.container import container_digest, learn_container
-from monitor.extract import extract_article
+from monitor.extract.article import extract_article
+from monitor.extract.container import container_digest, learn_container
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 

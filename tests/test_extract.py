@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.extract import Article, ExtractionError, extract_article, extract_statement
+from monitor.extract.article import Article, ExtractionError, extract_article, extract_statement
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 PRESS_URL = "https://newsroom.northwind.example/news/q1-2024-results"

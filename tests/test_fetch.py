@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from monitor.fetch import (
+from monitor.fetch.client import (
     Accept,
     ConnectionFailed,
     Fetcher,

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from conftest import LoopbackServer
 from pages import PARTNERSHIP, Noise, newsroom_index, press_release, rss_feed
 
-from monitor.cli import main
-from monitor.discover import DiscoveryError, links_from_feed, links_from_index
-from monitor.store import Store
+from monitor.cli.main import main
+from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
+from monitor.state.store import Store
 
 STATEMENTS = {
     "/news/2026/partnership": ("Example Corp and Sample Industries partner", PARTNERSHIP),

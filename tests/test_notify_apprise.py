@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from notify_support import Receiver, alert, changed_event, make_config, queue_alert
 
-from monitor.config import Config
-from monitor.store import Store
-from notifications.outbox import deliver_due
+from monitor.alerts.outbox import deliver_due
+from monitor.sources.config import Config
+from monitor.state.store import Store
 
 TOKEN = "apprise-token-9f8e7d6c"
 

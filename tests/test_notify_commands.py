@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from notify_support import Receiver, changed_event, queue_alert
 
-from monitor.store import Store
-from notifications.commands import notify_command, outbox_command
+from monitor.alerts.commands import notify_command, outbox_command
+from monitor.state.store import Store
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from email.message import EmailMessage
 import pytest
 from notify_support import PASSWORD, SmtpServer, alert, changed_event, make_config, queue_alert
 
-from monitor.config import Config
-from monitor.store import Store
-from notifications.channels import ChannelOptions
-from notifications.outbox import RetryPolicy, deliver_due
+from monitor.alerts.channels import ChannelOptions
+from monitor.alerts.outbox import RetryPolicy, deliver_due
+from monitor.sources.config import Config
+from monitor.state.store import Store
 
 NO_JITTER = RetryPolicy(jitter=0.0)
 

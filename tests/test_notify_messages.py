@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from notify_support import changed_event
 
-from notifications.messages import MessageRenderer, change_view, diff_link, one_line
+from monitor.alerts.messages import MessageRenderer, change_view, diff_link, one_line
 
 CHANGED = changed_event(url="https://news.example.org/a?b=1").to_json()
 
@@ -146,7 +146,7 @@ def test_broken_user_templates_fall_back_and_are_named(
     (tmp_path / "alert.txt").write_text("Title: {{ alert.title }}\n{{ alert.no_such_field }}\n")
     builtin = MessageRenderer().alert(CHANGED)
 
-    with caplog.at_level(logging.WARNING, logger="notifications.messages"):
+    with caplog.at_level(logging.WARNING, logger="monitor.alerts.messages"):
         message = MessageRenderer(tmp_path).alert(CHANGED)
 
     assert (message.text, message.html) == (builtin.text, builtin.html)

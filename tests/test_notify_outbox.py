@@ -20,10 +20,10 @@ from notify_support import (
     queue_alert,
 )
 
+from monitor.alerts.channels import ChannelOptions
+from monitor.alerts.outbox import OutboxWorker, RetryPolicy, deliver_due
 from monitor.events import utcnow
-from monitor.store import Store
-from notifications.channels import ChannelOptions
-from notifications.outbox import OutboxWorker, RetryPolicy, deliver_due
+from monitor.state.store import Store
 
 NO_JITTER = RetryPolicy(jitter=0.0)
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from notify_support import Receiver, alert, changed_event, make_config, queue_alert
 
-from monitor.config import Config
+from monitor.alerts.channels.webhook import parse_retry_after
+from monitor.alerts.outbox import RetryPolicy, deliver_due
 from monitor.events import utcnow
-from monitor.store import Store, StoreError
-from notifications.outbox import RetryPolicy, deliver_due
-from notifications.webhook import parse_retry_after
+from monitor.sources.config import Config
+from monitor.state.store import Store, StoreError
 
 NO_JITTER = RetryPolicy(jitter=0.0)
 SECRET = "signing-secret-123"

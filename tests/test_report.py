@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.diff import Comparison, compare, split_paragraphs
-from monitor.report import (
+from monitor.review.report import (
     Row,
     diff_context,
     diff_rows,

@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.config import Config, Source, parse_config
-from monitor.logs import JsonFormatter, Secrets, TextFormatter
-from monitor.metrics import Metrics
-from monitor.pipeline import CheckContext, CheckResult
-from monitor.scheduler import (
+from monitor.check.pipeline import CheckContext, CheckResult
+from monitor.daemon.logs import JsonFormatter, Secrets, TextFormatter
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.scheduler import (
     CheckScheduler,
     Health,
     RunningCheck,
@@ -27,9 +26,10 @@ from monitor.scheduler import (
     assess_health,
     source_health,
 )
-from monitor.service import ListenAddress, Service, ServiceError, check_token
-from monitor.store import Store
-from monitor.web import create_app
+from monitor.daemon.service import ListenAddress, Service, ServiceError, check_token
+from monitor.daemon.web import create_app
+from monitor.sources.config import Config, Source, parse_config
+from monitor.state.store import Store
 
 TOKEN = "a-token-that-is-long-enough"
 HOOK_SECRET = "hook-signing-secret-42"
@@ -227,7 +227,7 @@ async def test_the_review_ui_is_mounted_when_it_exists_else_a_plain_index(
     daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
     async with client_for(create_app(daemon)) as client:
         assert (await client.get("/")).status_code == 200  # the UI, if ui.py is there
-    monkeypatch.setitem(sys.modules, "monitor.ui", None)  # as if ui.py did not exist
+    monkeypatch.setitem(sys.modules, "monitor.review.app", None)  # as if ui.py did not exist
     async with client_for(create_app(daemon)) as client:
         index = await client.get("/")
         assert index.status_code == 200 and "statement monitor" in index.text

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from monitor.config import parse_config
-from monitor.scheduler import (
+from monitor.daemon.scheduler import (
     CronSchedule,
     HostSpacing,
     IntervalSchedule,
@@ -23,6 +22,7 @@ from monitor.scheduler import (
     restart_delays,
     timing_of,
 )
+from monitor.sources.config import parse_config
 
 T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 

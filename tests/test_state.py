@@ -13,7 +13,7 @@ import pytest
 from pages import PARTNERSHIP, press_release
 
 from monitor.events import Event, utcnow
-from monitor.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
+from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
 
 
 def test_missing_state_folder_is_created(tmp_path):
@@ -45,7 +45,7 @@ def test_read_only_state_folder_gives_a_clear_message(http_server):
         command = [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "monitor.cli.main",
             "check",
             "--config",
             str(config),

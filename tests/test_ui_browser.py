@@ -25,8 +25,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, expect, sync_pl
 from playwright.sync_api import Page as BrowserPage
 from ui_support import IMG, QUOTES, SCRIPT, UiState, loopback, ui_state  # noqa: F401
 
-from monitor.cli import main
-from monitor.ui import create_ui
+from monitor.cli.main import main
+from monitor.review.app import create_ui
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

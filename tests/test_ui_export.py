@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 from ui_support import IMG, QUOTES, SCRIPT, UiState, loopback, ui_state  # noqa: F401
 
-from monitor.cli import main
-from monitor.ui import stylesheet
+from monitor.cli.main import main
+from monitor.review.app import stylesheet
 
 
 class Links(HTMLParser):

@@ -32,10 +32,10 @@ from ui_support import (  # noqa: F401
     ui_state,
 )
 
-from monitor.config import Config
 from monitor.events import Event, utcnow
-from monitor.store import SourceUpdate, StatementUpdate, Store, StoreError
-from monitor.ui import CONTENT_SECURITY_POLICY, create_ui, stylesheet
+from monitor.review.app import CONTENT_SECURITY_POLICY, create_ui, stylesheet
+from monitor.sources.config import Config
+from monitor.state.store import SourceUpdate, StatementUpdate, Store, StoreError
 
 
 @pytest.fixture(scope="module")

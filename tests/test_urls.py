@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.urls import canonical_url, redact_url, same_site
+from monitor.sources.urls import canonical_url, redact_url, same_site
 
 
 @pytest.mark.parametrize(

@@ -26,10 +26,10 @@ from click.testing import CliRunner
 from conftest import LoopbackServer, serving
 from pages import PARTNERSHIP, press_release
 
-from monitor.cli import main
-from monitor.config import Config, load_config
+from monitor.cli.main import main
 from monitor.diff import normalize
-from monitor.store import NewSnapshot, Store
+from monitor.sources.config import Config, load_config
+from monitor.state.store import NewSnapshot, Store
 
 CORP_TITLE = "Example Corp and Sample Industries announce research partnership"
 

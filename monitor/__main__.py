@@ -1,0 +1,5 @@
+"""`python -m monitor`: the same as the `monitor` command."""
+
+from monitor.cli.main import main
+
+main()

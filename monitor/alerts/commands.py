@@ -1,0 +1,259 @@
+"""CLI commands for alerts, registered by `monitor.cli.main` on the `monitor` group.
+
+- `monitor outbox [--status pending|dead|sent|all] [--format text|json]`: list alerts
+  (pending and dead by default) with notifier, event, attempts and last error.
+- `monitor outbox retry [IDS...]`: dead alerts (all, or those ids) become pending again.
+- `monitor outbox purge [--status dead|sent]`: delete dead (or sent) alerts.
+- `monitor notify --test NAME`: send a test message through one notifier; prints
+  success or the exact failure. Exit 0 when delivered, 1 when not.
+
+Each takes `--config` (default sources.toml) and `--state` (default state/). A bad
+configuration or an unusable state folder prints why and exits 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor.alerts import channels
+from monitor.alerts.errors import DeliveryError, UnknownNotifierError
+from monitor.alerts.messages import MessageRenderer, one_line
+from monitor.alerts.outgoing import for_test
+from monitor.sources.config import Config, ConfigError, load_config
+from monitor.state.store import OutboxAlert, Store, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_CONFIG = Path("sources.toml")
+DEFAULT_STATE = Path("state")
+
+
+def _location_options(func: F) -> F:
+    """`--config` and `--state`, unset (None) so a subcommand can inherit its group's."""
+    func = click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help=f"State folder (default: {DEFAULT_STATE}/).",
+    )(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=f"Configuration file (default: {DEFAULT_CONFIG}).",
+    )(func)
+    return func
+
+
+def _locations(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None
+) -> tuple[Path, Path]:
+    """The options given here, else on the parent group, else the defaults."""
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    config = config_path or parent.get("config_path") or DEFAULT_CONFIG
+    state = state_dir or parent.get("state_dir") or DEFAULT_STATE
+    return config, state
+
+
+def _load(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(2) from None
+
+
+def _open_store(state_dir: Path) -> Store:
+    try:
+        return Store.open(state_dir)
+    except StoreError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(2) from None
+
+
+def _open(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None
+) -> tuple[Config, Store]:
+    config_file, state = _locations(ctx, config_path, state_dir)
+    return _load(config_file), _open_store(state)
+
+
+# ---------------------------------------------------------------------------------------------
+# monitor outbox
+# ---------------------------------------------------------------------------------------------
+
+
+@click.group("outbox", invoke_without_command=True)
+@_location_options
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "dead", "sent", "all"]),
+    default=None,
+    help="Which alerts to list (default: pending and dead).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def outbox_command(
+    ctx: click.Context,
+    config_path: Path | None,
+    state_dir: Path | None,
+    status: str | None,
+    fmt: str,
+) -> None:
+    """List queued alerts: pending (retried) and dead (given up)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config, store = _open(ctx, config_path, state_dir)
+    try:
+        alerts = _select(store, status)
+    finally:
+        store.close()
+    if fmt == "json":
+        for alert in alerts:
+            click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))
+        return
+    if not alerts:
+        click.echo("The outbox is empty." if status is None else f"No {status} alerts.")
+        return
+    for alert in alerts:
+        click.echo(_alert_line(alert, config))
+
+
+def _select(store: Store, status: str | None) -> list[OutboxAlert]:
+    if status == "all":
+        return store.outbox()
+    if status is not None:
+        return store.outbox(status=status)
+    return sorted(store.outbox(status="pending") + store.outbox(status="dead"), key=lambda a: a.id)
+
+
+def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+    return {
+        "id": alert.id,
+        "delivery_id": alert.delivery_id,
+        "notifier": alert.notifier,
+        "status": alert.status,
+        "attempts": alert.attempts,
+        "created_at": when(alert.created_at),
+        "next_attempt_at": when(alert.next_attempt_at) if alert.status == "pending" else None,
+        "sent_at": when(alert.sent_at),
+        "last_error": alert.last_error,
+        "event": alert.event,
+    }
+
+
+def _alert_line(alert: OutboxAlert, config: Config) -> str:
+    """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
+    event = alert.event
+    heading = one_line(str(event.get("title") or event.get("url", "")), 80)
+    what = f"{event.get('event', '?')}: {heading}"
+    if event.get("source"):
+        what += f" ({event['source']})"
+    notifier = alert.notifier + ("" if alert.notifier in config.notifiers else " (not configured)")
+    tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
+    if alert.status == "pending":
+        tries += f", next {alert.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
+    elif alert.status == "sent" and alert.sent_at is not None:
+        tries += f", sent {alert.sent_at:%Y-%m-%d %H:%M:%S}Z"
+    line = f"#{alert.id} {alert.status:<7} {notifier}  {what}  [{tries}]"
+    if alert.last_error:
+        line += f"\n    last error: {alert.last_error}"
+    return line
+
+
+@outbox_command.command("retry")
+@_location_options
+@click.argument("ids", nargs=-1, type=int)
+@click.pass_context
+def outbox_retry(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None, ids: tuple[int, ...]
+) -> None:
+    """Queue dead alerts again (all of them, or the IDS given)."""
+    _config, store = _open(ctx, config_path, state_dir)
+    try:
+        if ids:
+            dead = {a.id for a in store.outbox(status="dead")}
+            for missing in sorted(set(ids) - dead):
+                click.echo(f"alert #{missing} is not a dead alert; left as it is", err=True)
+        count = store.retry_dead(list(ids) if ids else None)
+    finally:
+        store.close()
+    noun = "alert is" if count == 1 else "alerts are"
+    click.echo(f"{count} dead {noun} pending again; `monitor run` or `monitor check` sends them.")
+
+
+@outbox_command.command("purge")
+@_location_options
+@click.option(
+    "--status",
+    type=click.Choice(["dead", "sent"]),
+    default="dead",
+    show_default=True,
+    help="Which alerts to delete.",
+)
+@click.pass_context
+def outbox_purge(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None, status: str
+) -> None:
+    """Delete dead (or sent) alerts from the outbox."""
+    _config, store = _open(ctx, config_path, state_dir)
+    try:
+        count = store.purge_alerts(status=status)
+    finally:
+        store.close()
+    click.echo(f"Deleted {count} {status} alert{'s' if count != 1 else ''}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# monitor notify --test NAME
+# ---------------------------------------------------------------------------------------------
+
+
+async def send_test(
+    config: Config, name: str, options: channels.ChannelOptions | None = None
+) -> tuple[str, list[str]]:
+    """Send a test message through one notifier.
+
+    Returns where it went and the template problems worked around; raises
+    UnknownNotifierError or DeliveryError.
+    """
+    notifier = config.notifiers.get(name)
+    if notifier is None:
+        raise UnknownNotifierError(name, list(config.notifiers))
+    outgoing = for_test(name, MessageRenderer(config.defaults.templates))
+    await channels.send(notifier, outgoing, options or channels.ChannelOptions())
+    return channels.describe(notifier), list(outgoing.message.problems)
+
+
+@click.command("notify")
+@click.option("--test", "test_name", metavar="NAME", required=True, help="Notifier to test.")
+@_location_options
+@click.pass_context
+def notify_command(
+    ctx: click.Context, test_name: str, config_path: Path | None, state_dir: Path | None
+) -> None:
+    """Send a test message through the notifier NAME and report the outcome."""
+    config_file, _state = _locations(ctx, config_path, state_dir)
+    config = _load(config_file)
+    try:
+        where, problems = asyncio.run(send_test(config, test_name))
+    except UnknownNotifierError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(2) from None
+    except DeliveryError as exc:
+        click.echo(f"{test_name}: test message NOT delivered: {exc}", err=True)
+        raise SystemExit(1) from None
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"{test_name}: test message delivered ({where}).")

@@ -1,0 +1,272 @@
+"""Messages from Jinja2 templates: a subject, a text body and an HTML body.
+
+The built-in templates live in `notifications/templates/`. A user's folder
+(`[defaults] templates = "…"`) is searched first, one file at a time, so a user can
+override only `alert.html`, say. A user template that fails (syntax error, undefined
+variable) never stops delivery: the built-in template is used instead and the problem,
+naming the template file and line, is reported in `RenderedMessage.problems`.
+
+Template names: `alert_subject.txt`, `alert.txt`, `alert.html` (one alert) and
+`digest_subject.txt`, `digest.txt`, `digest.html` (several alerts in one message).
+Templates see `alert` (an `AlertView`; `alerts` and `sources` in digests) and
+`event` (the JSON event exactly as stored). HTML templates are autoescaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from monitor.diff import WordEdit, word_edits
+
+log = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "[monitor]"
+SUBJECT_LIMIT = 200  # characters; longer subjects are cut with an ellipsis
+
+KIND_LABELS = {
+    "new": "New",
+    "changed": "Changed",
+    "moved": "Moved",
+    "removed": "Removed",
+    "error": "Error",
+    "recovered": "Recovered",
+    "test": "Test",
+}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message ready for any channel; `problems` lists template errors worked around."""
+
+    subject: str
+    text: str
+    html: str
+    problems: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# What templates see
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """One paragraph-level change, with word-level segments for display."""
+
+    op: str  # "modified", "added", "removed", "moved"
+    before: str | None
+    after: str | None
+    segments: tuple[WordEdit, ...]
+    part: str = "body"  # "title" when the headline changed
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """An event prepared for templates: every field present (None when unknown)."""
+
+    kind: str
+    label: str
+    source: str
+    url: str
+    title: str | None  # on one line
+    heading: str  # the title, or the URL when the statement has none
+    version: int | None
+    similarity: float | None
+    changes: tuple[ChangeView, ...]
+    error: str | None
+    moved_from: str | None
+    published: str | None
+    summary: str | None
+    at: str | None
+    link: str | None  # the full diff in the web UI (None without public_url)
+    href: str | None  # the statement's URL when it is http(s), safe in an href
+    delivery_id: str | None
+    event: dict[str, Any] = field(repr=False)
+
+    @property
+    def removed_count(self) -> int:
+        return sum(1 for c in self.changes if c.op in {"removed", "modified"})
+
+    @property
+    def added_count(self) -> int:
+        return sum(1 for c in self.changes if c.op in {"added", "modified"})
+
+
+def diff_link(public_url: str | None, event: dict[str, Any]) -> str | None:
+    """The link to the change in the web UI, or None when public_url is unset.
+
+    A changed statement links to its diff (the UI's permalink format), anything else to
+    the statement's page.
+    """
+    if not public_url or not event.get("url"):
+        return None
+    base, url = public_url.rstrip("/"), quote(str(event["url"]), safe="")
+    version = event.get("version")
+    if event.get("event") == "changed" and isinstance(version, int) and version > 1:
+        return f"{base}/diff?url={url}&from={version - 1}&to={version}"
+    return f"{base}/statement?url={url}"
+
+
+def change_view(change: dict[str, Any]) -> ChangeView:
+    """A change of the JSON event, with segments to display."""
+    op = str(change.get("op", "modified"))
+    before, after = change.get("before"), change.get("after")
+    if op in ("modified", "moved") and before is not None and after is not None:
+        segments = word_edits(str(before), str(after))
+    elif op == "removed":
+        segments = (WordEdit("delete", str(before or "")),)
+    elif op == "added":
+        segments = (WordEdit("insert", str(after or "")),)
+    else:
+        segments = (WordEdit("equal", str(after if after is not None else before or "")),)
+    return ChangeView(op, before, after, segments, str(change.get("part", "body")))
+
+
+def alert_view(
+    event: dict[str, Any], *, public_url: str | None = None, delivery_id: str | None = None
+) -> AlertView:
+    """Prepare a stored JSON event for the templates."""
+    kind = str(event.get("event", "alert"))
+    title = one_line(str(event["title"]), 500) if event.get("title") else None
+    url = str(event.get("url", ""))
+    return AlertView(
+        kind=kind,
+        label=KIND_LABELS.get(kind, kind.capitalize()),
+        source=str(event.get("source", "")),
+        url=url,
+        title=title,
+        heading=title or one_line(url, 500),
+        version=event.get("version"),
+        similarity=event.get("similarity"),
+        changes=tuple(change_view(c) for c in event.get("changes") or ()),
+        error=event.get("error"),
+        moved_from=event.get("moved_from"),
+        published=event.get("published"),
+        summary=event.get("summary"),
+        at=event.get("at"),
+        link=diff_link(public_url, event),
+        href=safe_href(url),
+        delivery_id=delivery_id,
+        event=event,
+    )
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL if it is http(s) (never `javascript:` and the like), else None."""
+    if url and re.match(r"^https?://", url, re.IGNORECASE):
+        return url
+    return None
+
+
+def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
+    """Text safe for a header or title: control characters and newlines become spaces."""
+    flat = " ".join(re.sub(r"[\x00-\x1f\x7f\u2028\u2029\u0085]", " ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+
+
+def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "htm", "xml"), default_for_string=False, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["percent"] = lambda value: f"{float(value) * 100:.1f}%"
+    return env
+
+
+def describe_template_error(name: str, exc: BaseException, folder: Path | None) -> str:
+    """A message naming the template (file and line where known) and what is wrong."""
+    where = str(folder / name) if folder is not None else name
+    line: int | None
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        line = exc.lineno
+        what = f"syntax error: {(exc.message or '').rstrip('.')}"
+    else:
+        line = _template_line(exc, name)
+        detail = getattr(exc, "message", None) or str(exc)
+        what = f"{type(exc).__name__}: {str(detail).rstrip('.')}"
+    return f"template {where}" + (f", line {line}" if line else "") + f": {what}"
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    """The template line an error was raised at (Jinja rewrites tracebacks to point there)."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith(name):
+            line = frame.lineno
+    return line
+
+
+class MessageRenderer:
+    """Renders alerts and digests; a user folder overrides the built-in templates."""
+
+    def __init__(self, user_folder: Path | None = None) -> None:
+        builtin = jinja2.PackageLoader("monitor.alerts", "templates")
+        self.user_folder = user_folder
+        self._builtin = _environment(builtin)
+        self._env = self._builtin
+        self._setup_problems: tuple[str, ...] = ()
+        if user_folder is not None:
+            if not user_folder.is_dir():
+                self._setup_problems = (
+                    f"templates folder {user_folder} does not exist; using the built-in templates",
+                )
+            loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user_folder)), builtin])
+            self._env = _environment(loader)
+
+    def alert(
+        self,
+        event: dict[str, Any],
+        *,
+        public_url: str | None = None,
+        delivery_id: str | None = None,
+    ) -> RenderedMessage:
+        """The message for one alert."""
+        view = alert_view(event, public_url=public_url, delivery_id=delivery_id)
+        return self._message("alert", {"alert": view, "event": event})
+
+    def digest(
+        self, events: Sequence[dict[str, Any]], *, public_url: str | None = None
+    ) -> RenderedMessage:
+        """One message listing several alerts."""
+        views = [alert_view(e, public_url=public_url) for e in events]
+        sources = sorted({v.source for v in views if v.source})
+        return self._message("digest", {"alerts": views, "sources": sources, "events": events})
+
+    def _message(self, kind: str, context: dict[str, Any]) -> RenderedMessage:
+        problems = list(self._setup_problems)
+        subject = self._render(f"{kind}_subject.txt", context, problems)
+        text = self._render(f"{kind}.txt", context, problems)
+        html = self._render(f"{kind}.html", context, problems)
+        return RenderedMessage(one_line(subject), text, html, tuple(problems))
+
+    def _render(self, name: str, context: dict[str, Any], problems: list[str]) -> str:
+        try:
+            return self._env.get_template(name).render(context)
+        except Exception as exc:  # any error in a user's template: fall back, report it
+            if self._env is self._builtin:
+                raise
+            problem = describe_template_error(name, exc, self.user_folder)
+            problem += "; used the built-in template instead"
+            log.warning("%s", problem)
+            problems.append(problem)
+            return self._builtin.get_template(name).render(context)

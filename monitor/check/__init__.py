@@ -1,0 +1,1 @@
+"""One check of a source: fetch, extract, compare, store, alert (`pipeline`)."""

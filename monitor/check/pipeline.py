@@ -1,0 +1,711 @@
+"""The check of one source: fetch, extract, compare, store, alert, each a call into its module.
+
+A `page` source is one statement. An `index` or `feed` source is a listing: each check reads
+the listing, records the statements it names, fetches the ones not seen before (a few per
+check), and re-checks every statement already tracked, each exactly like a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any, TypeVar
+
+from rapidfuzz import fuzz
+
+from monitor import diff
+from monitor.events import Event, utcnow
+from monitor.extract.article import Article, ExtractionError, extract_statement
+from monitor.extract.container import container_digest, learn_container
+from monitor.extract.discover import (
+    DiscoveryError,
+    Link,
+    feed_url_of,
+    links_from_feed,
+    links_from_index,
+)
+from monitor.fetch.client import (
+    Fetcher,
+    FetchError,
+    FetchSettings,
+    HTTPStatusError,
+    Page,
+    Validators,
+)
+from monitor.sources.config import Config, Source
+from monitor.sources.urls import canonical_url, redact_url
+from monitor.state.recorder import Recorder
+from monitor.state.store import (
+    NewSnapshot,
+    SourceRecord,
+    SourceUpdate,
+    StatementRecord,
+    StatementUpdate,
+    Store,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+GONE_STATUSES = frozenset({404, 410})
+SUMMARY_CHARS = 280
+# A "new" statement whose text is at least this similar to one that left the listing is the
+# same statement at a new URL (reported as `moved`). Re-publishing under a new slug keeps the
+# text nearly identical; two distinct statements of one newsroom stay far below this.
+MOVED_SIMILARITY = 0.9
+# A page whose text shrinks below both limits stands in for the statement (see
+# _refuse_stand_in): fewer than this many words, and less than this share of the old count.
+STAND_IN_WORDS = 30
+STAND_IN_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check of one source found and how it went."""
+
+    source: str
+    events: list[Event] = field(default_factory=list)
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(e.event == "error" for e in self.events)
+
+
+class StatementError(Exception):
+    """One statement (or listing) could not be checked: fetch or extraction failed."""
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """The stored records of the sources a one-shot run checks, read in two queries first.
+
+    A run checks each source once, so what was stored before it began is what each check
+    needs to compare with; reading it up front spares two queries per source.
+    """
+
+    sources: dict[str, SourceRecord]
+    statements: dict[str, list[StatementRecord]]
+
+    @classmethod
+    def read(cls, store: Store, names: Collection[str]) -> KnownState:
+        """What the store holds of the sources named."""
+        return cls({r.name: r for r in store.sources(names)}, store.statements_by_source(names))
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What every check of a run shares: settings, state, the HTTP client, CPU workers."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    # Extraction is CPU-bound; with an executor (a process pool) it runs off the event loop
+    # and on every core. Without one it runs inline, which is quicker for a few pages.
+    executor: Executor | None = None
+    # Groups the writes of checks that finish together; without one, each check commits alone.
+    recorder: Recorder | None = None
+    # What was stored before a one-shot run; without it, each check reads the store.
+    known: KnownState | None = None
+
+    def source_record(self, name: str) -> SourceRecord | None:
+        if self.known is not None:
+            return self.known.sources.get(name)
+        return self.store.source(name)
+
+    def statement_records(self, source: str) -> list[StatementRecord]:
+        if self.known is not None:
+            return self.known.statements.get(source, [])
+        return self.store.statements(source)
+
+    async def record(self, update: SourceUpdate) -> None:
+        """Store one check (snapshots, events, alerts) in one transaction. Raises StoreError."""
+        if self.recorder is not None:
+            await self.recorder.record(update)
+        else:
+            self.store.save_check(update)
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run CPU-bound work in the executor when there is one, else here."""
+        job = partial(func, *args, **kwargs)
+        if self.executor is None:
+            return job()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, job)
+
+
+def read_statement(
+    html: str, url: str, selector: str | None, ignore: tuple[str, ...]
+) -> tuple[Article, tuple[str, str] | None]:
+    """Extract a page's statement and learn its container (a top-level function, so that a
+    process pool can run it)."""
+    patterns = [re.compile(p) for p in ignore]
+    article = extract_statement(html, url, selector=selector, ignore=patterns)
+    # With a selector the body's place is given; learning applies to automatic extraction.
+    learned = learn_container(html, article) if selector is None and article.text else None
+    return article, learned
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    """Fetch settings from the configuration's `[defaults]`."""
+    d = config.defaults
+    agent = f"{d.user_agent} contact: {d.contact}" if d.contact else d.user_agent
+    return FetchSettings(
+        user_agent=agent,
+        timeout=d.timeout,
+        total_timeout=max(d.timeout * 4, d.timeout + 30),
+        max_bytes=d.max_bytes,
+        max_redirects=d.max_redirects,
+        retries=d.retries,
+        max_connections=d.concurrency,
+        per_host=d.per_host,
+    )
+
+
+async def check_sources(
+    config: Config,
+    store: Store,
+    sources: Sequence[Source],
+    *,
+    executor: Executor | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Check several sources concurrently with one shared, rate-limited HTTP client."""
+    async with Fetcher(fetch_settings(config)) as fetcher:
+        ctx = CheckContext(
+            config,
+            store,
+            fetcher,
+            executor,
+            Recorder(store),
+            KnownState.read(store, {s.name for s in sources}),
+        )
+
+        async def run(source: Source) -> CheckResult:
+            result = await check_source(source, ctx)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(run(s) for s in sources)))
+
+
+async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
+    """Check one source, then store everything it found (snapshots, events, alerts) at once."""
+    started = time.monotonic()
+    record = ctx.source_record(source.name)
+    if source.kind == "page":
+        update = await _check_page_source(source, ctx)
+    else:
+        update = await _check_listing_source(source, ctx, record)
+    update = failure_streak_alerts(
+        update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
+    )
+    try:
+        await ctx.record(update)
+    except StoreError as exc:
+        message = f"could not record the check: {exc}"
+        log.error("%s: %s", source.name, message)
+        error = Event("error", source.name, source.url, error=message, at=update.checked_at)
+        return CheckResult(source.name, [error], message, time.monotonic() - started)
+    events = [*update.events, *(e for s in update.statements for e in s.events)]
+    return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def source_update(
+    source: Source, config: Config, checked_at: dt.datetime, **found: Any
+) -> SourceUpdate:
+    """What a check of `source` at `checked_at` writes: `found` holds what it learned."""
+    return SourceUpdate(
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        checked_at=checked_at,
+        notifiers=config.notifiers_for(source),
+        **found,
+    )
+
+
+def failure_streak_alerts(
+    update: SourceUpdate, failures_before: int, threshold: int
+) -> SourceUpdate:
+    """Alert once when a source has failed `threshold` checks in a row, and once on recovery.
+
+    A single failed check is only an `error` event: servers hiccup, and an alert for every
+    failure would teach people to ignore alerts.
+    """
+    if update.error is not None:
+        failures = failures_before + 1
+        if failures != threshold:
+            return update
+        events = [replace(e, failures=failures) if e.event == "error" else e for e in update.events]
+        return replace(update, events=events)
+    if failures_before < threshold:
+        return update
+    recovered = Event(
+        "recovered",
+        update.name,
+        canonical_url(update.url),
+        failures=failures_before,
+        at=update.checked_at,
+    )
+    return replace(update, events=[*update.events, recovered])
+
+
+# ---------------------------------------------------------------------------------------------
+# page sources
+# ---------------------------------------------------------------------------------------------
+
+
+async def _check_page_source(source: Source, ctx: CheckContext) -> SourceUpdate:
+    checked_at = utcnow()
+    url = canonical_url(source.url)
+    previous = next((s for s in ctx.statement_records(source.name) if s.url == url), None)
+    base = source_update(source, ctx.config, checked_at)
+    try:
+        update = await check_statement(source, url, previous, ctx)
+    except StatementError as exc:
+        title = previous.title if previous else None
+        error = Event("error", source.name, url, title=title, error=str(exc), at=checked_at)
+        return replace(base, error=str(exc), events=[error])
+    return replace(base, statements=[update])
+
+
+async def check_statement(
+    source: Source,
+    url: str,
+    previous: StatementRecord | None,
+    ctx: CheckContext,
+    *,
+    fallback_text: str | None = None,
+) -> StatementUpdate:
+    """Fetch one statement page and compare it with its last snapshot.
+
+    The first snapshot gives a `baseline` event (the caller may announce it as `new` or
+    `moved`). Raises StatementError when the page cannot be fetched or holds no statement;
+    the stored snapshot is then left alone, so the next good fetch is compared with the last
+    good one and an outage never shows as a change.
+    """
+    page = await _fetch(url, previous, ctx.fetcher)
+    if page is None:  # the statement is gone (404/410)
+        assert previous is not None
+        return _removed(source, url, previous)
+    if previous is not None and _same_bytes(page, previous):
+        return StatementUpdate(
+            url,
+            etag=previous.etag,
+            last_modified=previous.last_modified,
+            content_hash=previous.content_hash,
+            status=_reactivated(previous),
+        )
+    fetched = StatementUpdate(
+        url, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash
+    )
+    if previous is not None and await _same_container(page, previous, ctx):
+        # Only the page around the statement changed: skip extraction.
+        return replace(fetched, status=_reactivated(previous))
+    article, learned = await _extract(source, page, ctx, fallback_text)
+    fetched = replace(fetched, container=learned or ("", ""))
+    snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
+    last = ctx.store.snapshot(previous.id) if previous and previous.version else None
+    if previous is None or last is None:
+        event = Event(
+            "baseline",
+            source.name,
+            url,
+            title=article.title,
+            version=1,
+            published=article.published,
+        )
+        return replace(fetched, snapshot=snapshot, events=[event], status="active", base_version=0)
+    headline = diff.title_change(last.title, article.title)
+    if last.text_hash == snapshot.text_hash and headline is None:
+        # The page changed but the statement did not: noise (sidebars, timestamps, markup).
+        return replace(fetched, status=_reactivated(previous))
+    if last.text_hash != snapshot.text_hash:
+        _refuse_stand_in(last.normalized, snapshot.normalized, page)
+    comparison = diff.compare(last.text, article.text)
+    event = Event(
+        "changed",
+        source.name,
+        url,
+        title=article.title or last.title,
+        version=previous.version + 1,
+        similarity=comparison.similarity,
+        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        published=article.published,
+    )
+    return replace(
+        fetched, snapshot=snapshot, events=[event], status="active", base_version=previous.version
+    )
+
+
+async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:
+    """The page, or None when a known statement is gone; StatementError otherwise."""
+    validators = None
+    if previous is not None and previous.version and previous.status != "removed":
+        validators = Validators(etag=previous.etag, last_modified=previous.last_modified)
+    try:
+        return await fetcher.fetch(url, validators)
+    except HTTPStatusError as exc:
+        if exc.status in GONE_STATUSES and previous is not None and previous.version:
+            return None
+        raise StatementError(str(exc)) from exc
+    except FetchError as exc:
+        raise StatementError(str(exc)) from exc
+
+
+def _same_bytes(page: Page, previous: StatementRecord) -> bool:
+    """True when the server says 304 or sends exactly the bytes it sent last time."""
+    if previous.version == 0:
+        return False
+    return page.not_modified or page.content_hash == previous.content_hash
+
+
+def _reactivated(previous: StatementRecord) -> str | None:
+    return "active" if previous.status == "removed" else None
+
+
+async def _same_container(page: Page, previous: StatementRecord, ctx: CheckContext) -> bool:
+    """True when the statement's learned container reads exactly as at the last snapshot."""
+    if not (previous.version and previous.container and previous.container_digest):
+        return False
+    digest = await ctx.run(container_digest, page.text, previous.container)
+    return digest == previous.container_digest
+
+
+async def _extract(
+    source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
+) -> tuple[Article, tuple[str, str] | None]:
+    try:
+        article, learned = await ctx.run(
+            read_statement, page.text, page.final_url, source.selector, source.ignore
+        )
+    except ExtractionError as exc:
+        if fallback_text:
+            return Article(title="", text=fallback_text), None
+        raise StatementError(f"{exc} ({redact_url(page.final_url)})") from exc
+    if not article.text.strip():
+        if fallback_text:
+            return Article(title=article.title, text=fallback_text), None
+        raise StatementError(f"no statement text found in the page ({redact_url(page.final_url)})")
+    return article, learned
+
+
+def _refuse_stand_in(old: str, new: str, page: Page) -> None:
+    """Refuse a page that shows a few words instead of the statement (maintenance, login wall).
+
+    Such a page is reported as an error that quotes what it says, so a withdrawn statement
+    is still seen, while a transient stand-in page never becomes a `changed` and then a
+    second `changed` when the statement returns.
+    """
+    old_words, new_words = len(old.split()), len(new.split())
+    if new_words < STAND_IN_WORDS and new_words < old_words * STAND_IN_SHARE:
+        quoted = " ".join(new.split())[:200]
+        raise StatementError(
+            f"the page no longer holds the statement: {new_words} words instead of "
+            f"{old_words}; it reads “{quoted}” ({redact_url(page.final_url)})"
+        )
+
+
+def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
+    return NewSnapshot(
+        title=article.title,
+        text=article.text,
+        normalized=diff.normalize(article.text),
+        published=article.published,
+        final_url=page.final_url,
+        etag=page.etag,
+        last_modified=page.last_modified,
+        content_hash=page.content_hash,
+        raw=page.text.encode("utf-8") if keep_raw else None,
+        canonical_url=canonical_url(article.canonical_url) if article.canonical_url else None,
+    )
+
+
+def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUpdate:
+    if previous.status == "removed":
+        return StatementUpdate(url)  # reported once already
+    event = Event("removed", source.name, url, title=previous.title, version=previous.version)
+    return StatementUpdate(url, status="removed", events=[event])
+
+
+# ---------------------------------------------------------------------------------------------
+# index and feed sources
+# ---------------------------------------------------------------------------------------------
+
+
+async def _check_listing_source(
+    source: Source, ctx: CheckContext, record: SourceRecord | None
+) -> SourceUpdate:
+    """Read the listing, record what it names, fetch the newest few, re-check the rest."""
+    checked_at = utcnow()
+    # Statements on a listing's first successful read are its baseline: recorded, not alerted.
+    first_sight = record is None or record.last_success_at is None
+    known = {s.url: s for s in ctx.statement_records(source.name)}
+    update = source_update(source, ctx.config, checked_at)
+    listed: list[Link] = []
+    try:
+        listing = await _read_listing(source, record, ctx.fetcher)
+    except StatementError as exc:
+        # The store keeps the listing's old validators; tracked statements are still checked.
+        error = Event("error", source.name, canonical_url(source.url), error=str(exc))
+        update = replace(update, error=str(exc), events=[error])
+    else:
+        listed = listing.links
+        update = replace(
+            update,
+            etag=listing.page.etag,
+            last_modified=listing.page.last_modified,
+            content_hash=listing.page.content_hash or (record.content_hash if record else None),
+        )
+    discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
+    statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
+    return replace(update, statements=[*discovered.values(), *statement_updates])
+
+
+@dataclass(frozen=True)
+class _Listing:
+    page: Page
+    links: list[Link]  # empty when the listing is unchanged since the last check
+
+
+async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fetcher) -> _Listing:
+    validators = None
+    if record is not None and record.last_success_at is not None:
+        validators = Validators(etag=record.etag, last_modified=record.last_modified)
+    try:
+        page = await fetcher.fetch(
+            source.url, validators, accept="feed" if source.kind == "feed" else "html"
+        )
+    except FetchError as exc:
+        raise StatementError(str(exc)) from exc
+    unchanged = page.not_modified or (
+        record is not None and page.content_hash == record.content_hash
+    )
+    if unchanged:
+        return _Listing(page, [])
+    try:
+        if source.kind == "feed":
+            links = links_from_feed(page.body, page.final_url)
+        else:
+            links = links_from_index(page.text, page.final_url, source.links)
+    except DiscoveryError as exc:
+        raise StatementError(f"{exc} ({redact_url(source.url)})") from exc
+    if source.kind == "index" and source.follow_feed:
+        links = await _with_advertised_feed(page, links, fetcher)
+    if not links:
+        what = "items in the feed" if source.kind == "feed" else "statement links on the page"
+        hint = "" if source.kind == "feed" or source.links else "; set `links` to a CSS selector"
+        raise StatementError(
+            f"no {what} at {redact_url(source.url)}: the layout may have changed{hint}"
+        )
+    return _Listing(page, links)
+
+
+async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher) -> list[Link]:
+    """The items of the feed the index page advertises, then the page's own links.
+
+    A feed names statements the page may not show (and gives their dates); a feed that is
+    missing or broken leaves the page's links as they are.
+    """
+    feed_url = feed_url_of(page.text, page.final_url)
+    if feed_url is None:
+        return links
+    try:
+        feed = await fetcher.fetch(feed_url, accept="feed")
+        items = links_from_feed(feed.body, feed.final_url)
+    except (FetchError, DiscoveryError) as exc:
+        log.warning("the feed advertised by %s is unusable: %s", redact_url(page.url), exc)
+        return links
+    seen = {link.url for link in items}
+    return [*items, *(link for link in links if link.url not in seen)]
+
+
+def _record_new_links(
+    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: str
+) -> dict[str, StatementUpdate]:
+    """A pending statement for every listed link not tracked yet, in listing order."""
+    pending: dict[str, StatementUpdate] = {}
+    for link in listed:
+        if link.url in known or link.url in pending:
+            continue
+        pending[link.url] = StatementUpdate(
+            link.url,
+            status="pending",
+            title=link.title,
+            discovered_as=announce_as,
+            summary=link.summary,
+            listed_published=link.published,
+        )
+    return pending
+
+
+async def _check_tracked(
+    source: Source,
+    ctx: CheckContext,
+    known: dict[str, StatementRecord],
+    discovered: dict[str, StatementUpdate],
+    listed: Sequence[Link],
+) -> list[StatementUpdate]:
+    """Fetch up to `max_new_per_check` pending statements and re-check every active one."""
+    order = {link.url: i for i, link in enumerate(listed)}
+    waiting = [s for s in known.values() if s.status == "pending"]
+    waiting.sort(key=lambda s: (order.get(s.url, len(order)), s.id))
+    new_urls = [url for url in discovered if url not in known]
+    first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
+    tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+
+    def pending_record(url: str) -> PendingStatement:
+        record = known.get(url)
+        if record is not None:
+            return PendingStatement(
+                url, record.discovered_as, record.summary, record.title, record.listed_published
+            )
+        item = discovered[url]
+        return PendingStatement(
+            url, item.discovered_as or "new", item.summary, item.title, item.listed_published
+        )
+
+    # Candidates for a move: statements that left the listing (only known when it was read)
+    # or whose page is gone.
+    gone = [
+        s
+        for s in known.values()
+        if s.version > 0 and (s.status == "removed" or (listed and s.url not in order))
+    ]
+    jobs = [
+        *(_first_fetch(source, ctx, pending_record(u), known, gone) for u in first_fetches),
+        *(_recheck(source, ctx, s) for s in tracked),
+    ]
+    updates = [u for batch in await asyncio.gather(*jobs) for u in batch]
+    return _moves_are_not_removals(updates)
+
+
+def _moves_are_not_removals(updates: list[StatementUpdate]) -> list[StatementUpdate]:
+    """A statement found at a new URL is `moved`; its old URL answering 404 is no `removed`."""
+    moved = {u.url for u in updates if u.status == "moved"}
+    return [
+        replace(u, status="moved", events=[e for e in u.events if e.event != "removed"])
+        if u.url in moved and u.status == "removed"
+        else u
+        for u in updates
+    ]
+
+
+@dataclass(frozen=True)
+class PendingStatement:
+    """A statement named by a listing and not fetched yet."""
+
+    url: str
+    announce_as: str  # "baseline" or "new"
+    summary: str | None
+    title: str | None
+    published: object | None
+
+
+async def _first_fetch(
+    source: Source,
+    ctx: CheckContext,
+    pending: PendingStatement,
+    known: dict[str, StatementRecord],
+    gone_from_listing: Sequence[StatementRecord],
+) -> list[StatementUpdate]:
+    """Fetch a newly listed statement: its baseline, announced as `new` or `moved`."""
+    try:
+        update = await check_statement(
+            source, pending.url, None, ctx, fallback_text=pending.summary
+        )
+    except StatementError as exc:
+        error = Event("error", source.name, pending.url, title=pending.title, error=str(exc))
+        return [StatementUpdate(pending.url, events=[error])]
+    snapshot = update.snapshot
+    assert snapshot is not None
+    alias_of = _alias_of(pending.url, snapshot, known)
+    if alias_of is not None:
+        # The page names a statement already tracked as its own (rel=canonical, or a
+        # redirect to it): the same statement reached by another link, nothing new.
+        log.info("%s: %s is %s under another URL", source.name, pending.url, alias_of.url)
+        return [StatementUpdate(pending.url, status="alias", title=pending.title)]
+    if pending.announce_as == "baseline":
+        return [update]
+    moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
+    title = snapshot.title or pending.title
+    if moved_from is not None:
+        event = Event(
+            "moved",
+            source.name,
+            pending.url,
+            title=title,
+            version=1,
+            moved_from=moved_from.url,
+            published=snapshot.published,
+        )
+        return [replace(update, events=[event]), StatementUpdate(moved_from.url, status="moved")]
+    event = Event(
+        "new",
+        source.name,
+        pending.url,
+        title=title,
+        version=1,
+        published=snapshot.published or pending.published,  # type: ignore[arg-type]
+        summary=_summary(snapshot.text),
+    )
+    return [replace(update, events=[event])]
+
+
+async def _recheck(
+    source: Source, ctx: CheckContext, previous: StatementRecord
+) -> list[StatementUpdate]:
+    try:
+        update = await check_statement(source, previous.url, previous, ctx)
+    except StatementError as exc:
+        error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
+        return [StatementUpdate(previous.url, events=[error])]
+    return [update]
+
+
+def _alias_of(
+    url: str, snapshot: NewSnapshot, known: dict[str, StatementRecord]
+) -> StatementRecord | None:
+    """The tracked statement this page says it is, when that is another URL."""
+    for claimed in (snapshot.canonical_url, snapshot.final_url):
+        if claimed is None:
+            continue
+        record = known.get(canonical_url(claimed))
+        if record is not None and record.url != url and record.version > 0:
+            return record
+    return None
+
+
+def _moved_from(
+    snapshot: NewSnapshot, candidates: Sequence[StatementRecord], store: Store
+) -> StatementRecord | None:
+    """The statement that left the listing and whose text this new one repeats, if any."""
+    best: tuple[float, StatementRecord | None] = (0.0, None)
+    for candidate in candidates:
+        last = store.snapshot(candidate.id)
+        if last is None:
+            continue
+        if last.text_hash == snapshot.text_hash:
+            return candidate
+        score = fuzz.ratio(last.normalized, snapshot.normalized) / 100
+        if score >= MOVED_SIMILARITY and score > best[0]:
+            best = (score, candidate)
+    return best[1]
+
+
+def _summary(text: str) -> str:
+    """The start of a statement, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= SUMMARY_CHARS:
+        return flat
+    return flat[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"

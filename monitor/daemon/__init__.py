@@ -1,0 +1,1 @@
+"""`monitor run`: the service lifecycle, scheduler, health, metrics, HTTP endpoint and logs."""

@@ -1,0 +1,700 @@
+"""When each source is checked: APScheduler 3 on the daemon's event loop, plus politeness.
+
+Each source has a nominal schedule, an `interval` (from its own key or `[defaults]`) or a
+`cron` expression. Checks fire at the nominal times plus a bounded offset (the jitter, 10 %
+of the period by default) so sources with the same interval do not stampede. The offset is
+computed afresh for every nominal slot from the slot itself, never from the previous
+jittered time, so the schedule cannot drift: over a day, a 15-minute source is checked 96
+times, however the offsets fall. (APScheduler 3's own `jitter` adds each offset to the last
+jittered time, which makes intervals drift long.)
+
+After a restart, a source's first run is derived from its stored `last_check_at`: due in the
+future, it waits for that time; overdue or never checked, it runs soon, the longest-waiting
+first, spaced evenly over the jitter window (at least the interval, up to five minutes), so
+a restart neither re-checks everything at once nor skips anything late.
+
+One run at a time per source (`max_instances=1`); runs missed while the process slept or
+the loop was busy collapse into one (`coalesce`) and are never dropped as too late
+(`misfire_grace_time=None`).
+
+The scheduler also keeps the daemon's pulse: a heartbeat job records the last tick, and the
+checks in flight are tracked with their start times, so /healthz can tell "the scheduler
+stopped" and "a check is stuck past its time limit" apart from a healthy, idle daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.fetch.client import Accept, Fetcher, FetchSettings, Page, Validators
+from monitor.sources.config import Config, Source, format_duration
+
+log = logging.getLogger(__name__)
+
+UTC = dt.UTC
+DEFAULT_JITTER = 0.1  # share of the period
+MAX_JITTER = 0.5  # an offset must stay well inside its slot (see JitteredTrigger)
+DEFAULT_CHECK_TIMEOUT = 600.0  # seconds one check of one source may take
+DEFAULT_OVERDUE_AFTER = 3.0  # periods without a successful check before a source is overdue
+DEFAULT_HOST_SPACING = 0.5  # seconds between the starts of two requests to one host
+HEARTBEAT_SECONDS = 5.0
+MAX_RESTART_SPREAD = 300.0  # seconds: overdue sources of a restart all run within this
+STUCK_GRACE = 30.0  # seconds past its time limit before a check counts as stuck
+
+
+class ScheduleError(ValueError):
+    """A source's schedule cannot be used (e.g. a cron expression that does not parse)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """How the daemon paces checks; from `[defaults]`, with defaults for keys not there yet.
+
+    `jitter` is a share of each source's period (0 to 0.5); `check_timeout` is the time limit
+    of one check in seconds; `overdue_after` counts periods without a successful check;
+    `host_spacing` is the least time between the starts of two requests to one host;
+    `heartbeat` is how often the scheduler proves it is alive.
+    """
+
+    jitter: float = DEFAULT_JITTER
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT
+    overdue_after: float = DEFAULT_OVERDUE_AFTER
+    host_spacing: float = DEFAULT_HOST_SPACING
+    heartbeat: float = HEARTBEAT_SECONDS
+    stuck_grace: float = STUCK_GRACE
+
+    @classmethod
+    def from_config(cls, config: Config) -> ScheduleSettings:
+        """The settings in `[defaults]`."""
+        d = config.defaults
+        return cls(
+            jitter=d.jitter,
+            check_timeout=d.check_timeout,
+            overdue_after=d.overdue_after,
+            host_spacing=float(d.host_spacing),
+        )
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A source's nominal schedule: every `interval` seconds, or at the times of `cron`."""
+
+    interval: float
+    cron: str | None = None
+
+    def nominal(self, anchor: dt.datetime) -> NominalSchedule:
+        """The schedule as times: the cron expression's, or `anchor + k * interval`."""
+        if self.cron is not None:
+            return CronSchedule(self.cron)
+        return IntervalSchedule(anchor, self.interval)
+
+    def period(self, around: dt.datetime) -> float:
+        """Seconds between two nominal runs near `around` (the interval, for an interval)."""
+        if self.cron is None:
+            return self.interval
+        schedule = CronSchedule(self.cron)
+        return schedule.gap_after(schedule.next_after(around))
+
+
+def timing_of(source: Source, config: Config) -> Timing:
+    """The timing of a source: its `cron` when it has one, else its interval."""
+    return Timing(interval=config.interval_of(source), cron=source.cron)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nominal schedules
+# ---------------------------------------------------------------------------------------------
+
+
+class NominalSchedule(Protocol):
+    """Times without jitter."""
+
+    def next_after(self, moment: dt.datetime) -> dt.datetime:
+        """The first nominal time strictly after `moment`."""
+        ...
+
+    def gap_after(self, nominal: dt.datetime) -> float:
+        """Seconds from a nominal time to the next one."""
+        ...
+
+
+@dataclass(frozen=True)
+class IntervalSchedule:
+    """`anchor + k * interval` for every whole k."""
+
+    anchor: dt.datetime
+    interval: float
+
+    def next_after(self, moment: dt.datetime) -> dt.datetime:
+        elapsed = (moment - self.anchor).total_seconds()
+        slots = int(elapsed // self.interval) + 1
+        candidate = self.anchor + dt.timedelta(seconds=slots * self.interval)
+        # Float rounding can land exactly on `moment`; strictly after is the contract.
+        if candidate <= moment:
+            candidate += dt.timedelta(seconds=self.interval)
+        return candidate
+
+    def gap_after(self, nominal: dt.datetime) -> float:
+        return self.interval
+
+    def __str__(self) -> str:
+        return f"every {format_duration(self.interval)}"
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@functools.lru_cache(maxsize=256)
+def parse_cron(expression: str) -> CronTrigger:
+    """A crontab expression (minute hour day month weekday, in local time) as a trigger.
+
+    Weekday numbers mean what they mean in crontab (0 and 7 are Sunday). APScheduler 3 reads
+    0 as Monday, so numbers are translated to day names before it sees them.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ScheduleError(
+            f"cron {expression!r} has {len(fields)} fields; write five: "
+            'minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"'
+        )
+    try:
+        fields[4] = _crontab_weekdays(fields[4])
+        return CronTrigger.from_crontab(" ".join(fields))
+    except ValueError as exc:
+        raise ScheduleError(
+            f"cron {expression!r} is not a valid crontab expression: {exc}"
+        ) from None
+
+
+def _crontab_weekdays(field: str) -> str:
+    """Translate crontab weekday numbers ("1-5", "0,6") to names APScheduler reads right."""
+
+    def name(token: str) -> str:
+        if token.isdigit():
+            number = int(token)
+            if number > 7:
+                raise ValueError(f"day of week {number} is not between 0 and 7")
+            return _CRON_DAYS[number]
+        return token
+
+    parts = []
+    for part in field.split(","):
+        if "/" in part and any(c.isdigit() for c in part.split("/")[0]):
+            raise ValueError("steps over numbered weekdays are ambiguous; list the days instead")
+        parts.append("-".join(name(bound) for bound in part.split("-")))
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """The times of a crontab expression."""
+
+    expression: str
+
+    def next_after(self, moment: dt.datetime) -> dt.datetime:
+        after = moment + dt.timedelta(microseconds=1)
+        fire = parse_cron(self.expression).get_next_fire_time(None, after)
+        if fire is None:  # pragma: no cover - five-field crontab expressions always recur
+            raise ScheduleError(f"cron {self.expression!r} never fires again")
+        return fire.astimezone(UTC)
+
+    def gap_after(self, nominal: dt.datetime) -> float:
+        return (self.next_after(nominal) - nominal).total_seconds()
+
+    def __str__(self) -> str:
+        return f"cron {self.expression!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The trigger
+# ---------------------------------------------------------------------------------------------
+
+
+def slot_offset(seed: str, nominal: dt.datetime, jitter: float, period: float) -> float:
+    """The offset of one nominal slot: in [0, jitter * period), the same every time it is asked.
+
+    Derived from the source and the slot, so APScheduler may ask again (it does, to find
+    missed runs) and get the same answer, and each source gets its own spread.
+    """
+    if jitter <= 0 or period <= 0:
+        return 0.0
+    unit = random.Random(f"{seed}|{nominal.timestamp():.6f}").random()
+    return unit * min(jitter, MAX_JITTER) * period
+
+
+class JitteredTrigger(BaseTrigger):
+    """Fires at every nominal time plus that slot's offset; never drifts.
+
+    A fire time `nominal_k + offset_k` with `0 <= offset_k < gap_k` lies inside its slot, so
+    the next nominal time after it is `nominal_(k+1)`: the schedule is recovered from the
+    previous fire time alone, without state.
+    """
+
+    def __init__(self, schedule: NominalSchedule, *, jitter: float, seed: str) -> None:
+        self.schedule = schedule
+        self.jitter = jitter
+        self.seed = seed
+
+    def fire_time(self, nominal: dt.datetime) -> dt.datetime:
+        """The jittered fire time of one nominal slot."""
+        offset = slot_offset(self.seed, nominal, self.jitter, self.schedule.gap_after(nominal))
+        return nominal + dt.timedelta(seconds=offset)
+
+    def get_next_fire_time(
+        self, previous_fire_time: dt.datetime | None, now: dt.datetime
+    ) -> dt.datetime | None:
+        after = previous_fire_time if previous_fire_time is not None else now
+        return self.fire_time(self.schedule.next_after(after.astimezone(UTC)))
+
+    def __str__(self) -> str:
+        return f"{self.schedule}, up to {self.jitter:.0%} later"
+
+
+# ---------------------------------------------------------------------------------------------
+# The first run after a (re)start
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """Where a source's schedule starts: its first fire time and the grid it belongs to."""
+
+    at: dt.datetime
+    trigger: JitteredTrigger
+
+
+def due_after(timing: Timing, last_check_at: dt.datetime | None) -> dt.datetime | None:
+    """When a source is next due from its last stored check (None: never checked)."""
+    if last_check_at is None:
+        return None
+    return timing.nominal(last_check_at).next_after(last_check_at)
+
+
+def plan_first_run(
+    name: str,
+    timing: Timing,
+    last_check_at: dt.datetime | None,
+    now: dt.datetime,
+    jitter: float,
+    *,
+    delay: float = 0.0,
+) -> FirstRun:
+    """The first run of a source, from its last stored check.
+
+    Due later: at its nominal time (plus its offset), on the grid its earlier checks kept.
+    Overdue or never checked: `delay` seconds from now (see `restart_delays`), starting a
+    grid of its own from there.
+    """
+    due = due_after(timing, last_check_at)
+    if due is not None and due > now:
+        trigger = JitteredTrigger(timing.nominal(due), jitter=jitter, seed=name)
+        return FirstRun(trigger.fire_time(due), trigger)
+    start = now + dt.timedelta(seconds=delay)
+    return FirstRun(start, JitteredTrigger(timing.nominal(start), jitter=jitter, seed=name))
+
+
+def restart_window(timing: Timing, now: dt.datetime, jitter: float) -> float:
+    """Seconds over which overdue sources are spread when the daemon (re)starts.
+
+    The jitter window, but at least the period up to five minutes: short intervals get
+    their phases spread over the whole period (smooth load from the first cycle on), long
+    ones never wait more than a few minutes for an overdue check.
+    """
+    period = timing.period(now)
+    return max(jitter * period, min(period, MAX_RESTART_SPREAD))
+
+
+def restart_delays(
+    waiting: Mapping[str, tuple[Timing, dt.datetime | None]], now: dt.datetime, jitter: float
+) -> dict[str, float]:
+    """Delays for the sources that should run now: evenly spread, the longest-waiting first.
+
+    `waiting` maps each overdue or never-checked source to its timing and last check.
+    Never-checked sources go first (they have no statement recorded yet), then the most
+    overdue. Spacing them evenly, rather than at random, leaves no two at the same moment.
+    """
+    never = dt.datetime.min.replace(tzinfo=UTC)
+    order = sorted(waiting, key=lambda name: (waiting[name][1] or never, name))
+    count = len(order)
+    return {
+        name: restart_window(waiting[name][0], now, jitter) * rank / count
+        for rank, name in enumerate(order)
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Politeness: spacing between requests to one host
+# ---------------------------------------------------------------------------------------------
+
+
+class HostSpacing:
+    """Hands out request start times at least `spacing` seconds apart per host, first come
+    first served."""
+
+    def __init__(self, spacing: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.spacing = spacing
+        self._clock = clock
+        self._next: dict[str, float] = {}
+
+    async def wait(self, url: str) -> None:
+        """Sleep until this request to the URL's host may start."""
+        if self.spacing <= 0:
+            return
+        key = origin_of(url)
+        now = self._clock()
+        start = max(now, self._next.get(key, now))
+        # Reserve the slot before sleeping, so waiters queue in order instead of racing.
+        self._next[key] = start + self.spacing
+        self._forget_idle(now)
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def _forget_idle(self, now: float) -> None:
+        # Hosts whose last slot has passed need no entry: keeps the map as small as the
+        # set of hosts being fetched right now, over weeks of runs.
+        if len(self._next) > 256:
+            self._next = {k: v for k, v in self._next.items() if v > now}
+
+
+def origin_of(url: str) -> str:
+    """`host:port` of a URL: the key of the per-host limits (the Fetcher uses the same)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
+    return f"{parsed.host}:{port}"
+
+
+class PoliteFetcher(Fetcher):
+    """A Fetcher that also keeps a minimum spacing between requests to the same host.
+
+    The spacing applies to each `fetch` (one page, redirects and retries included); the
+    Fetcher's own per-host and global concurrency caps still hold.
+    """
+
+    def __init__(self, settings: FetchSettings, spacing: HostSpacing) -> None:
+        super().__init__(settings)
+        self.spacing = spacing
+
+    async def fetch(
+        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
+    ) -> Page:
+        await self.spacing.wait(url)
+        return await super().fetch(url, validators, accept=accept)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler
+# ---------------------------------------------------------------------------------------------
+
+CheckFunction = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RunningCheck:
+    """A check in flight: since when (monotonic and wall clock)."""
+
+    source: str
+    started: float
+    started_at: dt.datetime
+
+
+class CheckScheduler:
+    """Runs `check(name)` for every scheduled source at its times, on the running loop.
+
+    `sync()` makes the jobs match a set of sources (at start and on reload); `running`
+    lists the checks in flight; `last_tick` is the heartbeat. Stop with `pause()`, then
+    `drain()` what is in flight, then `shutdown()`.
+    """
+
+    HEARTBEAT_ID = "__heartbeat__"
+
+    def __init__(
+        self,
+        check: CheckFunction,
+        settings: ScheduleSettings,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self._check = check
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._timings: dict[str, Timing] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.running: dict[str, RunningCheck] = {}
+        self.last_tick: dt.datetime | None = None
+        self.last_tick_monotonic: float | None = None
+        self.started_at: dt.datetime | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start ticking on the running event loop."""
+        self._scheduler.configure(event_loop=asyncio.get_running_loop())
+        self._scheduler.add_job(
+            self._heartbeat,
+            "interval",
+            seconds=self.settings.heartbeat,
+            id=self.HEARTBEAT_ID,
+            next_run_time=self._clock(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+        self.started_at = self._clock()
+
+    @property
+    def ticking(self) -> bool:
+        """True while the scheduler runs and is not paused."""
+        return bool(self._scheduler.state == STATE_RUNNING)
+
+    def pause(self) -> None:
+        """Start no more checks (those in flight go on)."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+
+    async def drain(self, timeout: float) -> list[str]:
+        """Wait up to `timeout` seconds for the checks in flight; cancel the rest.
+
+        Returns the names of the sources whose check was abandoned. Abandoning is safe: a
+        check writes everything it found in one transaction at its very end, so a cancelled
+        check leaves the state as it was before it started.
+        """
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return []
+        _done, pending = await asyncio.wait(tasks, timeout=timeout)
+        abandoned = sorted(name for name, task in self._tasks.items() if task in pending)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+        return abandoned
+
+    def shutdown(self) -> None:
+        """Stop the scheduler (call `drain()` first)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    # -- the sources -------------------------------------------------------------------------
+
+    def sync(
+        self,
+        timings: Mapping[str, Timing],
+        last_checks: Mapping[str, dt.datetime | None],
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Schedule exactly these sources; returns (added, removed, rescheduled) names.
+
+        A source whose timing is unchanged keeps its job and next run. New and rescheduled
+        sources start from their last stored check (see `plan_first_run`).
+        """
+        now = self._clock()
+        added: list[str] = []
+        removed: list[str] = []
+        rescheduled: list[str] = []
+        for name in sorted(set(self._timings) - set(timings)):
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(name)
+            del self._timings[name]
+            removed.append(name)
+        changed = {n: t for n, t in timings.items() if self._timings.get(n) != t}
+        waiting = {
+            name: (timing, last_checks.get(name))
+            for name, timing in changed.items()
+            if (due_after(timing, last_checks.get(name)) or now) <= now
+        }
+        delays = restart_delays(waiting, now, self.settings.jitter)
+        for name, timing in sorted(changed.items()):
+            first = plan_first_run(
+                name,
+                timing,
+                last_checks.get(name),
+                now,
+                self.settings.jitter,
+                delay=delays.get(name, 0.0),
+            )
+            self._scheduler.add_job(
+                self._job,
+                trigger=first.trigger,
+                args=[name],
+                id=name,
+                name=f"check {name}",
+                next_run_time=first.at,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                replace_existing=True,
+            )
+            (added if name not in self._timings else rescheduled).append(name)
+            self._timings[name] = timing
+        return added, removed, rescheduled
+
+    def next_run(self, name: str) -> dt.datetime | None:
+        """When a source is checked next (None when it is not scheduled)."""
+        job = self._scheduler.get_job(name)
+        return job.next_run_time if job is not None else None
+
+    def timing(self, name: str) -> Timing | None:
+        return self._timings.get(name)
+
+    @property
+    def scheduled(self) -> list[str]:
+        return sorted(self._timings)
+
+    # -- health ------------------------------------------------------------------------------
+
+    def stalled_for(self) -> float | None:
+        """Seconds since the heartbeat was due, when it is late by more than two beats."""
+        if self.last_tick_monotonic is None:
+            return None
+        silent = time.monotonic() - self.last_tick_monotonic
+        return silent if silent > 3 * self.settings.heartbeat else None
+
+    def stuck(self) -> list[RunningCheck]:
+        """Checks in flight for longer than the time limit plus a grace: the watchdog failed."""
+        limit = self.settings.check_timeout + self.settings.stuck_grace
+        now = time.monotonic()
+        return [run for run in self.running.values() if now - run.started > limit]
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        self.last_tick = self._clock()
+        self.last_tick_monotonic = time.monotonic()
+
+    async def _job(self, name: str) -> None:
+        """One scheduled check, tracked while in flight."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks[name] = task
+        self.running[name] = RunningCheck(name, time.monotonic(), self._clock())
+        try:
+            await self._check(name)
+        except Exception:
+            # The check function records its own failures; this is a bug, kept out of the
+            # scheduler so one source cannot stop the others.
+            log.exception("check of %s failed unexpectedly", name)
+        finally:
+            self._tasks.pop(name, None)
+            self.running.pop(name, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Health
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How one scheduled source is doing, from its stored record and the scheduler."""
+
+    name: str
+    overdue: bool  # no successful check for `overdue_after` periods
+    late: bool  # not even attempted for `overdue_after` periods plus the time limit
+
+
+@dataclass(frozen=True)
+class Health:
+    """The daemon's health: `failing` (HTTP 503) when checks stopped, else ok or degraded."""
+
+    status: str  # "ok", "degraded" (some source overdue), "failing"
+    problems: tuple[str, ...]
+    last_tick: dt.datetime | None
+    started_at: dt.datetime | None
+    sources: int
+    running: int
+    overdue: tuple[str, ...]
+    late: tuple[str, ...]
+    stuck: tuple[str, ...]
+    pending_alerts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failing"
+
+
+def source_health(
+    name: str,
+    period: float,
+    last_check_at: dt.datetime | None,
+    last_success_at: dt.datetime | None,
+    started_at: dt.datetime,
+    now: dt.datetime,
+    settings: ScheduleSettings,
+) -> SourceHealth:
+    """Whether one source is overdue (failing for long) or late (not being checked)."""
+    window = dt.timedelta(seconds=settings.overdue_after * period)
+    succeeded = last_success_at or started_at
+    attempted = max(last_check_at or started_at, started_at)
+    limit = dt.timedelta(seconds=settings.check_timeout)
+    return SourceHealth(
+        name,
+        overdue=now - succeeded > window,
+        late=now - attempted > window + limit,
+    )
+
+
+def assess_health(
+    scheduler: CheckScheduler,
+    sources: list[SourceHealth],
+    pending_alerts: int,
+    *,
+    stopping: bool = False,
+) -> Health:
+    """Put the pulse, the watchdog and the sources together into one verdict."""
+    problems: list[str] = []
+    if stopping:
+        problems.append("the daemon is shutting down")
+    elif not scheduler.ticking:
+        problems.append("the scheduler is not running")
+    silent = scheduler.stalled_for()
+    if silent is not None:
+        problems.append(f"the scheduler has not ticked for {silent:.0f} s")
+    stuck = scheduler.stuck()
+    for run in stuck:
+        elapsed = time.monotonic() - run.started
+        problems.append(
+            f"the check of {run.source} has run for {elapsed:.0f} s, past its "
+            f"{scheduler.settings.check_timeout:g} s time limit"
+        )
+    late = [s.name for s in sources if s.late and s.name not in scheduler.running]
+    if sources and len(late) == len(sources):
+        problems.append(f"no source has been checked on time ({len(late)} late)")
+    overdue = [s.name for s in sources if s.overdue]
+    status = "failing" if problems else ("degraded" if overdue else "ok")
+    return Health(
+        status=status,
+        problems=tuple(problems),
+        last_tick=scheduler.last_tick,
+        started_at=scheduler.started_at,
+        sources=len(sources),
+        running=len(scheduler.running),
+        overdue=tuple(overdue),
+        late=tuple(late),
+        stuck=tuple(run.source for run in stuck),
+        pending_alerts=pending_alerts,
+    )

@@ -1,0 +1,313 @@
+"""The daemon's HTTP endpoint: one Starlette app, served by uvicorn on the daemon's loop.
+
+Routes, in the order they match:
+
+- `GET /healthz`: JSON health; 200 while checks run, 503 when the scheduler stopped ticking,
+  a check is stuck past its time limit, or no source is being checked. Never needs a token
+  (load balancers and Docker's HEALTHCHECK call it).
+- `GET /metrics`: Prometheus text (see monitor.daemon.metrics).
+- `GET /api/sources`: every configured source with its schedule and last results.
+- `GET /api/events?source=&kind=&since=&url=&limit=`: stored events, newest first, each as
+  in the JSON contract plus its `id`.
+- `/`: the review UI (`monitor.ui.create_ui`) when that module exists, else a small index.
+
+Access: with a token (required when listening beyond loopback), every path but /healthz
+wants `Authorization: Bearer <token>` or the `token` cookie. Visiting any page once with
+`?token=<token>` sets that cookie and redirects to the same page without it, so the token
+does not stay in the address bar or the browser history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import html
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from monitor import __version__
+from monitor.daemon.metrics import CONTENT_TYPE, Metrics
+from monitor.daemon.scheduler import Health
+from monitor.sources.config import Config
+from monitor.state.store import Store
+
+log = logging.getLogger(__name__)
+
+TOKEN_COOKIE = "token"
+TOKEN_COOKIE_MAX_AGE = 30 * 86400
+OPEN_PATHS = frozenset({"/healthz"})
+MAX_EVENTS = 1000
+
+
+class Daemon(Protocol):
+    """What the app needs from the running daemon."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def health(self) -> Health: ...
+
+    def source_statuses(self) -> list[dict[str, Any]]: ...
+
+
+def create_app(daemon: Daemon, *, token: str | None = None) -> ASGIApp:
+    """The whole HTTP endpoint; with a token, everything but /healthz asks for it."""
+    routes: list[BaseRoute] = [
+        Route("/healthz", _endpoint(healthz, daemon)),
+        Route("/metrics", _endpoint(metrics, daemon)),
+        Route("/api/sources", _endpoint(api_sources, daemon)),
+        Route("/api/events", _endpoint(api_events, daemon)),
+    ]
+    ui = review_ui(lambda: daemon.store, lambda: daemon.config)
+    if ui is not None:
+        routes.append(Mount("/", app=ui))  # after our routes: ours win
+    else:
+        routes.append(Route("/", _endpoint(index, daemon)))
+    app: ASGIApp = Starlette(routes=routes)
+    return TokenGate(app, token) if token else app
+
+
+def review_ui(
+    store_provider: Callable[[], Store], config_provider: Callable[[], Config]
+) -> ASGIApp | None:
+    """The review UI of `monitor.review.app`, or None while that module does not exist.
+
+    A UI that fails to load is logged and replaced by the small index: the daemon's job is
+    checking sources, and it must not stop doing it over a page template.
+    """
+    try:
+        module = importlib.import_module("monitor.review.app")
+    except ModuleNotFoundError as exc:
+        if exc.name == "monitor.review.app":
+            return None
+        log.error("the review UI cannot be loaded (%s); serving a plain index at /", exc)
+        return None
+    except Exception as exc:
+        log.error("the review UI cannot be loaded (%s); serving a plain index at /", exc)
+        return None
+    factory = getattr(module, "create_ui", None)
+    if factory is None:
+        return None
+    try:
+        app: ASGIApp = factory(store_provider, config_provider)
+    except Exception:
+        log.exception("the review UI failed to start; serving a plain index at /")
+        return None
+    return app
+
+
+def _endpoint(
+    handler: Callable[[Request, Daemon], Any], daemon: Daemon
+) -> Callable[[Request], Any]:
+    """Bind a handler to the daemon (async, so it runs on the loop, next to the checks)."""
+
+    async def endpoint(request: Request) -> Response:
+        response: Response = await handler(request, daemon)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return endpoint
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints
+# ---------------------------------------------------------------------------------------------
+
+
+async def healthz(request: Request, daemon: Daemon) -> Response:
+    health = daemon.health()
+    body = {
+        "status": health.status,
+        "problems": list(health.problems),
+        "last_tick": _iso(health.last_tick),
+        "started_at": _iso(health.started_at),
+        "sources": health.sources,
+        "running": health.running,
+        "overdue": len(health.overdue),
+        "overdue_sources": list(health.overdue),
+        "stuck": list(health.stuck),
+        "pending_alerts": health.pending_alerts,
+        "version": __version__,
+    }
+    return JSONResponse(
+        body, status_code=200 if health.ok else 503, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def metrics(request: Request, daemon: Daemon) -> Response:
+    return Response(daemon.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def api_sources(request: Request, daemon: Daemon) -> Response:
+    return JSONResponse({"sources": daemon.source_statuses()})
+
+
+class BadQuery(ValueError):
+    """A query parameter that cannot be used; the message says which and why."""
+
+
+async def api_events(request: Request, daemon: Daemon) -> Response:
+    try:
+        query = _events_query(request)
+    except BadQuery as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    events = daemon.store.events(**query)
+    return JSONResponse({"events": [{"id": e.id, **e.payload} for e in events]})
+
+
+def _events_query(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    kinds = [k for value in params.getlist("kind") for k in value.split(",") if k]
+    query: dict[str, Any] = {
+        "source": params.get("source") or None,
+        "url": params.get("url") or None,
+        "kinds": kinds or None,
+        "limit": 100,
+    }
+    if "limit" in params:
+        try:
+            query["limit"] = int(params["limit"])
+        except ValueError:
+            raise BadQuery(f"limit must be a whole number, not {params['limit']!r}") from None
+        if not 1 <= query["limit"] <= MAX_EVENTS:
+            raise BadQuery(f"limit must be between 1 and {MAX_EVENTS}")
+    if params.get("since"):
+        query["since"] = _parse_since(params["since"])
+    return query
+
+
+def _parse_since(value: str) -> dt.datetime:
+    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadQuery(
+            f"since must be an ISO 8601 date or time such as 2026-11-26T09:00:00Z, not {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+async def index(request: Request, daemon: Daemon) -> Response:
+    """A plain page listing the sources, for when the review UI is not installed."""
+    rows = []
+    for source in daemon.source_statuses():
+        status = source.get("last_status") or "not checked yet"
+        if source.get("last_error"):
+            status += f": {source['last_error']}"
+        rows.append(
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">{}</a></td></tr>'.format(
+                html.escape(source["name"]),
+                html.escape(source.get("last_check_at") or "never"),
+                html.escape(status),
+                html.escape(source["url"], quote=True),
+                html.escape(source["url"]),
+            )
+        )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>statement monitor</title></head>
+<body><h1>statement monitor</h1>
+<p><a href="/healthz">health</a> · <a href="/metrics">metrics</a> ·
+<a href="/api/sources">sources (JSON)</a> · <a href="/api/events">events (JSON)</a></p>
+<table><thead><tr><th>source</th><th>last check</th><th>status</th><th>url</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></body></html>"""
+    return HTMLResponse(page)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Access token
+# ---------------------------------------------------------------------------------------------
+
+
+class TokenGate:
+    """ASGI middleware: every path but /healthz needs the access token.
+
+    Accepted as `Authorization: Bearer <token>` or as the `token` cookie; `?token=<token>` on
+    any GET sets the cookie and redirects to the same URL without it. Comparisons are
+    constant-time.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._token = token.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        offered = request.query_params.get("token")
+        if offered is not None:
+            response = self._login(request, offered)
+        elif self._valid(_bearer(request) or request.cookies.get(TOKEN_COOKIE)):
+            await self.app(scope, receive, send)
+            return
+        else:
+            response = _unauthorized(request, "this page needs the access token")
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+            return
+        await response(scope, receive, send)
+
+    def _valid(self, offered: str | None) -> bool:
+        if not offered:
+            return False
+        return hmac.compare_digest(offered.encode("utf-8"), self._token)
+
+    def _login(self, request: Request, offered: str) -> Response:
+        """Trade a valid `?token=` for the cookie, and drop it from the address."""
+        if not self._valid(offered):
+            return _unauthorized(request, "the token in the address is not the right one")
+        rest = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True)]
+        query = urlencode([(k, v) for k, v in rest if k != "token"])
+        target = request.url.path + (f"?{query}" if query else "")
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            TOKEN_COOKIE,
+            offered,
+            max_age=TOKEN_COOKIE_MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",  # sent on links followed from alerts; not on cross-site POSTs
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _unauthorized(request: Request, reason: str) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="statement monitor"'}
+    if "text/html" in request.headers.get("accept", ""):
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>access token needed</title></head><body><h1>Access token needed</h1>"
+            f"<p>{html.escape(reason)}. Open this page once with <code>?token=…</code> "
+            "added to its address (the token the daemon was started with, "
+            "<code>--token</code> or <code>MONITOR_TOKEN</code>); a cookie keeps you "
+            "signed in.</p></body></html>"
+        )
+        return HTMLResponse(page, status_code=401, headers=headers)
+    message = f"{reason}: send `Authorization: Bearer <token>`"
+    return JSONResponse({"error": message}, status_code=401, headers=headers)

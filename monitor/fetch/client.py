@@ -1,0 +1,755 @@
+"""Fetch pages over HTTP politely and defensively (size caps, timeouts, retries, charsets).
+
+One `Fetcher` owns one httpx client for a whole run. Each `fetch` follows redirects itself
+(so every hop gets the same caps and retries), retries what is worth retrying, and turns
+every failure into a `FetchError` subclass whose message names the URL (credentials hidden).
+
+Decisions worth knowing:
+
+- Bodies are decompressed here, not by httpx. httpx's decoders inflate a whole network chunk
+  at once (a 64 KB gzip chunk can become 64 MB, a brotli one far more), so we advertise only
+  gzip and deflate and inflate in 64 KB pieces, counting against `max_bytes` as we go: a
+  decompression bomb is stopped after about `max_bytes` of output, with memory to match.
+- `accept="html"` takes text/html and application/xhtml+xml. text/plain, octet-stream or a
+  missing type are taken only when the body looks like HTML (servers often mislabel pages);
+  a real plain-text document is refused, because extraction reads HTML.
+- Retried: timeouts, broken connections, 408, 429, 500, 502, 503, 504. Everything else fails
+  at once; 404 and 410 in particular, which the pipeline reports as a removed statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import hashlib
+import random
+import re
+import zlib
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Literal
+
+import charset_normalizer
+import httpx
+
+from monitor.sources.urls import redact_url
+
+Accept = Literal["html", "feed"]
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How pages are fetched; built from the `[defaults]` table of the configuration."""
+
+    user_agent: str = "statement-monitor/0.1"
+    timeout: float = 30.0  # connect / read / write / pool timeout of one request, seconds
+    total_timeout: float = 120.0  # one whole attempt including the streamed body
+    max_bytes: int = 10_000_000  # cap on the (decompressed) body
+    max_redirects: int = 10
+    retries: int = 2  # extra attempts after a timeout, a 5xx, or a 429
+    backoff: float = 1.0  # base of the exponential backoff between attempts, seconds
+    max_retry_after: float = 60.0  # a longer Retry-After is not waited for: the fetch fails
+    max_connections: int = 20  # global concurrency cap
+    per_host: int = 4  # concurrency cap per host
+    http2: bool = True
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP validators from the previous fetch, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched page. On 304 `not_modified` is True and the body is empty.
+
+    `content_type` is the declared media type without parameters (e.g. "text/html"), or
+    the sniffed one when the server declared none or a generic one. `encoding` is the
+    Python codec the text was decoded with ("" on 304).
+    """
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    body: bytes
+    text: str
+    encoding: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str
+    not_modified: bool = False
+
+
+class FetchError(Exception):
+    """A page could not be fetched; the message is meant for people and names the URL."""
+
+    status: int | None = None
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status (after retries)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FetchTimeout(FetchError):
+    """The server did not answer, or stalled, within the time limit."""
+
+
+class ResponseTooLarge(FetchError):
+    """The (decompressed) body is larger than the cap."""
+
+
+class TooManyRedirects(FetchError):
+    """A redirect loop or chain longer than the limit."""
+
+
+class UnsupportedContent(FetchError):
+    """The content type is not one this kind of source can read (a PDF, an image, ...)."""
+
+
+class ConnectionFailed(FetchError):
+    """The connection could not be made or broke."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy tables
+# ---------------------------------------------------------------------------------------------
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+FEED_TYPES = HTML_TYPES | {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+    "application/x-rss+xml",
+    "application/x-atom+xml",
+}
+# Types servers put on anything: the body is read and sniffed instead of trusted.
+GENERIC_TYPES = frozenset(
+    {"", "text/plain", "application/octet-stream", "binary/octet-stream", "application/unknown"}
+)
+
+ACCEPT_HEADERS: dict[Accept, str] = {
+    "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+    "feed": (
+        "application/rss+xml,application/atom+xml,application/rdf+xml;q=0.9,"
+        "application/xml;q=0.9,text/xml;q=0.9,text/html;q=0.5,*/*;q=0.1"
+    ),
+}
+WANTED: dict[Accept, str] = {"html": "an HTML page", "feed": "an RSS/Atom feed or HTML page"}
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PIECE = 64 * 1024  # largest piece of decompressed output produced at once
+_HEAD = 8 * 1024  # how far into a document we look for a charset declaration or sniff
+_DISCARD_LIMIT = 64 * 1024  # unused bodies up to this size are read to keep the connection
+_DISCARD_TIMEOUT = 1.0  # seconds; an unused body is never worth waiting longer for
+
+
+# ---------------------------------------------------------------------------------------------
+# The fetcher
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: httpx.URL
+
+
+@dataclass(frozen=True)
+class _Response:
+    url: httpx.URL
+    status: int
+    reason: str
+    headers: httpx.Headers
+    media_type: str = ""
+    body: bytes = b""
+
+
+class Fetcher:
+    """An HTTP client shared by all checks of a run.
+
+    Use it as `async with Fetcher(settings) as fetcher: page = await fetcher.fetch(url)`.
+    """
+
+    def __init__(self, settings: FetchSettings | None = None) -> None:
+        self.settings = settings or FetchSettings()
+        self._client: httpx.AsyncClient | None = None
+        self._all = asyncio.Semaphore(self.settings.max_connections)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            http2=s.http2,
+            timeout=httpx.Timeout(s.timeout),
+            limits=httpx.Limits(
+                max_connections=s.max_connections, max_keepalive_connections=s.max_connections
+            ),
+            # Only encodings we can inflate in bounded pieces (see the module docstring).
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            follow_redirects=False,  # followed in `fetch`, so each hop is capped and retried
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(
+        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
+    ) -> Page:
+        """Fetch one URL; raises a FetchError subclass with a message for people.
+
+        `validators` make it a conditional GET: a 304 answer gives `Page(not_modified=True)`.
+        404 and 410 raise HTTPStatusError at once (no retries) with `.status` set.
+        """
+        if accept not in ACCEPT_HEADERS:
+            raise ValueError(f"accept must be 'html' or 'feed', not {accept!r}")
+        validators = validators or Validators()
+        target = _parse_url(url)
+        visited = [target]
+        while True:
+            outcome = await self._with_retries(target, validators, accept)
+            if isinstance(outcome, _Response):
+                return _make_page(url, outcome, validators, accept)
+            if len(visited) > self.settings.max_redirects:
+                raise TooManyRedirects(_redirect_message(url, visited, outcome.location))
+            target = _check_scheme(outcome.location, f"{redact_url(str(target))} redirects to")
+            visited.append(target)
+
+    async def _with_retries(
+        self, url: httpx.URL, validators: Validators, accept: Accept
+    ) -> _Response | _Redirect:
+        """One request, attempted up to `retries + 1` times."""
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                outcome = await self._attempt(url, validators, accept)
+            except (FetchTimeout, ConnectionFailed) as exc:
+                if attempt == attempts:
+                    raise type(exc)(f"{exc}{_after(attempt)}") from exc
+                delay = self._backoff(attempt)
+            else:
+                if isinstance(outcome, _Redirect) or outcome.status not in RETRYABLE_STATUSES:
+                    _raise_for_status(outcome, validators, attempt)
+                    return outcome
+                wait = _retry_after(outcome.headers)
+                if wait is not None and wait > self.settings.max_retry_after:
+                    raise HTTPStatusError(
+                        _wait_too_long_message(outcome, wait, self.settings.max_retry_after),
+                        outcome.status,
+                    )
+                if attempt == attempts:
+                    raise HTTPStatusError(_status_message(outcome, attempt), outcome.status)
+                delay = wait if wait is not None else self._backoff(attempt)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter, so many sources failing together spread out."""
+        base = min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_after)
+        return base * random.uniform(0.5, 1.5)
+
+    async def _attempt(
+        self, url: httpx.URL, validators: Validators, accept: Accept
+    ) -> _Response | _Redirect:
+        """One request under the concurrency caps and the total deadline."""
+        shown = redact_url(str(url))
+        s = self.settings
+        async with self._slot(url):
+            try:
+                async with asyncio.timeout(s.total_timeout):
+                    return await self._exchange(url, validators, accept)
+            except TimeoutError as exc:
+                raise FetchTimeout(
+                    f"no complete answer from {shown} within {s.total_timeout:g} s"
+                ) from exc
+            except httpx.ConnectTimeout as exc:
+                raise FetchTimeout(f"could not connect to {shown} within {s.timeout:g} s") from exc
+            except httpx.ReadTimeout as exc:
+                raise FetchTimeout(
+                    f"{shown} stopped sending for more than {s.timeout:g} s"
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise FetchTimeout(f"no answer from {shown} within {s.timeout:g} s") from exc
+            except httpx.ConnectError as exc:
+                raise ConnectionFailed(f"could not connect to {shown}: {_reason(exc)}") from exc
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(f"the connection to {shown} broke: {_reason(exc)}") from exc
+
+    @asynccontextmanager
+    async def _slot(self, url: httpx.URL) -> AsyncIterator[None]:
+        """Hold a per-host then a global slot.
+
+        The per-host slot comes first so requests queued behind a busy host do not
+        hold global slots that other hosts could use.
+        """
+        key = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
+        host = self._hosts.setdefault(key, asyncio.Semaphore(self.settings.per_host))
+        async with host, self._all:
+            yield
+
+    async def _exchange(
+        self, url: httpx.URL, validators: Validators, accept: Accept
+    ) -> _Response | _Redirect:
+        """Send one GET; read the body only of a success whose type we can use."""
+        if self._client is None:
+            raise RuntimeError("use the Fetcher inside `async with Fetcher(settings) as f:`")
+        request = self._client.build_request("GET", url, headers=_headers(validators, accept))
+        response = await self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            location = response.headers.get("location")
+            if status in REDIRECT_STATUSES and location:
+                await _discard_small_body(response)
+                return _Redirect(_join(response.url, location))
+            reason = response.reason_phrase or _phrase(status)
+            if not 200 <= status < 300:
+                await _discard_small_body(response)
+                return _Response(response.url, status, reason, response.headers)
+            shown = redact_url(str(response.url))
+            declared = _media_type(response.headers.get("content-type", ""))
+            _refuse_unusable_type(declared, accept, shown)
+            self._refuse_announced_size(response.headers, shown)
+            body = await self._read_body(response, shown)
+            media_type = _usable_type(declared, body, accept, shown)
+            return _Response(response.url, status, reason, response.headers, media_type, body)
+        finally:
+            await response.aclose()
+
+    def _refuse_announced_size(self, headers: httpx.Headers, shown: str) -> None:
+        """Refuse before reading when the Content-Length is already over the cap.
+
+        The length is of the compressed body when there is one; compression never makes a
+        page smaller than that by more than a few bytes, so it is over the cap too.
+        """
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.settings.max_bytes:
+            raise ResponseTooLarge(
+                f"{shown} announces {_size(int(length))}, more than the "
+                f"{_size(self.settings.max_bytes)} limit"
+            )
+
+    async def _read_body(self, response: httpx.Response, shown: str) -> bytes:
+        """The decompressed body, refused as soon as it grows past `max_bytes`."""
+        limit = self.settings.max_bytes
+        decoders = _decoders_for(response.headers.get("content-encoding", ""), shown)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for raw in response.aiter_raw():
+                for piece in _decode(decoders, raw):
+                    size += len(piece)
+                    if size > limit:
+                        raise ResponseTooLarge(
+                            f"{shown} sent more than the {_size(limit)} limit"
+                            + (" once decompressed" if decoders else "")
+                        )
+                    parts.append(piece)
+            parts.extend(_finish(decoders))
+        except zlib.error as exc:
+            raise FetchError(f"the compressed body from {shown} is corrupt: {exc}") from exc
+        body = b"".join(parts)
+        if len(body) > limit:  # the few bytes a decoder held back until the end
+            raise ResponseTooLarge(f"{shown} sent more than the {_size(limit)} limit")
+        return body
+
+
+async def _discard_small_body(response: httpx.Response) -> None:
+    """Read an unused small body (a redirect, an error page) so the connection can be reused.
+
+    Closing with unread data drops the connection (and resets it); a big or slow body is
+    not worth waiting for, so it is left to the close.
+    """
+    length = response.headers.get("content-length", "")
+    if response.status_code in (204, 304) or length == "0":
+        return  # no body by definition: nothing to drain
+    if not (length.isdigit() and int(length) <= _DISCARD_LIMIT):
+        return
+    with contextlib.suppress(httpx.HTTPError, TimeoutError):
+        async with asyncio.timeout(_DISCARD_TIMEOUT):
+            async for _chunk in response.aiter_raw():
+                pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests, statuses and messages
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(f"{redact_url(str(url))} is not a valid URL: {exc}") from exc
+    return _check_scheme(parsed, redact_url(url) + " is")
+
+
+def _check_scheme(url: httpx.URL, context: str) -> httpx.URL:
+    if url.scheme not in _DEFAULT_PORTS or not url.host:
+        raise FetchError(f"{context} not an http(s) URL: {redact_url(str(url))}")
+    return url
+
+
+def _join(base: httpx.URL, location: str) -> httpx.URL:
+    try:
+        return base.join(location)
+    except httpx.InvalidURL as exc:
+        raise FetchError(
+            f"{redact_url(str(base))} redirects to an invalid URL {location!r}"
+        ) from exc
+
+
+def _headers(validators: Validators, accept: Accept) -> dict[str, str]:
+    headers = {"Accept": ACCEPT_HEADERS[accept]}
+    if validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+def _raise_for_status(outcome: _Response | _Redirect, validators: Validators, attempt: int) -> None:
+    """Raise HTTPStatusError unless the outcome is a redirect, a success or an expected 304."""
+    if isinstance(outcome, _Redirect) or 200 <= outcome.status < 300:
+        return
+    if outcome.status == 304 and (validators.etag or validators.last_modified):
+        return
+    message = _status_message(outcome, attempt)
+    if outcome.status == 304:
+        message += " to a request that was not conditional"
+    elif 300 <= outcome.status < 400:
+        message += " without a redirect to follow"
+    raise HTTPStatusError(message, outcome.status)
+
+
+def _status_message(outcome: _Response, attempt: int) -> str:
+    shown = redact_url(str(outcome.url))
+    return f"HTTP {outcome.status} {outcome.reason} from {shown}{_after(attempt)}"
+
+
+def _wait_too_long_message(outcome: _Response, wait: float, limit: float) -> str:
+    until = datetime.now(UTC).timestamp() + wait
+    when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{_status_message(outcome, 1)}: the server asks to wait {_duration(wait)} "
+        f"(until {when}), longer than the {_duration(limit)} this monitor waits; "
+        "try again after that"
+    )
+
+
+def _redirect_message(url: str, visited: Sequence[httpx.URL], location: httpx.URL) -> str:
+    shown = redact_url(url)
+    hops = len(visited) - 1
+    if location in visited:
+        return (
+            f"redirect loop at {shown}: it leads back to {redact_url(str(location))} "
+            f"(gave up after {hops} redirects)"
+        )
+    return f"more than {hops} redirects at {shown} (the last to {redact_url(str(location))})"
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds the server asks us to wait (Retry-After as seconds or an HTTP date), if any."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _after(attempt: int) -> str:
+    return f" (after {attempt} attempts)" if attempt > 1 else ""
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _reason(exc: BaseException) -> str:
+    """The most specific readable cause: httpx often wraps an OSError that says more."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.3g} MB"
+    if n >= 1_000:
+        return f"{n / 1_000:.3g} kB"
+    return f"{n} bytes"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:g} s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Content types
+# ---------------------------------------------------------------------------------------------
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _refuse_unusable_type(declared: str, accept: Accept, shown: str) -> None:
+    """Refuse, before reading the body, a declared type this kind of source cannot use."""
+    accepted = HTML_TYPES if accept == "html" else FEED_TYPES
+    if declared not in accepted and declared not in GENERIC_TYPES:
+        raise UnsupportedContent(f"{shown} is {declared}, not {WANTED[accept]}")
+
+
+def _usable_type(declared: str, body: bytes, accept: Accept, shown: str) -> str:
+    """The page's media type, sniffed from the body when the declared one says nothing."""
+    if declared not in GENERIC_TYPES or not body:
+        return declared
+    head = body[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if accept == "feed" and _looks_like_feed(head):
+        return "application/xml"
+    if _looks_like_html(head):
+        return "text/html"
+    kind = declared or "of no declared type"
+    raise UnsupportedContent(f"{shown} is {kind} and does not look like {WANTED[accept]}")
+
+
+def _looks_like_html(head: bytes) -> bool:
+    return head.startswith((b"<!doctype html", b"<html")) or bool(
+        re.search(rb"<(html|head|body|title|meta|p|div|article)[\s>/]", head)
+    )
+
+
+def _looks_like_feed(head: bytes) -> bool:
+    return head.startswith(b"<?xml") or bool(re.search(rb"<(rss|feed|rdf:rdf)[\s>]", head))
+
+
+# ---------------------------------------------------------------------------------------------
+# Decompression, in bounded pieces
+# ---------------------------------------------------------------------------------------------
+
+
+class _Inflater:
+    """gzip or deflate decoding that never produces more than `_PIECE` bytes at once."""
+
+    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+        self._z = zlib.decompressobj(wbits)
+        # "deflate" should be zlib-wrapped, but some servers send raw deflate.
+        self._raw_fallback = raw_fallback
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._raw_fallback:
+            self._raw_fallback = False
+            try:
+                first = self._z.decompress(data, _PIECE)
+            except zlib.error:
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                first = self._z.decompress(data, _PIECE)
+            yield first
+            data = self._z.unconsumed_tail
+        while data and not self._z.eof:
+            yield self._z.decompress(data, _PIECE)
+            data = self._z.unconsumed_tail
+
+    def finish(self) -> bytes:
+        return self._z.flush()
+
+
+def _decoders_for(content_encoding: str, shown: str) -> list[_Inflater]:
+    """Decoders in the order to apply them (the reverse of the Content-Encoding list)."""
+    decoders: list[_Inflater] = []
+    for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
+        if coding in ("gzip", "x-gzip"):
+            decoders.append(_Inflater(16 + zlib.MAX_WBITS))
+        elif coding == "deflate":
+            decoders.append(_Inflater(zlib.MAX_WBITS, raw_fallback=True))
+        elif coding in ("br", "zstd", "compress", "x-compress"):
+            raise FetchError(
+                f"{shown} sent its body compressed as {coding!r}, which was not asked for"
+            )
+        # Anything else ("identity", junk such as "utf-8") is ignored, as browsers do.
+    return decoders
+
+
+def _decode(decoders: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
+    if not decoders:
+        if data:
+            yield data
+        return
+    for piece in decoders[0].decode(data):
+        yield from _decode(decoders[1:], piece)
+
+
+def _finish(decoders: Sequence[_Inflater]) -> Iterator[bytes]:
+    for index, decoder in enumerate(decoders):
+        yield from _decode(decoders[index + 1 :], decoder.finish())
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages and charsets
+# ---------------------------------------------------------------------------------------------
+
+
+def _make_page(url: str, response: _Response, validators: Validators, accept: Accept) -> Page:
+    etag = response.headers.get("etag")
+    last_modified = response.headers.get("last-modified")
+    if response.status == 304:
+        # A 304 may omit the validators; the previous ones still describe the stored body.
+        return Page(
+            url=url,
+            final_url=str(response.url),
+            status=304,
+            content_type="",
+            body=b"",
+            text="",
+            encoding="",
+            etag=etag or validators.etag,
+            last_modified=last_modified or validators.last_modified,
+            content_hash="",
+            not_modified=True,
+        )
+    header_charset = _charset_param(response.headers.get("content-type", ""))
+    text, encoding = _decode_text(response.body, header_charset, accept=accept)
+    return Page(
+        url=url,
+        final_url=str(response.url),
+        status=response.status,
+        content_type=response.media_type,
+        body=response.body,
+        text=text,
+        encoding=encoding,
+        etag=etag,
+        last_modified=last_modified,
+        content_hash=hashlib.sha256(response.body).hexdigest(),
+    )
+
+
+# Labels that browsers read as a superset encoding (WHATWG Encoding Standard); pages rely
+# on it, e.g. "iso-8859-1" pages full of cp1252 curly quotes.
+_SUPERSETS = {
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-z0-9._:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([a-z0-9._:-]+)""", re.I)
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _decode_text(
+    body: bytes, declared: str | None = None, *, accept: Accept = "html"
+) -> tuple[str, str]:
+    """Decode a document; returns (text, Python codec name used). Never raises.
+
+    Order: byte-order mark, the declared charset (HTTP header), a declaration in the
+    document (<meta> or the XML declaration), then UTF-8, then detection. A declaration
+    that the bytes contradict is not trusted; the last resort decodes with replacement.
+    """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body.decode(codec, "replace"), codec
+    label = _codec(declared) or _document_charset(body[:_HEAD], accept)
+    for candidate in (label, "utf-8"):
+        if candidate:
+            try:
+                return body.decode(candidate), candidate
+            except UnicodeDecodeError:
+                pass  # the label is wrong, or the page mixes encodings: look closer
+    if _mostly_utf8(body):
+        return body.decode("utf-8", "replace"), "utf-8"
+    detected = charset_normalizer.from_bytes(body).best()
+    guess = _codec(detected.encoding) if detected is not None else None
+    if guess is not None:
+        return body.decode(guess, "replace"), guess
+    fallback = label or "utf-8"
+    return body.decode(fallback, "replace"), fallback
+
+
+def _charset_param(content_type: str) -> str | None:
+    match = re.search(r"""charset\s*=\s*["']?([^"';\s]+)""", content_type, re.I)
+    return match.group(1) if match else None
+
+
+def _document_charset(head: bytes, accept: Accept) -> str | None:
+    xml = _XML_ENCODING.search(head.lstrip())
+    meta = _META_CHARSET.search(head)
+    found = [m.group(1).decode("ascii") for m in (xml, meta) if m]
+    if accept == "html":
+        found.reverse()  # a page's <meta> wins over an XHTML XML declaration
+    for label in found:
+        codec = _codec(label)
+        if codec is not None:
+            # A byte-oriented declaration of UTF-16 cannot be true (we could read it as
+            # ASCII); browsers take UTF-8 then.
+            return "utf-8" if codec.startswith("utf-16") else codec
+    return None
+
+
+def _codec(label: str | None) -> str | None:
+    """The Python codec for a charset label, widened to what browsers use; None if unknown."""
+    if not label:
+        return None
+    try:
+        info = codecs.lookup(label.strip().strip("\"'"))
+    except LookupError:
+        return None
+    # "base64" or "rot13" are codecs but not charsets; bytes.decode checks this same flag.
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return _SUPERSETS.get(info.name, info.name)
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """True when the bytes are UTF-8 with a few stray bytes (pasted cp1252 in a UTF-8 page)."""
+    valid = len(_UTF8_MULTIBYTE.findall(body))
+    invalid = body.decode("utf-8", "replace").count("\ufffd") - body.count(b"\xef\xbf\xbd")
+    return valid > invalid

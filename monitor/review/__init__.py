@@ -1,0 +1,1 @@
+"""Reviewing changes: diff reports, the web UI's pages and feed, and the static export."""

@@ -1,0 +1,324 @@
+"""The review web UI: server-rendered pages the daemon mounts at "/".
+
+`create_ui(store_provider, config_provider)` returns a Starlette app with:
+
+- `/`: the dashboard (sources and their status, recent changes);
+- `/sources/{name}`: one source and its statements;
+- `/statement?url=<url>`: a statement's versions;
+- `/diff?url=<url>&from=N&to=M`: the changes between two versions (the permalink alerts
+  link to; `to` defaults to the latest version, `from` to the one before `to`);
+- `/events?source=&type=&since=`: every event, filtered by a plain GET form;
+- `/feed.xml`: an Atom feed of changes (`?source=` for one source);
+- `/static/style.css`: the one stylesheet.
+
+No JavaScript anywhere. Every response carries a strict Content-Security-Policy (no script,
+styles only from this server, no framing) and nosniff / no-referrer headers. Pages are built
+by `monitor.review.views` and rendered with the package's templates, the same ones the static
+export (`monitor report`) and `monitor diff --format html` use.
+
+Endpoints are plain functions: Starlette runs them in its thread pool, so reading the
+database and comparing long statements never blocks the daemon's event loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import quote, urlencode
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from monitor.events import utcnow
+from monitor.review import views as ui_pages
+from monitor.review.feed import atom_feed
+from monitor.sources.config import Config
+from monitor.state.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+# The policy of every response. Styles come from /static/style.css only (no inline style),
+# forms submit only here, nothing else loads at all.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+# The same policy in a <meta> tag of every page (frame-ancestors is not allowed there).
+META_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'"
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+FEED_ENTRIES = 50
+
+StoreProvider = Callable[[], Store]
+ConfigProvider = Callable[[], Config]
+
+
+@functools.cache
+def stylesheet() -> tuple[bytes, str]:
+    """The package's stylesheet and a short hash of it, to version its URL."""
+    css = resources.files("monitor.review").joinpath("templates/style.css").read_bytes()
+    return css, hashlib.sha256(css).hexdigest()[:12]
+
+
+# --- links of the served pages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedLinks:
+    """Links between served pages: absolute paths under `root` (where the UI is mounted).
+
+    `root` may also be an absolute URL (scheme and host), for links in the Atom feed.
+    """
+
+    root: str = ""
+    forms: bool = True
+
+    def _to(self, path: str, params: dict[str, object] | None = None) -> str:
+        query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        return f"{self.root}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def home(self) -> str:
+        return self._to("/")
+
+    def stylesheet(self) -> str:
+        return self._to("/static/style.css", {"v": stylesheet()[1]})
+
+    def events(
+        self,
+        source: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> str:
+        return self._to("/events", {"source": source, "type": kind, "since": since, "limit": limit})
+
+    def events_form(self) -> str:
+        return self._to("/events")
+
+    def diff_form(self) -> str:
+        return self._to("/diff")
+
+    def feed(self, source: str | None = None) -> str:
+        return self._to("/feed.xml", {"source": source})
+
+    def source(self, name: str) -> str:
+        # Source names are plain (letters, digits, '-', '_', '.'), but stored ones are not
+        # validated again: quote them like any path segment.
+        return self._to(f"/sources/{quote(name, safe='')}")
+
+    def statement(self, source: str, url: str) -> str:
+        return self._to("/statement", {"url": url, "source": source})
+
+    def diff(self, source: str, url: str, old: int, new: int) -> str:
+        return self._to("/diff", {"url": url, "from": old, "to": new, "source": source})
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """ASGI middleware setting the security headers on every response of the UI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_ui(store_provider: StoreProvider, config_provider: ConfigProvider) -> Starlette:
+    """The review UI as a Starlette app, to mount at "/" (it works under any prefix).
+
+    The providers are called on every request, so a reloaded configuration or a reopened
+    store is picked up without rebuilding the app.
+    """
+    ui = _Endpoints(store_provider, config_provider)
+    routes = [
+        Route("/", ui.dashboard, name="dashboard"),
+        Route("/sources/{name}", ui.source, name="source"),
+        Route("/statement", ui.statement, name="statement"),
+        Route("/diff", ui.diff, name="diff"),
+        Route("/events", ui.events, name="events"),
+        Route("/feed.xml", ui.feed, name="feed"),
+        Route("/static/style.css", ui.stylesheet, name="stylesheet"),
+    ]
+    handlers = {HTTPException: ui.http_error, 500: ui.server_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)
+    # A long diff page is a few hundred KB of repetitive HTML: compressed for phones.
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _links(request: Request) -> ServedLinks:
+    return ServedLinks(root=str(request.scope.get("root_path", "")).rstrip("/"))
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    # Pages show live state: browsers may keep them but must ask again before reusing them.
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+class _Endpoints:
+    """The UI's request handlers, around the page builders of `monitor.review.views`."""
+
+    def __init__(self, store_provider: StoreProvider, config_provider: ConfigProvider) -> None:
+        self.store_provider = store_provider
+        self.config_provider = config_provider
+
+    def _page(
+        self, request: Request, build: Callable[[Store, ServedLinks], ui_pages.Page]
+    ) -> Response:
+        """Build and render a page; known failures become error pages with their status."""
+        links = _links(request)
+        try:
+            page = build(self.store_provider(), links)
+        except ui_pages.PageError as error:
+            return self._error(links, error)
+        except StoreError as exc:
+            log.warning("the web UI cannot read the state: %s", exc)
+            return self._error(
+                links,
+                ui_pages.PageError(503, "State unavailable", f"The state cannot be read: {exc}"),
+            )
+        return _html(ui_pages.render(page, links, meta_csp=META_CSP))
+
+    def _error(self, links: ServedLinks, error: ui_pages.PageError) -> Response:
+        page = ui_pages.error_page(error)
+        return _html(ui_pages.render(page, links, meta_csp=META_CSP), status=error.status)
+
+    def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own errors (unknown path, wrong method) as our error page."""
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            message = f"There is no page at {request.url.path}."
+            error = ui_pages.PageError(404, "Not found", message)
+        else:
+            error = ui_pages.PageError(exc.status_code, "Error", str(exc.detail))
+        response = self._error(_links(request), error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    def server_error(self, request: Request, exc: Exception) -> Response:
+        """An unexpected failure (logged by the server): a page, with the security headers.
+
+        Starlette answers it outside the middleware, so the headers are set here.
+        """
+        error = ui_pages.PageError(
+            500, "Server error", "This page failed to render; the daemon's log says why."
+        )
+        response = self._error(_links(request), error)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def dashboard(self, request: Request) -> Response:
+        return self._page(
+            request,
+            lambda store, links: ui_pages.dashboard_page(
+                store, self.config_provider(), links, utcnow()
+            ),
+        )
+
+    def source(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        return self._page(
+            request,
+            lambda store, links: ui_pages.source_page(
+                store, self.config_provider(), links, utcnow(), name
+            ),
+        )
+
+    def statement(self, request: Request) -> Response:
+        params = request.query_params
+        return self._page(
+            request,
+            lambda store, links: ui_pages.statement_page(
+                store, links, utcnow(), params.get("url", ""), params.get("source")
+            ),
+        )
+
+    def diff(self, request: Request) -> Response:
+        params = request.query_params
+
+        def build(store: Store, links: ServedLinks) -> ui_pages.Page:
+            old = ui_pages.parse_version(params.get("from"), "from")
+            new = ui_pages.parse_version(params.get("to"), "to")
+            url, source = params.get("url", ""), params.get("source")
+            return ui_pages.diff_page(store, links, utcnow(), url, source, old, new)
+
+        return self._page(request, build)
+
+    def events(self, request: Request) -> Response:
+        params = dict(request.query_params)
+
+        def build(store: Store, links: ServedLinks) -> ui_pages.Page:
+            filters = ui_pages.parse_event_filters(params)
+            return ui_pages.events_page(store, self.config_provider(), links, utcnow(), filters)
+
+        return self._page(request, build)
+
+    def feed(self, request: Request) -> Response:
+        """The Atom feed of changes, with absolute links (to `public_url` when configured)."""
+        config = self.config_provider()
+        public_url = config.defaults.public_url
+        base = (public_url or str(request.base_url)).rstrip("/")
+        links = ServedLinks(root=base)
+        source = request.query_params.get("source") or None
+        try:
+            store = self.store_provider()
+            events = store.events(source=source, kinds=ui_pages.CHANGE_KINDS, limit=FEED_ENTRIES)
+            state = ui_pages.StateView.read(store)
+        except StoreError as exc:
+            log.warning("the web UI cannot read the state: %s", exc)
+            return Response("the state cannot be read", status_code=503, media_type="text/plain")
+        now = utcnow()
+        body = atom_feed(
+            ui_pages.event_views(events, state, links, now),
+            feed_url=links.feed(source),
+            home_url=links.home(),
+            title="statement monitor: changes" + (f" of {source}" if source else ""),
+            now=now,
+        )
+        return Response(
+            body,
+            media_type="application/atom+xml; charset=utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    def stylesheet(self, request: Request) -> Response:
+        css, version = stylesheet()
+        # Pages link the stylesheet with its hash (?v=), so it may be kept for long.
+        cache = "public, max-age=31536000, immutable"
+        if request.query_params.get("v") != version:
+            cache = "public, max-age=300"
+        return Response(css, media_type="text/css; charset=utf-8", headers={"Cache-Control": cache})

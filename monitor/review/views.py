@@ -1,0 +1,899 @@
+"""What each review page shows, built from the state: independent of HTTP and of files.
+
+The web UI (`monitor.review.app`) serves these pages and the static export
+(`monitor.review.export`) writes
+them to disk, from the same builders and the same templates; only the links differ, which is
+what `Links` abstracts (absolute paths with query strings on the server, relative file names
+on disk).
+
+Everything shown comes from scraped pages and is hostile. The templates are autoescaped and
+never mark scraped text safe; links to the outside are only made for http(s) URLs
+(`report.safe_href`), and URLs that carry credentials are shown redacted and not linked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from monitor.diff import compare, split_paragraphs
+from monitor.events import EventKind, utcnow
+from monitor.review import report
+from monitor.sources.config import Config, format_duration
+from monitor.sources.urls import canonical_url, redact_url
+from monitor.state.store import (
+    Snapshot,
+    SourceRecord,
+    StatementRecord,
+    Store,
+    StoredEvent,
+    events_table,
+)
+
+# Event kinds people can filter on, in the order the events page offers them.
+EVENT_KINDS: tuple[str, ...] = typing.get_args(EventKind)
+
+# What counts as "a change" on the dashboard and in the feed.
+CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
+
+RECENT_CHANGES = 20  # on the dashboard and on a source's page
+STATEMENT_EVENTS = 50  # on a statement's page
+EVENTS_DEFAULT_LIMIT = 100
+EVENTS_MAX_LIMIT = 2000
+NEW_SUMMARY_CHARS = 240  # how much of a new statement's opening the event lists show
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class PageError(Exception):
+    """A page that cannot be shown: the HTTP status and a message for people."""
+
+    def __init__(self, status: int, heading: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.heading = heading
+        self.message = message
+
+
+def not_found(message: str) -> PageError:
+    return PageError(404, "Not found", message)
+
+
+def bad_request(message: str) -> PageError:
+    return PageError(400, "Bad request", message)
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+class Links(Protocol):
+    """Where each page is, for the pages that link to it.
+
+    A method returns None when that page does not exist in this rendering (a static export
+    has no filtered event lists and only the diffs it wrote); templates then show text
+    without a link.
+    """
+
+    @property
+    def forms(self) -> bool:
+        """Whether pages may offer GET forms (a server answers them; files on disk do not)."""
+        ...
+
+    def home(self) -> str: ...
+    def stylesheet(self) -> str: ...
+    def events(
+        self,
+        source: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> str | None: ...
+    def events_form(self) -> str: ...
+    def diff_form(self) -> str: ...
+    def feed(self, source: str | None = None) -> str | None: ...
+    def source(self, name: str) -> str | None: ...
+    def statement(self, source: str, url: str) -> str | None: ...
+    def diff(self, source: str, url: str, old: int, new: int) -> str | None: ...
+
+
+# --- small display values --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point in time for people: ISO for <time datetime>, UTC text, and how long ago."""
+
+    iso: str
+    text: str
+    ago: str
+
+
+def moment(value: dt.datetime | None, now: dt.datetime) -> Moment | None:
+    """A stored (UTC) time for display, relative to `now`; None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return Moment(
+        iso=value.isoformat().replace("+00:00", "Z"),
+        text=value.strftime("%Y-%m-%d %H:%M UTC"),
+        ago=time_ago(now - value),
+    )
+
+
+def utc_text(value: dt.datetime | None) -> str | None:
+    """A stored (UTC) time as people read it: "2026-11-26 09:00 UTC"."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def time_ago(delta: dt.timedelta) -> str:
+    """A rough age: "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    seconds = delta.total_seconds()
+    if seconds < -60:
+        return "in the future"
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            label = unit + ("s" if unit == "day" and count != 1 else "")
+            return f"{count} {label} ago"
+    return "just now"  # unreachable: seconds >= 60 matched "min"
+
+
+@dataclass(frozen=True)
+class ExternalUrl:
+    """A scraped or configured URL: the text shown, and a link only when it is safe."""
+
+    text: str
+    href: str | None
+
+
+def external_url(url: str) -> ExternalUrl:
+    """The URL for display: credentials redacted (and then not linked), http(s) only linked."""
+    shown = redact_url(url)
+    try:
+        has_credentials = "@" in urlsplit(url).netloc
+    except ValueError:
+        has_credentials = False
+    return ExternalUrl(shown, None if has_credentials else report.safe_href(url))
+
+
+def change_summary(payload: Mapping[str, Any]) -> str:
+    """The changes of a `changed` event counted by kind, e.g. "2 modified · 1 added"."""
+    counts = Counter(str(c.get("op")) for c in payload.get("changes") or () if isinstance(c, dict))
+    parts = [f"{counts[op]} {op}" for op in ("modified", "added", "removed", "moved") if counts[op]]
+    return " · ".join(parts) or "no text changes listed"
+
+
+def shorten(text: str, limit: int) -> str:
+    """Whitespace collapsed and cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+# --- the state, read once per page -----------------------------------------------------------
+
+
+@dataclass
+class StateView:
+    """The state's sources and statements, read once for one page.
+
+    Pages need source names for statements (which store only the source id) and whether
+    an event's URL is a tracked statement (to link it), so both are read up front.
+    """
+
+    store: Store
+    sources: list[SourceRecord]
+    statements: list[StatementRecord]
+    names: dict[int, str] = field(init=False)
+    tracked: set[tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = {record.id: record.name for record in self.sources}
+        self.tracked = {(self.source_of(s), s.url) for s in self.statements}
+
+    @classmethod
+    def read(cls, store: Store) -> StateView:
+        return cls(store, store.sources(), store.statements())
+
+    def source_of(self, statement: StatementRecord) -> str:
+        return self.names.get(statement.source_id, "")
+
+    def statements_of(self, source: str) -> list[StatementRecord]:
+        return [s for s in self.statements if self.source_of(s) == source]
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """A source as the dashboard and its page show it."""
+
+    name: str
+    kind: str
+    url: ExternalUrl
+    link: str | None
+    status: str  # css class: "ok", "error", "unchecked", "disabled"
+    status_text: str
+    error: str | None
+    failures: int
+    last_check: Moment | None
+    last_success: Moment | None
+    last_change: Moment | None
+    statements: int
+    interval: str | None  # "1h", from the configuration
+    overdue: bool  # no check for more than twice the interval
+    configured: bool
+
+
+def source_names(state: StateView, config: Config | None) -> list[str]:
+    """The configured sources' names in order, then those only the state knows."""
+    configured = [source.name for source in config.sources] if config is not None else []
+    known = set(configured)
+    return configured + [record.name for record in state.sources if record.name not in known]
+
+
+def source_views(
+    state: StateView, config: Config | None, links: Links, now: dt.datetime
+) -> list[SourceView]:
+    """Every configured source (in configuration order), then those only the state knows."""
+    records = {record.name: record for record in state.sources}
+    counts = Counter(state.source_of(s) for s in state.statements)
+    views: list[SourceView] = []
+    configured = config.sources if config is not None else ()
+    for source in configured:
+        interval = config.interval_of(source) if config is not None else None
+        views.append(
+            _source_view(
+                source.name,
+                source.kind,
+                source.url,
+                records.get(source.name),
+                counts[source.name],
+                links,
+                now,
+                interval=interval,
+                enabled=source.enabled,
+                configured=True,
+            )
+        )
+    known = {source.name for source in configured}
+    for record in state.sources:
+        if record.name not in known:
+            views.append(
+                _source_view(
+                    record.name,
+                    record.kind,
+                    record.url,
+                    record,
+                    counts[record.name],
+                    links,
+                    now,
+                    interval=None,
+                    enabled=True,
+                    configured=config is None,
+                )
+            )
+    return views
+
+
+def _source_view(
+    name: str,
+    kind: str,
+    url: str,
+    record: SourceRecord | None,
+    statements: int,
+    links: Links,
+    now: dt.datetime,
+    *,
+    interval: float | None,
+    enabled: bool,
+    configured: bool,
+) -> SourceView:
+    status, status_text = _source_status(record, enabled)
+    last_check = record.last_check_at if record else None
+    overdue = bool(
+        enabled
+        and interval is not None
+        and last_check is not None
+        and (now - last_check).total_seconds() > 2 * interval + 60
+    )
+    return SourceView(
+        name=name,
+        kind=kind,
+        url=external_url(url),
+        link=links.source(name),
+        status=status,
+        status_text=status_text,
+        error=record.last_error if record and record.last_status == "error" else None,
+        failures=record.consecutive_failures if record else 0,
+        last_check=moment(last_check, now),
+        last_success=moment(record.last_success_at if record else None, now),
+        last_change=moment(record.last_change_at if record else None, now),
+        statements=statements,
+        interval=format_duration(interval) if interval is not None else None,
+        overdue=overdue,
+        configured=configured,
+    )
+
+
+def _source_status(record: SourceRecord | None, enabled: bool) -> tuple[str, str]:
+    if not enabled:
+        return "disabled", "disabled"
+    if record is None or record.last_status is None:
+        return "unchecked", "not checked yet"
+    if record.last_status == "error":
+        failures = record.consecutive_failures
+        return "error", f"failing ({failures} check{'s' if failures != 1 else ''} in a row)"
+    return "ok", "ok"
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementView:
+    """A statement as a source's page lists it."""
+
+    title: str
+    url: ExternalUrl
+    link: str | None
+    status: str
+    versions: int
+    first_seen: Moment | None
+    last_changed: Moment | None
+    last_checked: Moment | None
+    latest_diff: str | None
+
+
+def statement_view(
+    statement: StatementRecord, source: str, links: Links, now: dt.datetime
+) -> StatementView:
+    version = statement.version
+    return StatementView(
+        title=statement.title or statement.url,
+        url=external_url(statement.url),
+        link=links.statement(source, statement.url),
+        status=statement.status,
+        versions=version,
+        first_seen=moment(statement.first_seen_at, now),
+        last_changed=moment(statement.last_changed_at, now),
+        last_checked=moment(statement.last_checked_at, now),
+        latest_diff=links.diff(source, statement.url, version - 1, version)
+        if version > 1
+        else None,
+    )
+
+
+def _by_latest_activity(statement: StatementRecord) -> tuple[dt.datetime, dt.datetime]:
+    """Sort key: most recently changed first, then most recently seen."""
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return (statement.last_changed_at or oldest, statement.first_seen_at or oldest)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An event as the lists and the feed show it."""
+
+    id: int
+    kind: str
+    source: str
+    source_link: str | None
+    title: str
+    url: ExternalUrl
+    raw_url: str
+    statement_link: str | None
+    diff_link: str | None
+    version: int | None
+    at: Moment
+    at_utc: dt.datetime
+    detail: str | None
+    moved_from: ExternalUrl | None
+    moved_from_link: str | None
+    payload: Mapping[str, Any]
+
+
+def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datetime) -> EventView:
+    payload = event.payload
+    tracked = (event.source, event.url) in state.tracked
+    version = event.version
+    diff_link = None
+    if tracked and event.kind == "changed" and version is not None and version > 1:
+        diff_link = links.diff(event.source, event.url, version - 1, version)
+    moved_from = payload.get("moved_from")
+    moved_from_tracked = isinstance(moved_from, str) and (event.source, moved_from) in state.tracked
+    at = moment(event.at, now)
+    assert at is not None  # events always have a time
+    return EventView(
+        id=event.id,
+        kind=event.kind,
+        source=event.source,
+        source_link=links.source(event.source),
+        title=event.title or event.url,
+        url=external_url(event.url),
+        raw_url=event.url,
+        statement_link=links.statement(event.source, event.url) if tracked else None,
+        diff_link=diff_link,
+        version=version,
+        at=at,
+        at_utc=event.at,
+        detail=_event_detail(event.kind, payload),
+        moved_from=external_url(moved_from) if isinstance(moved_from, str) else None,
+        moved_from_link=(
+            links.statement(event.source, str(moved_from)) if moved_from_tracked else None
+        ),
+        payload=payload,
+    )
+
+
+def _event_detail(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """One line saying what happened beyond the kind: the changes, the error, the opening."""
+    if kind == "changed":
+        summary = change_summary(payload)
+        similarity = payload.get("similarity")
+        if isinstance(similarity, int | float):
+            summary += f" · similarity {report.format_similarity(float(similarity))}"
+        return summary
+    if kind == "error":
+        return str(payload.get("error") or "") or None
+    if kind == "recovered":
+        failures = payload.get("failures")
+        return f"checks succeed again after {failures} failures" if failures else None
+    if kind == "new" and payload.get("summary"):
+        return shorten(str(payload["summary"]), NEW_SUMMARY_CHARS)
+    return None
+
+
+def event_views(
+    events: Iterable[StoredEvent], state: StateView, links: Links, now: dt.datetime
+) -> list[EventView]:
+    return [event_view(event, state, links, now) for event in events]
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """The events page's filters, from its query string."""
+
+    source: str | None = None
+    kind: str | None = None
+    since: dt.datetime | None = None
+    limit: int = EVENTS_DEFAULT_LIMIT
+
+    @property
+    def since_text(self) -> str:
+        """The `since` date as the form shows it back."""
+        if self.since is None:
+            return ""
+        if self.since.time() == dt.time(0, 0):
+            return self.since.date().isoformat()
+        return self.since.isoformat().replace("+00:00", "Z")
+
+
+def parse_since(value: str) -> dt.datetime:
+    """A date (2026-11-26) or ISO date-time; naive values are UTC. Raises ValueError."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = dt.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_event_filters(params: Mapping[str, str]) -> EventFilters:
+    """The filters of `/events?source=&type=&since=&limit=`; blank values are no filter."""
+    source = (params.get("source") or "").strip() or None
+    kind = (params.get("type") or "").strip() or None
+    if kind is not None and kind not in EVENT_KINDS:
+        raise bad_request(f"Unknown event type {kind!r}: use one of {', '.join(EVENT_KINDS)}.")
+    since = None
+    if (params.get("since") or "").strip():
+        try:
+            since = parse_since(params["since"])
+        except ValueError:
+            raise bad_request(
+                f"Cannot read the date {params['since']!r}: write it like 2026-11-26 "
+                "or 2026-11-26T09:00."
+            ) from None
+    limit = EVENTS_DEFAULT_LIMIT
+    if (params.get("limit") or "").strip():
+        try:
+            limit = int(params["limit"])
+        except ValueError:
+            raise bad_request("The limit must be a whole number.") from None
+        limit = max(1, min(limit, EVENTS_MAX_LIMIT))
+    return EventFilters(source, kind, since, limit)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page to render: its template and variables (`links` and `generated` are added)."""
+
+    template: str
+    title: str
+    context: dict[str, Any]
+
+
+def count_events(store: Store, kinds: Sequence[str], since: dt.datetime) -> int:
+    """How many events of these kinds happened since a time, counted by the database.
+
+    `Store.events` returns whole events (with their changes); the dashboard needs a number.
+    """
+    table = events_table
+    query = (
+        sa.select(sa.func.count())
+        .select_from(table)
+        .where(table.c.kind.in_(list(kinds)), table.c.at >= since)
+    )
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def dashboard_page(
+    store: Store,
+    config: Config | None,
+    links: Links,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+) -> Page:
+    """Sources with their status, then the latest changes of statements."""
+    state = StateView.read(store)
+    sources = source_views(state, config, links, now)
+    week = count_events(store, CHANGE_KINDS, since=now - dt.timedelta(days=7))
+    recent = store.events(kinds=CHANGE_KINDS, since=since, limit=RECENT_CHANGES)
+    return Page(
+        "ui_dashboard.html",
+        "Dashboard",
+        {
+            "nav": "dashboard",
+            "sources": sources,
+            "failing": sum(1 for s in sources if s.status == "error"),
+            "statement_count": len(state.statements),
+            "changes_this_week": week,
+            "recent": event_views(recent, state, links, now),
+            "since": moment(since, now),
+        },
+    )
+
+
+def source_page(
+    store: Store,
+    config: Config | None,
+    links: Links,
+    now: dt.datetime,
+    name: str,
+    since: dt.datetime | None = None,
+) -> Page:
+    """One source: its status and settings, its statements, its latest events."""
+    state = StateView.read(store)
+    view = next((s for s in source_views(state, config, links, now) if s.name == name), None)
+    if view is None:
+        raise not_found(f"There is no source named “{name}” in the configuration or the state.")
+    statements = sorted(state.statements_of(name), key=_by_latest_activity, reverse=True)
+    events = store.events(source=name, since=since, limit=RECENT_CHANGES)
+    return Page(
+        "ui_source.html",
+        f"Source {name}",
+        {
+            "nav": "dashboard",
+            "source": view,
+            "statements": [statement_view(s, name, links, now) for s in statements],
+            "events": event_views(events, state, links, now),
+            "all_events": links.events(source=name),
+            "source_feed": links.feed(source=name),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version on a statement's timeline."""
+
+    version: int
+    fetched: Moment | None
+    title: str
+    title_changed: bool
+    paragraphs: int
+    characters: int
+    summary: str | None
+    diff_link: str | None  # from the version before
+    latest_diff_link: str | None  # to the latest version, when neither is adjacent
+
+
+def find_statement(store: Store, url: str, source: str | None) -> tuple[StatementRecord, str]:
+    """The statement tracked at `url` (as given, else canonicalised) and its source's name.
+
+    The same URL may be tracked by two sources; `source` picks one, else the most recent.
+    """
+    if not url.strip():
+        raise bad_request("Say which statement: add ?url=<the statement's URL>.")
+    candidates = store.statements_at(url)
+    if not candidates:
+        try:
+            candidates = store.statements_at(canonical_url(url))
+        except ValueError:
+            candidates = []
+    names = {record.id: record.name for record in store.sources()}
+    if source:
+        candidates = [c for c in candidates if names.get(c.source_id) == source]
+    if not candidates:
+        where = f" in source “{source}”" if source else ""
+        raise not_found(f"No statement is tracked at {url}{where}.")
+    chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
+    return chosen, names.get(chosen.source_id, "")
+
+
+def statement_page(
+    store: Store, links: Links, now: dt.datetime, url: str, source: str | None
+) -> Page:
+    """A statement's timeline: every version, with the changes from the one before."""
+    statement, source_name = find_statement(store, url, source)
+    snapshots = store.snapshots(statement.id)
+    return statement_page_for(store, links, now, statement, source_name, snapshots)
+
+
+def statement_page_for(
+    store: Store,
+    links: Links,
+    now: dt.datetime,
+    statement: StatementRecord,
+    source: str,
+    snapshots: Sequence[Snapshot],
+    state: StateView | None = None,
+) -> Page:
+    """The statement page of a known statement whose snapshots are already read.
+
+    The versions' summaries come from their `changed` events (no comparing again); the
+    events list shows the latest ones.
+    """
+    state = state or StateView.read(store)
+    url = statement.url
+    edits = store.events(source=source, url=url, kinds=["changed"], limit=len(snapshots) + 1)
+    changed = {e.version: e.payload for e in edits if e.version}
+    events = store.events(source=source, url=url, limit=STATEMENT_EVENTS)
+    versions = _version_views(statement, source, snapshots, changed, links, now)
+    latest = snapshots[-1] if snapshots else None
+    return Page(
+        "ui_statement.html",
+        statement.title or statement.url,
+        {
+            "nav": "dashboard",
+            "statement": statement_view(statement, source, links, now),
+            "source": source,
+            "source_link": links.source(source),
+            "raw_url": statement.url,
+            "versions": list(reversed(versions)),
+            "version_numbers": [s.version for s in snapshots],
+            "latest": latest,
+            "latest_paragraphs": split_paragraphs(latest.text) if latest else [],
+            "events": event_views(events, state, links, now),
+        },
+    )
+
+
+def _version_views(
+    statement: StatementRecord,
+    source: str,
+    snapshots: Sequence[Snapshot],
+    changed: Mapping[int, Mapping[str, Any]],
+    links: Links,
+    now: dt.datetime,
+) -> list[VersionView]:
+    latest = snapshots[-1].version if snapshots else 0
+    views: list[VersionView] = []
+    previous: Snapshot | None = None
+    for snap in snapshots:
+        summary = None
+        if previous is not None:
+            payload = changed.get(snap.version)
+            summary = (
+                _summary_from_event(payload) if payload else _summary_by_comparing(previous, snap)
+            )
+        views.append(
+            VersionView(
+                version=snap.version,
+                fetched=moment(snap.fetched_at, now),
+                title=snap.title or statement.url,
+                title_changed=previous is not None and previous.title != snap.title,
+                paragraphs=len(split_paragraphs(snap.text)),
+                characters=len(snap.text),
+                summary=summary,
+                diff_link=(
+                    links.diff(source, statement.url, previous.version, snap.version)
+                    if previous is not None
+                    else None
+                ),
+                latest_diff_link=(
+                    links.diff(source, statement.url, snap.version, latest)
+                    if snap.version < latest - 1
+                    else None
+                ),
+            )
+        )
+        previous = snap
+    return views
+
+
+def _summary_from_event(payload: Mapping[str, Any]) -> str:
+    detail = _event_detail("changed", payload)
+    return detail or change_summary(payload)
+
+
+def _summary_by_comparing(old: Snapshot, new: Snapshot) -> str:
+    """A version without its `changed` event (an odd state): compare the texts instead."""
+    comparison = compare(old.text, new.text)
+    similarity = report.format_similarity(comparison.similarity)
+    return f"{report.summarize(comparison)} · similarity {similarity}"
+
+
+def parse_version(value: str | None, name: str) -> int | None:
+    """A version number from the query string; blank is None. Raises PageError (400)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise bad_request(f"“{name}” must be a version number, like 1 or 2.") from None
+    if number < 1:
+        raise bad_request(f"“{name}” must be a version number from 1 up.")
+    return number
+
+
+def diff_versions(statement: StatementRecord, old: int | None, new: int | None) -> tuple[int, int]:
+    """The versions to compare: `to` defaults to the latest, `from` to the one before `to`."""
+    if statement.version < 1:
+        raise not_found(f"No version of {statement.url} has been stored yet.")
+    new = new if new is not None else statement.version
+    old = old if old is not None else max(1, new - 1)
+    for number in (old, new):
+        if number > statement.version:
+            raise not_found(
+                f"{statement.url} has no version {number}: it has versions 1 to "
+                f"{statement.version}."
+            )
+    return old, new
+
+
+def diff_page(
+    store: Store,
+    links: Links,
+    now: dt.datetime,
+    url: str,
+    source: str | None,
+    old: int | None,
+    new: int | None,
+) -> Page:
+    """The diff of two versions of a statement (the permalink `/diff?url=&from=&to=`)."""
+    statement, source_name = find_statement(store, url, source)
+    old, new = diff_versions(statement, old, new)
+    old_snap = store.snapshot(statement.id, old)
+    new_snap = store.snapshot(statement.id, new)
+    if old_snap is None or new_snap is None:
+        missing = old if old_snap is None else new
+        raise not_found(f"Version {missing} of {statement.url} is not in the state.")
+    return diff_page_for(links, now, statement, source_name, old_snap, new_snap)
+
+
+def diff_page_for(
+    links: Links,
+    now: dt.datetime,
+    statement: StatementRecord,
+    source: str,
+    old: Snapshot,
+    new: Snapshot,
+) -> Page:
+    """The diff page of two snapshots already read."""
+    comparison = compare(old.text, new.text)
+    context = report.diff_context(
+        title=new.title or statement.title,
+        url=statement.url,
+        source=source,
+        from_version=old.version,
+        to_version=new.version,
+        from_time=utc_text(old.fetched_at),
+        to_time=utc_text(new.fetched_at),
+        comparison=comparison,
+        old_text=old.text,
+        new_text=new.text,
+    )
+    latest = statement.version
+    url = statement.url
+    adjacent = new.version == old.version + 1
+    context.update(
+        {
+            "nav": "dashboard",
+            "source_link": links.source(source),
+            "statement_link": links.statement(source, url),
+            "raw_url": url,
+            "earlier": links.diff(source, url, old.version - 1, old.version)
+            if adjacent and old.version > 1
+            else None,
+            "later": links.diff(source, url, new.version, new.version + 1)
+            if adjacent and new.version < latest
+            else None,
+            "permalink": links.diff(source, url, old.version, new.version),
+            "version_numbers": list(range(1, latest + 1)),
+            "only_version": latest == 1,
+        }
+    )
+    title = f"Changes: {new.title or statement.title or url}"
+    return Page("ui_diff.html", title, context)
+
+
+def events_page(
+    store: Store,
+    config: Config | None,
+    links: Links,
+    now: dt.datetime,
+    filters: EventFilters,
+) -> Page:
+    """Every event, newest first, filtered by source, type and date."""
+    state = StateView.read(store)
+    kinds = [filters.kind] if filters.kind else None
+    events = store.events(
+        source=filters.source, kinds=kinds, since=filters.since, limit=filters.limit + 1
+    )
+    more = len(events) > filters.limit
+    names = source_names(state, config)
+    return Page(
+        "ui_events.html",
+        "Events",
+        {
+            "nav": "events",
+            "filters": filters,
+            "kinds": EVENT_KINDS,
+            "source_names": names,
+            "events": event_views(events[: filters.limit], state, links, now),
+            "more": more,
+            "more_limit": min(filters.limit * 2, EVENTS_MAX_LIMIT),
+            "can_show_more": more and filters.limit < EVENTS_MAX_LIMIT,
+        },
+    )
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render(page: Page, links: Links, *, meta_csp: str, now: dt.datetime | None = None) -> str:
+    """The page's HTML, with the shared variables every `ui_*` template uses."""
+    now = now or utcnow()
+    generated = moment(now, now)
+    template = report.environment().get_template(page.template)
+    return template.render(
+        {
+            **page.context,
+            "page_title": page.title,
+            "links": links,
+            "generated": generated,
+            "meta_csp": meta_csp,
+        }
+    )
+
+
+def error_page(error: PageError) -> Page:
+    return Page(
+        "ui_error.html",
+        error.heading,
+        {"nav": "", "status": error.status, "heading": error.heading, "message": error.message},
+    )

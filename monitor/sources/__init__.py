@@ -1,0 +1,1 @@
+"""What to watch: the validated configuration (`config`) and URL identity (`urls`)."""

@@ -1,0 +1,485 @@
+"""Configuration: `sources.toml` read with tomllib and validated once, here, with pydantic.
+
+Everything downstream trusts these models. A broken file is refused with a `ConfigError`
+naming the file, the line and the key, with a did-you-mean hint for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# Durations and sizes
+# ---------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
+
+
+def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
+    """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
+    if isinstance(value, bool):
+        raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(
+                f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
+            )
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError("a duration must be more than zero")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from "10MB", "500kb", or a bare number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f'{value!r} is not a size; write it like "10MB" or "500KB"')
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError("a size must be more than zero")
+    return size
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+# A duration where "0s" means "none" (e.g. no spacing between requests).
+OptionalDuration = Annotated[float, BeforeValidator(partial(parse_duration, allow_zero=True))]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact way to write a duration: 3600 -> "1h"."""
+    for unit in ("d", "h", "m", "s"):
+        size = _DURATION_UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Defaults(_Strict):
+    """The `[defaults]` table: settings every source inherits unless it sets its own."""
+
+    interval: Duration = 3600.0
+    timeout: Duration = 30.0
+    max_bytes: Size = 10_000_000
+    max_redirects: int = Field(10, ge=0, le=50)
+    retries: int = Field(2, ge=0, le=10)
+    concurrency: int = Field(20, ge=1, le=1000)
+    per_host: int = Field(4, ge=1, le=100)
+    user_agent: str = "statement-monitor/0.1 (+https://github.com/statement-monitor)"
+    contact: str | None = None  # an email or URL appended to the User-Agent for site owners
+    max_new_per_check: int = Field(50, ge=1)  # statement pages fetched per check of an index
+    # the daemon (`monitor run`)
+    jitter: float = Field(0.1, ge=0, le=0.5)  # random delay, as a share of each interval
+    check_timeout: Duration = 600.0  # a check running longer is cancelled (an error)
+    host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
+    overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
+    keep_raw: bool = True  # keep the compressed raw page with each snapshot
+    # alerts
+    alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
+    error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert
+    templates: Path | None = None  # a folder of message templates overriding the built-in ones
+    public_url: str | None = None  # where the web UI is reachable, for links in alerts
+
+
+class Source(_Strict):
+    """One `[[sources]]` entry: a page, an index of statements, or a feed."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: str
+    kind: Literal["page", "index", "feed"] = "page"
+    interval: Duration | None = None
+    cron: str | None = None  # crontab times ("0 9 * * 1-5"), instead of an interval
+    selector: str | None = None
+    links: str | None = None
+    follow_feed: bool = False  # index: also read the feed the page advertises
+    ignore: tuple[str, ...] = ()
+    notify: tuple[str, ...] | None = None
+    enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(
+                f"{name!r}: use letters, digits, '-', '_' and '.', starting with a letter or digit"
+            )
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
+        return patterns
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, cron: str | None) -> str | None:
+        if cron is not None:
+            from monitor.daemon.scheduler import (
+                parse_cron,  # APScheduler loads only when cron is used
+            )
+
+            parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
+        return cron
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> Source:
+        if self.cron is not None and self.interval is not None:
+            raise ValueError("set either interval or cron, not both")
+        return self
+
+    @property
+    def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in self.ignore)
+
+
+class _Notifier(_Strict):
+    name: str = ""  # filled from the table key: [notifiers.<name>]
+    digest: Duration | None = None  # collect alerts and send one message per window
+
+
+class WebhookNotifier(_Notifier):
+    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
+
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            raise ValueError("a webhook URL must start with http:// or https://")
+        return url
+
+
+class EmailNotifier(_Notifier):
+    """Sends a text + HTML email through an SMTP server."""
+
+    type: Literal["email"]
+    smtp_host: str
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from")
+    to: tuple[str, ...] = Field(min_length=1)
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _login_is_complete(self) -> EmailNotifier:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together: set both or neither")
+        return self
+
+
+class AppriseNotifier(_Notifier):
+    """Any service Apprise knows (Slack, Discord, Teams, Telegram, ntfy, Matrix, ...)."""
+
+    type: Literal["apprise"]
+    urls: tuple[SecretStr, ...] = Field(min_length=1)
+
+
+Notifier = Annotated[WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")]
+
+
+class Config(_Strict):
+    """A whole validated configuration file."""
+
+    defaults: Defaults = Field(default_factory=Defaults)
+    sources: tuple[Source, ...] = ()
+    notifiers: dict[str, Notifier] = Field(default_factory=dict)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_notifiers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("notifiers"), dict):
+            data = dict(data)
+            data["notifiers"] = {
+                name: {**body, "name": name} if isinstance(body, dict) else body
+                for name, body in data["notifiers"].items()
+            }
+        return data
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def interval_of(self, source: Source) -> float:
+        return source.interval if source.interval is not None else self.defaults.interval
+
+    def notifiers_for(self, source: Source) -> list[str]:
+        """Names of the notifiers a source alerts: its `notify` list, else all of them."""
+        if source.notify is not None:
+            return list(source.notify)
+        return list(self.notifiers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, line and key."""
+
+
+class _KeyProblem(ValueError):
+    """A cross-field problem that knows which key it is about."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Problem:
+    loc: tuple[str | int, ...]
+    message: str
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read and validate a configuration file; raises ConfigError with file, line and key."""
+    path = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file. Copy the example with `monitor init` or pass --config."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_config(raw_text, path, env)
+
+
+def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, str]) -> Config:
+    """Validate the text of a configuration file (see load_config)."""
+    try:
+        data = tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        data = _interpolate(data, env, ())
+        config = Config.model_validate({**data, "path": path})
+        _cross_check(config)
+    except _KeyProblem as problem:
+        problems = [_Problem(problem.loc, problem.message)]
+        raise ConfigError(_describe(path, raw_text, problems)) from None
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
+    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
+    if hurried:
+        shown = ", ".join(hurried[:5]) + (
+            f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
+        )
+        log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
+    return config
+
+
+def _cross_check(config: Config) -> None:
+    """Checks across tables, which pydantic cannot locate: unique names, known notifiers."""
+    seen: set[str] = set()
+    for index, source in enumerate(config.sources):
+        if source.name in seen:
+            raise _KeyProblem(("sources", index, "name"), f"two sources are named {source.name!r}")
+        seen.add(source.name)
+        for wanted in source.notify or ():
+            if wanted not in config.notifiers:
+                raise _KeyProblem(
+                    ("sources", index, "notify"),
+                    f"no notifier is named {wanted!r}" + did_you_mean(wanted, config.notifiers),
+                )
+
+
+def _interpolate(value: Any, env: Any, loc: tuple[str | int, ...]) -> Any:
+    """Replace ${NAME} in every string with the environment variable NAME."""
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise _KeyProblem(loc, f"environment variable {name} is not set")
+            return str(env[name])
+
+        return _ENV_REF.sub(lookup, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, (*loc, i)) for i, v in enumerate(value)]
+    return value
+
+
+def _problems(exc: ValidationError) -> list[_Problem]:
+    problems: list[_Problem] = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key {key!r}" + did_you_mean(key, _allowed_keys(loc[:-1]))
+        elif error["type"] == "missing":
+            message = f"missing required key {loc[-1]!r}"
+        elif error["type"] == "union_tag_invalid":
+            message = 'type must be one of "webhook", "email", "apprise"'
+        elif error["type"] == "union_tag_not_found":
+            message = 'missing key "type" (one of "webhook", "email", "apprise")'
+        problems.append(_Problem(loc, message))
+    return problems
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return part in {"webhook", "email", "apprise"}
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    model: type[BaseModel] | None = None
+    if loc == ():
+        model = Config
+    elif loc == ("defaults",):
+        model = Defaults
+    elif len(loc) == 2 and loc[0] == "sources":
+        model = Source
+    elif len(loc) == 2 and loc[0] == "notifiers":
+        models: list[type[BaseModel]] = [WebhookNotifier, EmailNotifier, AppriseNotifier]
+        return sorted({key for m in models for key in _model_keys(m)})
+    return _model_keys(model) if model else []
+
+
+def _model_keys(model: type[BaseModel]) -> list[str]:
+    keys = [field.alias or name for name, field in model.model_fields.items()]
+    return [k for k in keys if k not in {"path", "name"} or model is Source]
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """A hint naming the closest of `choices` to a misspelt `word` ("" when none is close)."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for problem in problems:
+        key = _dotted(problem.loc)
+        line = _find_line(raw_text, problem.loc)
+        where = f"line {line}" if line else "file"
+        lines.append(
+            f"  {path}:{line or '?'}: {key}: {problem.message}"
+            if key
+            else f"  {path} ({where}): {problem.message}"
+        )
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _find_line(raw_text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The line number of the key at `loc`, found by walking the TOML table headers.
+
+    tomllib keeps no positions, so this follows the file's own structure: the n-th
+    `[[sources]]` header opens sources[n], `[notifiers.x]` opens notifiers.x, and the key
+    is the first `key =` line after the header (or the header itself).
+    """
+    if not loc:
+        return None
+    header_line = _table_start(raw_text.splitlines(), loc)
+    key = next((part for part in reversed(loc) if isinstance(part, str)), None)
+    lines = raw_text.splitlines()
+    start = header_line if header_line is not None else 0
+    key_pattern = re.compile(rf"^\s*\"?{re.escape(str(key))}\"?\s*=") if key else None
+    for number in range(start, len(lines)):
+        text = lines[number]
+        if number > start and re.match(r"^\s*\[", text) and header_line is not None:
+            break
+        if key_pattern and key_pattern.match(text):
+            return number + 1
+    return header_line + 1 if header_line is not None else None
+
+
+def _table_start(lines: list[str], loc: tuple[str | int, ...]) -> int | None:
+    if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+        count = -1
+        for number, text in enumerate(lines):
+            if re.match(r"^\s*\[\[\s*sources\s*\]\]", text):
+                count += 1
+                if count == loc[1]:
+                    return number
+        return None
+    if loc[0] == "notifiers" and len(loc) > 1:
+        name = re.escape(str(loc[1]))
+        for number, text in enumerate(lines):
+            if re.match(rf"^\s*\[\s*notifiers\.\"?{name}\"?\s*\]", text):
+                return number
+        return None
+    for number, text in enumerate(lines):
+        if re.match(rf"^\s*\[\s*{re.escape(str(loc[0]))}\s*\]", text):
+            return number
+    return None

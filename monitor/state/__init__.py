@@ -1,0 +1,1 @@
+"""The state layer: every SQL statement of the project lives here (`store`, `recorder`)."""

@@ -1,0 +1,69 @@
+"""Record finished checks in the store in small groups, one transaction per group.
+
+A large check finishes hundreds of sources a second. One transaction each would spend
+more time committing (and, with several writer processes, waiting for the write lock)
+than checking. Checks finishing within a few milliseconds of each other are written
+together; each check still lands whole or not at all, snapshot and alerts together, and a
+check's caller hears only once its transaction has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from monitor.state.store import SourceUpdate, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """Writes `SourceUpdate`s to a store, grouping those that arrive together."""
+
+    def __init__(self, store: Store, *, max_batch: int = 64, max_delay: float = 0.02) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self._waiting: list[tuple[SourceUpdate, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def record(self, update: SourceUpdate) -> None:
+        """Write one check; returns once it is committed. Raises StoreError."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update, future))
+        if len(self._waiting) >= self.max_batch:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.max_delay, self.flush)
+        await future
+
+    def flush(self) -> None:
+        """Write everything waiting now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._waiting = self._waiting, []
+        if not batch:
+            return
+        try:
+            self.store.save_checks([update for update, _ in batch])
+        except Exception:  # every waiting check must hear back, whatever went wrong
+            # One bad check must not sink the others: write them one by one.
+            self._write_singly(batch)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    def _write_singly(self, batch: list[tuple[SourceUpdate, asyncio.Future[None]]]) -> None:
+        for update, future in batch:
+            if future.done():
+                continue
+            try:
+                self.store.save_check(update)
+            except Exception as exc:
+                log.error("%s: could not record the check: %s", update.name, exc)
+                error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+                future.set_exception(error)
+            else:
+                future.set_result(None)
