@@ -71,7 +71,10 @@ class WarcRecord:
     def digest_problems(self) -> list[str]:
         """Each stored digest header that does not match the bytes (empty when all match)."""
         found: list[str] = []
-        for name, data in (("WARC-Block-Digest", self.block), ("WARC-Payload-Digest", self.payload)):
+        for name, data in (
+            ("WARC-Block-Digest", self.block),
+            ("WARC-Payload-Digest", self.payload),
+        ):
             stored = self.header(name)
             if stored is None or not stored.startswith("sha256:"):
                 continue  # only our own digests are checked here; warcio check does the rest
@@ -126,7 +129,7 @@ def iter_members(data: memoryview | bytes) -> Iterator[Member | Damage]:
 
 def _next_member(data: memoryview | bytes, start: int) -> int:
     # a memoryview over an mmap or bytes: both of those can search
-    raw = data.obj if isinstance(data, memoryview) else data
+    raw: bytes | mmap.mmap = data.obj if isinstance(data, memoryview) else data  # type: ignore[assignment]
     position = start
     while True:
         found = raw.find(GZIP_MAGIC, position)

@@ -77,7 +77,9 @@ def _check_ref(
     responses = [item for item in inside if item.record.record_type == "response"]
     if ref.offset not in found or not responses:
         return [
-            Problem(name, ref.offset, "missing", "no archived response starts there", ref.target_uri)
+            Problem(
+                name, ref.offset, "missing", "no archived response starts there", ref.target_uri
+            )
         ]
     response = responses[0]
     stored = response.record.header("WARC-Payload-Digest") or ""

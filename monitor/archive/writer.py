@@ -48,7 +48,6 @@ _FRAMING = ("transfer-encoding",)
 _ENCODING = ("content-encoding", "content-length")
 # how far back from the end of a file to look for the start of its last record
 _TAIL_WINDOW = 64 * 1024 * 1024
-_WARCINFO_MAX = 4096
 
 
 def _utcnow() -> dt.datetime:
@@ -86,7 +85,9 @@ def _response_headers(exchange: HttpExchange) -> Headers:
             headers.append((f"X-Archive-Orig-{name}", value))
         else:
             headers.append((name, value))
-    if exchange.body_decoded and any(n.lower() == "content-length" for n, _ in exchange.response_headers):
+    if exchange.body_decoded and any(
+        n.lower() == "content-length" for n, _ in exchange.response_headers
+    ):
         headers.append(("Content-Length", str(len(exchange.body))))
     return tuple(headers)
 
@@ -100,8 +101,14 @@ def _status_line(exchange: HttpExchange) -> str:
     return f"{version} {exchange.status} {_field(reason)}".rstrip()
 
 
-_REASONS = {200: "OK", 203: "Non-Authoritative Information", 301: "Moved Permanently",
-            302: "Found", 404: "Not Found", 410: "Gone"}
+_REASONS = {
+    200: "OK",
+    203: "Non-Authoritative Information",
+    301: "Moved Permanently",
+    302: "Found",
+    404: "Not Found",
+    410: "Gone",
+}
 
 
 def _request_block(exchange: HttpExchange) -> bytes:
@@ -186,8 +193,15 @@ class ArchiveWriter:
         response_id = _record_id()
         placed: list[tuple[str, str, str, str, int, int]] = []
 
-        def emit(kind: str, record_id: str, uri: str, block: bytes, payload: bytes,
-                 content_type: str, extra: list[tuple[str, str]]) -> None:
+        def emit(
+            kind: str,
+            record_id: str,
+            uri: str,
+            block: bytes,
+            payload: bytes,
+            content_type: str,
+            extra: list[tuple[str, str]],
+        ) -> None:
             headers = [
                 ("WARC-Type", kind),
                 ("WARC-Record-ID", record_id),
@@ -215,29 +229,62 @@ class ArchiveWriter:
 
         head = _header_bytes(_status_line(exchange), _response_headers(exchange))
         ip = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
-        emit("response", response_id, exchange.url, head + exchange.body, exchange.body,
-             "application/http;msgtype=response", ip)
+        emit(
+            "response",
+            response_id,
+            exchange.url,
+            head + exchange.body,
+            exchange.body,
+            "application/http;msgtype=response",
+            ip,
+        )
         request = _request_block(exchange)
-        emit("request", _record_id(), exchange.url, request, b"",
-             "application/http;msgtype=request", [("WARC-Concurrent-To", response_id)])
-        fields = _fields([
-            ("snapshot-id", info.snapshot_id),
-            ("version", info.version),
-            ("text-sha256", info.text_sha256),
-            ("source", info.source),
-            ("statement-url", info.statement_url),
-            ("title", info.title),
-            ("requested-url", exchange.requested_url if exchange.requested_url != exchange.url else None),
-            ("http-version", exchange.http_version),
-            ("body-decoded", "yes" if exchange.body_decoded else None),
-            ("software", self._software),
-        ])
-        emit("metadata", _record_id(), exchange.url, fields, fields, "application/warc-fields",
-             [("WARC-Concurrent-To", response_id)])
+        emit(
+            "request",
+            _record_id(),
+            exchange.url,
+            request,
+            b"",
+            "application/http;msgtype=request",
+            [("WARC-Concurrent-To", response_id)],
+        )
+        fields = _fields(
+            [
+                ("snapshot-id", info.snapshot_id),
+                ("version", info.version),
+                ("text-sha256", info.text_sha256),
+                ("source", info.source),
+                ("statement-url", info.statement_url),
+                ("title", info.title),
+                (
+                    "requested-url",
+                    exchange.requested_url if exchange.requested_url != exchange.url else None,
+                ),
+                ("http-version", exchange.http_version),
+                ("body-decoded", "yes" if exchange.body_decoded else None),
+                ("software", self._software),
+            ]
+        )
+        emit(
+            "metadata",
+            _record_id(),
+            exchange.url,
+            fields,
+            fields,
+            "application/warc-fields",
+            [("WARC-Concurrent-To", response_id)],
+        )
         if rendered_dom is not None:
             dom = rendered_dom.encode("utf-8") if isinstance(rendered_dom, str) else rendered_dom
-            emit("resource", _record_id(), f"urn:rendered-dom:{exchange.url}", dom, dom,
-                 "text/html; charset=utf-8", [("WARC-Concurrent-To", response_id)])
+            emit(
+                "resource",
+                _record_id(),
+                f"urn:rendered-dom:{exchange.url}",
+                dom,
+                dom,
+                "text/html; charset=utf-8",
+                [("WARC-Concurrent-To", response_id)],
+            )
         return placed, out.getvalue()
 
     def _warcinfo(self, name: str) -> bytes:
@@ -266,9 +313,8 @@ class ArchiveWriter:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 size = os.fstat(fd).st_size
-                if size + len(blob) > self.max_file_size and size > _WARCINFO_MAX:
-                    # another process filled it since we picked it (a file holding only its
-                    # warcinfo takes any record, however large)
+                if not self._fits(name, size, len(blob)):
+                    # another process filled it since we picked it
                     self._current = None
                     self._full.add(name)
                     continue
@@ -292,13 +338,17 @@ class ArchiveWriter:
             )
         )
 
+    def _fits(self, name: str, size: int, needed: int) -> bool:
+        # a file holding only its warcinfo takes any record, however large
+        return size + needed <= self.max_file_size or size <= len(self._warcinfo(name))
+
     def _pick(self, day: str, needed: int) -> str:
         """The file to append to: this writer's current one, else the day's last whole one."""
         if self._current is not None and self._current.split("-")[1] == day:
             path = self.folder / self._current
             if path.exists():
                 size = path.stat().st_size
-                if size + needed <= self.max_file_size or size <= _WARCINFO_MAX:
+                if self._fits(self._current, size, needed):
                     return self._current
             self._full.add(self._current)
         numbers = sorted(
@@ -310,8 +360,11 @@ class ArchiveWriter:
             last = f"{FILE_PREFIX}-{day}-{numbers[-1]:03d}.warc.gz"
             path = self.folder / last
             size = path.stat().st_size
-            fits = size + needed <= self.max_file_size or size <= _WARCINFO_MAX
-            if fits and last not in self._full and (last in self._checked or tail_is_clean(path)):
+            if (
+                self._fits(last, size, needed)
+                and last not in self._full
+                and (last in self._checked or tail_is_clean(path))
+            ):
                 self._checked.add(last)
                 self._current = last
                 return last
