@@ -36,8 +36,9 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 
+from monitor.clock import utcnow  # noqa: E402
 from monitor.diff import normalize  # noqa: E402
-from monitor.events import Event, EventKind, utcnow  # noqa: E402
+from monitor.events import Event, EventKind  # noqa: E402
 from monitor.review.app import create_ui  # noqa: E402
 from monitor.sources.config import Config  # noqa: E402
 from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store  # noqa: E402

@@ -101,8 +101,12 @@ class Change:
     words: tuple[WordEdit, ...] = field(default=())
     part: ChangePart = "body"  # "title": the statement's headline, not a body paragraph
 
-    def to_json(self) -> dict[str, Any]:
-        """The change as in the JSON event contract: op, and before and/or after."""
+    def to_json(self, *, detail: bool = False) -> dict[str, Any]:
+        """The change as in the JSON event contract: op, and before and/or after.
+
+        `detail=True` adds what the store keeps so that alerts and pages never compare
+        again: the paragraph positions and the word edits.
+        """
         out: dict[str, Any] = {"op": self.op}
         if self.part != "body":
             out["part"] = self.part
@@ -110,7 +114,45 @@ class Change:
             out["before"] = self.before
         if self.after is not None:
             out["after"] = self.after
+        if detail:
+            if self.old_index is not None:
+                out["old_index"] = self.old_index
+            if self.new_index is not None:
+                out["new_index"] = self.new_index
+            if self.words:
+                out["words"] = [[w.op, w.text] for w in self.words]
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        """The change back from `to_json` (with or without `detail`)."""
+        words = tuple(WordEdit(op, text) for op, text in data.get("words") or ())
+        return cls(
+            op=data["op"],
+            before=data.get("before"),
+            after=data.get("after"),
+            old_index=data.get("old_index"),
+            new_index=data.get("new_index"),
+            words=words,
+            part=data.get("part", "body"),
+        )
+
+    @property
+    def segments(self) -> tuple[WordEdit, ...]:
+        """The change as runs of kept, deleted and inserted text, for display.
+
+        A modified paragraph has its word edits; a change stored before they were kept gets
+        them computed here, once.
+        """
+        if self.words:
+            return self.words
+        if self.op in ("modified", "moved") and self.before is not None and self.after is not None:
+            return word_edits(self.before, self.after)
+        if self.op == "removed":
+            return (WordEdit("delete", self.before or ""),)
+        if self.op == "added":
+            return (WordEdit("insert", self.after or ""),)
+        return (WordEdit("equal", self.after if self.after is not None else self.before or ""),)
 
 
 @dataclass(frozen=True)

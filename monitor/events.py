@@ -1,23 +1,26 @@
-"""Events: what a check found, as reported on the CLI, in JSON lines, and to notifiers."""
+"""Events: what a check found, as reported on the CLI, in JSON lines, and to notifiers.
+
+One `Event` type travels from the pipeline through the store to alerts and pages. The store
+keeps `to_json(detail=True)` (the contract's fields plus the word edits of each change) and
+gives back `Event.from_json` of it, so nothing downstream reads a dict or compares again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from monitor.clock import iso_utc, parse_utc, utcnow
 from monitor.diff import Change
 
-EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered"]
+EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered", "test"]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 # Kinds that people are alerted about; a baseline is recorded silently, and an error only
-# alerts when it completes a streak of failed checks (then `failures` is set).
+# alerts when it completes a streak of failed checks (then `failures` is set). `test` is the
+# message of `monitor notify --test`, never stored.
 ALERTING_KINDS: frozenset[str] = frozenset({"new", "changed", "moved", "removed", "recovered"})
-
-
-def utcnow() -> dt.datetime:
-    """The current time in UTC, to the second (what is stored and shown)."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,11 @@ class Event:
         """True when notifiers are told of this event."""
         return self.event in ALERTING_KINDS or (self.event == "error" and self.failures is not None)
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as in the JSON contract (`--format json`, webhook body)."""
+    def to_json(self, *, detail: bool = False) -> dict[str, Any]:
+        """The event as in the JSON contract (`--format json`, webhook body).
+
+        `detail=True` is the stored form: each change also keeps its word edits.
+        """
         out: dict[str, Any] = {"event": self.event, "source": self.source, "url": self.url}
         if self.title is not None:
             out["title"] = self.title
@@ -53,7 +59,7 @@ class Event:
         if self.similarity is not None:
             out["similarity"] = round(self.similarity, 4)
         if self.event == "changed":
-            out["changes"] = [c.to_json() for c in self.changes]
+            out["changes"] = [c.to_json(detail=detail) for c in self.changes]
         if self.error is not None:
             out["error"] = self.error
         if self.moved_from is not None:
@@ -64,5 +70,31 @@ class Event:
             out["summary"] = self.summary
         if self.failures is not None:
             out["failures"] = self.failures
-        out["at"] = self.at.isoformat().replace("+00:00", "Z")
+        out["at"] = iso_utc(self.at)
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        """The event back from `to_json` (either form); raises ValueError when it is not one."""
+        try:
+            kind = data["event"]
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown event kind {kind!r}")
+            published = data.get("published")
+            return cls(
+                event=kind,
+                source=str(data["source"]),
+                url=str(data["url"]),
+                title=data.get("title"),
+                version=data.get("version"),
+                similarity=data.get("similarity"),
+                changes=tuple(Change.from_json(c) for c in data.get("changes") or ()),
+                error=data.get("error"),
+                moved_from=data.get("moved_from"),
+                published=dt.date.fromisoformat(published) if published else None,
+                summary=data.get("summary"),
+                failures=data.get("failures"),
+                at=parse_utc(data["at"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a stored event: {exc}") from exc

@@ -18,8 +18,9 @@ from typing import Any
 import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from monitor.clock import utcnow
 from monitor.diff import Change
-from monitor.events import Event, utcnow
+from monitor.events import Event
 from monitor.sources.config import Config
 from monitor.state.store import OutboxAlert, SourceUpdate, StatementUpdate, Store
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from notify_support import changed_event
 
 from monitor.alerts.messages import MessageRenderer, change_view, diff_link, one_line
+from monitor.diff import Change
+from monitor.events import Event
 
-CHANGED = changed_event(url="https://news.example.org/a?b=1").to_json()
+CHANGED = changed_event(url="https://news.example.org/a?b=1")
+
+
+def event_of(**fields: object) -> Event:
+    """An event from contract fields, at a fixed time."""
+    return Event.from_json({"at": "2026-11-26T09:00:00Z", **fields})
 
 
 def test_alert_text_and_html_show_what_was_removed_and_added() -> None:
@@ -57,7 +65,7 @@ def test_alert_text_and_html_show_what_was_removed_and_added() -> None:
 def test_each_kind_of_event_reads_on_its_own(
     kind: str, extra: dict[str, str], expected: str
 ) -> None:
-    event = {"event": kind, "source": "press", "url": "https://press.example.org/s", **extra}
+    event = event_of(event=kind, source="press", url="https://press.example.org/s", **extra)
 
     message = MessageRenderer().alert(event)
 
@@ -66,7 +74,7 @@ def test_each_kind_of_event_reads_on_its_own(
 
 
 def test_scraped_title_cannot_inject_headers_or_markup() -> None:
-    event = {**CHANGED, "title": "Hi\r\nBcc: x@example.net\u2028<img src=x onerror=alert(1)>"}
+    event = replace(CHANGED, title="Hi\r\nBcc: x@example.net\u2028<img src=x onerror=alert(1)>")
 
     message = MessageRenderer().alert(event)
 
@@ -76,7 +84,7 @@ def test_scraped_title_cannot_inject_headers_or_markup() -> None:
 
 
 def test_a_javascript_url_is_never_a_link() -> None:
-    event = {"event": "new", "source": "s", "url": "javascript:alert(1)"}
+    event = event_of(event="new", source="s", url="javascript:alert(1)")
 
     html = MessageRenderer().alert(event).html
 
@@ -85,17 +93,18 @@ def test_a_javascript_url_is_never_a_link() -> None:
 
 def test_diff_link_needs_a_public_url() -> None:
     assert diff_link(None, CHANGED) is None
-    assert diff_link("https://m.example.org", {"url": "https://x/y"}) == (
+    new = event_of(event="new", source="s", url="https://x/y")
+    assert diff_link("https://m.example.org", new) == (
         "https://m.example.org/statement?url=https%3A%2F%2Fx%2Fy"
     )
-    changed = {"event": "changed", "url": "https://x/y", "version": 3}
+    changed = event_of(event="changed", source="s", url="https://x/y", version=3)
     assert diff_link("https://m.example.org/", changed) == (
         "https://m.example.org/diff?url=https%3A%2F%2Fx%2Fy&from=2&to=3"
     )
 
 
 def test_modified_paragraphs_mark_only_the_edited_words() -> None:
-    view = change_view({"op": "modified", "before": "one two three", "after": "one 2 three"})
+    view = change_view(Change("modified", before="one two three", after="one 2 three"))
 
     assert [(s.op, s.text) for s in view.segments] == [
         ("equal", "one "),
@@ -113,12 +122,7 @@ def test_one_line_flattens_and_shortens() -> None:
 def test_digest_lists_every_alert() -> None:
     events = [
         CHANGED,
-        {
-            "event": "new",
-            "source": "press",
-            "url": "https://press.example.org/n",
-            "title": "New one",
-        },
+        event_of(event="new", source="press", url="https://press.example.org/n", title="New one"),
     ]
 
     message = MessageRenderer().digest(events)

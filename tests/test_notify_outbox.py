@@ -22,7 +22,7 @@ from notify_support import (
 
 from monitor.alerts.channels import ChannelOptions
 from monitor.alerts.outbox import OutboxWorker, RetryPolicy, deliver_due
-from monitor.events import utcnow
+from monitor.clock import utcnow
 from monitor.state.store import Store
 
 NO_JITTER = RetryPolicy(jitter=0.0)
@@ -206,7 +206,7 @@ async def test_a_digest_webhook_gets_one_message_when_the_window_closes(
     payload = json.loads(body)
     assert payload["event"] == "digest" and payload["count"] == 3
     assert [item["delivery_id"] for item in payload["alerts"]] == [a.delivery_id for a in alerts]
-    assert [item["event"] for item in payload["alerts"]] == [a.event for a in alerts]
+    assert [item["event"] for item in payload["alerts"]] == [a.event.to_json() for a in alerts]
     assert headers["X-Monitor-Event"] == "digest"
     assert headers["X-Monitor-Delivery"].startswith("digest-")
 

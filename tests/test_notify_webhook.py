@@ -15,7 +15,7 @@ from notify_support import Receiver, alert, changed_event, make_config, queue_al
 
 from monitor.alerts.channels.webhook import parse_retry_after
 from monitor.alerts.outbox import RetryPolicy, deliver_due
-from monitor.events import utcnow
+from monitor.clock import utcnow
 from monitor.sources.config import Config
 from monitor.state.store import Store, StoreError
 
@@ -45,8 +45,8 @@ async def test_posts_the_stored_event_signed_with_a_delivery_id(
     assert report.sent == [queued.id]
     assert len(receiver.received) == 1
     headers, body = receiver.received[0]
-    assert json.loads(body) == queued.event
-    assert body == json.dumps(queued.event, ensure_ascii=False).encode("utf-8")
+    assert json.loads(body) == queued.event.to_json()
+    assert body == json.dumps(queued.event.to_json(), ensure_ascii=False).encode("utf-8")
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Monitor-Signature"], expected)
     assert headers["X-Monitor-Delivery"] == queued.delivery_id

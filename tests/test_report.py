@@ -19,8 +19,8 @@ from monitor.review.report import (
     fold_unchanged,
     render_diff_html,
     render_text,
-    safe_href,
 )
+from monitor.sources.urls import safe_href
 
 OLD = """\
 Acme Corp today announced that it will acquire Widget Inc.

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from pages import PARTNERSHIP, press_release
 
-from monitor.events import Event, utcnow
+from monitor.clock import utcnow
+from monitor.events import Event
 from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
 
 

@@ -32,7 +32,8 @@ from ui_support import (  # noqa: F401
     ui_state,
 )
 
-from monitor.events import Event, utcnow
+from monitor.clock import utcnow
+from monitor.events import Event
 from monitor.review.app import CONTENT_SECURITY_POLICY, create_ui, stylesheet
 from monitor.sources.config import Config
 from monitor.state.store import SourceUpdate, StatementUpdate, Store, StoreError

@@ -14,6 +14,7 @@ configuration or an unusable state folder prints why and exits 2.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from monitor.alerts import channels
 from monitor.alerts.errors import DeliveryError, UnknownNotifierError
 from monitor.alerts.messages import MessageRenderer, one_line
 from monitor.alerts.outgoing import for_test
+from monitor.clock import iso_utc
 from monitor.sources.config import Config, ConfigError, load_config
 from monitor.state.store import OutboxAlert, Store, StoreError
 
@@ -136,8 +138,8 @@ def _select(store: Store, status: str | None) -> list[OutboxAlert]:
 
 
 def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
-    def when(value: Any) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    def when(value: dt.datetime | None) -> str | None:
+        return iso_utc(value) if value is not None else None
 
     return {
         "id": alert.id,
@@ -149,17 +151,15 @@ def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
         "next_attempt_at": when(alert.next_attempt_at) if alert.status == "pending" else None,
         "sent_at": when(alert.sent_at),
         "last_error": alert.last_error,
-        "event": alert.event,
+        "event": alert.event.to_json(),
     }
 
 
 def _alert_line(alert: OutboxAlert, config: Config) -> str:
     """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
     event = alert.event
-    heading = one_line(str(event.get("title") or event.get("url", "")), 80)
-    what = f"{event.get('event', '?')}: {heading}"
-    if event.get("source"):
-        what += f" ({event['source']})"
+    heading = one_line(event.title or event.url, 80)
+    what = f"{event.event}: {heading} ({event.source})"
     notifier = alert.notifier + ("" if alert.notifier in config.notifiers else " (not configured)")
     tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
     if alert.status == "pending":

@@ -1,6 +1,6 @@
 """Messages from Jinja2 templates: a subject, a text body and an HTML body.
 
-The built-in templates live in `notifications/templates/`. A user's folder
+The built-in templates live in `monitor/alerts/templates/`. A user's folder
 (`[defaults] templates = "…"`) is searched first, one file at a time, so a user can
 override only `alert.html`, say. A user template that fails (syntax error, undefined
 variable) never stops delivery: the built-in template is used instead and the problem,
@@ -9,7 +9,8 @@ naming the template file and line, is reported in `RenderedMessage.problems`.
 Template names: `alert_subject.txt`, `alert.txt`, `alert.html` (one alert) and
 `digest_subject.txt`, `digest.txt`, `digest.html` (several alerts in one message).
 Templates see `alert` (an `AlertView`; `alerts` and `sources` in digests) and
-`event` (the JSON event exactly as stored). HTML templates are autoescaped.
+`event` (the JSON event of the contract, as a webhook receives it). HTML templates are
+autoescaped.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from urllib.parse import quote
 
 import jinja2
 
-from monitor.diff import WordEdit, word_edits
+from monitor.clock import iso_utc
+from monitor.diff import Change, WordEdit
+from monitor.events import Event
+from monitor.sources.urls import safe_href
 
 log = logging.getLogger(__name__)
 
@@ -101,70 +105,51 @@ class AlertView:
         return sum(1 for c in self.changes if c.op in {"added", "modified"})
 
 
-def diff_link(public_url: str | None, event: dict[str, Any]) -> str | None:
+def diff_link(public_url: str | None, event: Event) -> str | None:
     """The link to the change in the web UI, or None when public_url is unset.
 
     A changed statement links to its diff (the UI's permalink format), anything else to
     the statement's page.
     """
-    if not public_url or not event.get("url"):
+    if not public_url or not event.url:
         return None
-    base, url = public_url.rstrip("/"), quote(str(event["url"]), safe="")
-    version = event.get("version")
-    if event.get("event") == "changed" and isinstance(version, int) and version > 1:
+    base, url = public_url.rstrip("/"), quote(event.url, safe="")
+    version = event.version
+    if event.event == "changed" and version is not None and version > 1:
         return f"{base}/diff?url={url}&from={version - 1}&to={version}"
     return f"{base}/statement?url={url}"
 
 
-def change_view(change: dict[str, Any]) -> ChangeView:
-    """A change of the JSON event, with segments to display."""
-    op = str(change.get("op", "modified"))
-    before, after = change.get("before"), change.get("after")
-    if op in ("modified", "moved") and before is not None and after is not None:
-        segments = word_edits(str(before), str(after))
-    elif op == "removed":
-        segments = (WordEdit("delete", str(before or "")),)
-    elif op == "added":
-        segments = (WordEdit("insert", str(after or "")),)
-    else:
-        segments = (WordEdit("equal", str(after if after is not None else before or "")),)
-    return ChangeView(op, before, after, segments, str(change.get("part", "body")))
+def change_view(change: Change) -> ChangeView:
+    """A change of an event, with segments to display."""
+    return ChangeView(change.op, change.before, change.after, change.segments, change.part)
 
 
 def alert_view(
-    event: dict[str, Any], *, public_url: str | None = None, delivery_id: str | None = None
+    event: Event, *, public_url: str | None = None, delivery_id: str | None = None
 ) -> AlertView:
-    """Prepare a stored JSON event for the templates."""
-    kind = str(event.get("event", "alert"))
-    title = one_line(str(event["title"]), 500) if event.get("title") else None
-    url = str(event.get("url", ""))
+    """Prepare an event for the templates."""
+    title = one_line(event.title, 500) if event.title else None
     return AlertView(
-        kind=kind,
-        label=KIND_LABELS.get(kind, kind.capitalize()),
-        source=str(event.get("source", "")),
-        url=url,
+        kind=event.event,
+        label=KIND_LABELS.get(event.event, event.event.capitalize()),
+        source=event.source,
+        url=event.url,
         title=title,
-        heading=title or one_line(url, 500),
-        version=event.get("version"),
-        similarity=event.get("similarity"),
-        changes=tuple(change_view(c) for c in event.get("changes") or ()),
-        error=event.get("error"),
-        moved_from=event.get("moved_from"),
-        published=event.get("published"),
-        summary=event.get("summary"),
-        at=event.get("at"),
+        heading=title or one_line(event.url, 500),
+        version=event.version,
+        similarity=event.similarity,
+        changes=tuple(change_view(c) for c in event.changes),
+        error=event.error,
+        moved_from=event.moved_from,
+        published=event.published.isoformat() if event.published else None,
+        summary=event.summary,
+        at=iso_utc(event.at),
         link=diff_link(public_url, event),
-        href=safe_href(url),
+        href=safe_href(event.url),
         delivery_id=delivery_id,
-        event=event,
+        event=event.to_json(),
     )
-
-
-def safe_href(url: str | None) -> str | None:
-    """The URL if it is http(s) (never `javascript:` and the like), else None."""
-    if url and re.match(r"^https?://", url, re.IGNORECASE):
-        return url
-    return None
 
 
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
@@ -235,22 +220,21 @@ class MessageRenderer:
 
     def alert(
         self,
-        event: dict[str, Any],
+        event: Event,
         *,
         public_url: str | None = None,
         delivery_id: str | None = None,
     ) -> RenderedMessage:
         """The message for one alert."""
         view = alert_view(event, public_url=public_url, delivery_id=delivery_id)
-        return self._message("alert", {"alert": view, "event": event})
+        return self._message("alert", {"alert": view, "event": view.event})
 
-    def digest(
-        self, events: Sequence[dict[str, Any]], *, public_url: str | None = None
-    ) -> RenderedMessage:
+    def digest(self, events: Sequence[Event], *, public_url: str | None = None) -> RenderedMessage:
         """One message listing several alerts."""
         views = [alert_view(e, public_url=public_url) for e in events]
         sources = sorted({v.source for v in views if v.source})
-        return self._message("digest", {"alerts": views, "sources": sources, "events": events})
+        context = {"alerts": views, "sources": sources, "events": [v.event for v in views]}
+        return self._message("digest", context)
 
     def _message(self, kind: str, context: dict[str, Any]) -> RenderedMessage:
         problems = list(self._setup_problems)

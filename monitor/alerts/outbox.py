@@ -39,7 +39,7 @@ from monitor.alerts.errors import DeliveryError
 from monitor.alerts.messages import MessageRenderer
 from monitor.alerts.outgoing import Outgoing, for_alert, for_digest
 from monitor.alerts.redact import redactor_for
-from monitor.events import utcnow
+from monitor.clock import utcnow
 from monitor.sources.config import Config, format_duration
 from monitor.state.store import OutboxAlert, Store, StoreError
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.alerts.messages import MessageRenderer, RenderedMessage
-from monitor.events import utcnow
+from monitor.clock import iso_utc, utcnow
+from monitor.events import Event
 from monitor.state.store import OutboxAlert
 
 
@@ -33,7 +34,7 @@ class Outgoing:
 
 
 def event_body(event: dict[str, Any]) -> bytes:
-    """The JSON event as stored (same key order, UTF-8), as the webhook POSTs it."""
+    """A JSON body (UTF-8, keys in the contract's order), as the webhook POSTs it."""
     return json.dumps(event, ensure_ascii=False).encode("utf-8")
 
 
@@ -43,18 +44,14 @@ def digest_id(delivery_ids: Sequence[str]) -> str:
     return "digest-" + hashlib.sha256(joined.encode("ascii")).hexdigest()[:32]
 
 
-def _timestamp(at: dt.datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
-
-
 def for_alert(alert: OutboxAlert, renderer: MessageRenderer, public_url: str | None) -> Outgoing:
     """The delivery of one alert."""
     message = renderer.alert(alert.event, public_url=public_url, delivery_id=alert.delivery_id)
     return Outgoing(
         delivery_id=alert.delivery_id,
-        kind=str(alert.event.get("event", "alert")),
+        kind=alert.event.event,
         message=message,
-        payload=event_body(alert.event),
+        payload=event_body(alert.event.to_json()),
         alert_ids=(alert.id,),
         delivery_ids=(alert.delivery_id,),
     )
@@ -69,14 +66,14 @@ def for_digest(
     """One delivery carrying several alerts.
 
     The webhook body is `{"event": "digest", "count": n, "alerts": [{"delivery_id": …,
-    "event": {…}}, …], "at": …}`: each event exactly as stored, with its own delivery id.
+    "event": {…}}, …], "at": …}`: each event as in the contract, with its own delivery id.
     """
     ids = tuple(a.delivery_id for a in alerts)
     body = {
         "event": "digest",
         "count": len(alerts),
-        "alerts": [{"delivery_id": a.delivery_id, "event": a.event} for a in alerts],
-        "at": _timestamp(now or utcnow()),
+        "alerts": [{"delivery_id": a.delivery_id, "event": a.event.to_json()} for a in alerts],
+        "at": iso_utc(now or utcnow()),
     }
     return Outgoing(
         delivery_id=digest_id(ids),
@@ -88,16 +85,16 @@ def for_digest(
     )
 
 
-def test_event(notifier_name: str, now: dt.datetime | None = None) -> dict[str, Any]:
+def test_event(notifier_name: str, now: dt.datetime | None = None) -> Event:
     """The event a `monitor notify --test` message carries."""
-    return {
-        "event": "test",
-        "source": "statement-monitor",
-        "url": "https://example.invalid/statement-monitor-test",
-        "title": f"Test message for notifier {notifier_name}",
-        "summary": "If you can read this, alerts reach you through this notifier.",
-        "at": _timestamp(now or utcnow()),
-    }
+    return Event(
+        "test",
+        "statement-monitor",
+        "https://example.invalid/statement-monitor-test",
+        title=f"Test message for notifier {notifier_name}",
+        summary="If you can read this, alerts reach you through this notifier.",
+        at=now or utcnow(),
+    )
 
 
 def for_test(notifier_name: str, renderer: MessageRenderer) -> Outgoing:
@@ -108,5 +105,5 @@ def for_test(notifier_name: str, renderer: MessageRenderer) -> Outgoing:
         delivery_id=delivery_id,
         kind="test",
         message=renderer.alert(event, public_url=None, delivery_id=delivery_id),
-        payload=event_body(event),
+        payload=event_body(event.to_json()),
     )

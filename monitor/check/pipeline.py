@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from rapidfuzz import fuzz
 
 from monitor import diff
-from monitor.events import Event, utcnow
+from monitor.clock import utcnow
+from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
 from monitor.extract.container import container_digest, learn_container
 from monitor.extract.discover import (

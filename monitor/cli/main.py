@@ -341,7 +341,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
         events = store.events(source=target, limit=200)
         if output_format == "json":
             for stored in events:
-                click.echo(json.dumps(stored.payload, ensure_ascii=False))
+                click.echo(json.dumps(stored.event.to_json(), ensure_ascii=False))
             return
         table = Table("when", "event", "version", "title", "url")
         for stored in events:

@@ -46,6 +46,7 @@ from monitor.alerts.outbox import OutboxWorker
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
 from monitor.cli.main import config_option, fail, open_config, open_store, state_option
+from monitor.clock import utcnow
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
@@ -61,7 +62,7 @@ from monitor.daemon.scheduler import (
     timing_of,
 )
 from monitor.daemon.web import create_app
-from monitor.events import Event, utcnow
+from monitor.events import Event
 from monitor.fetch.client import Fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.urls import canonical_url, redact_url

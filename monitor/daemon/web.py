@@ -167,7 +167,7 @@ async def api_events(request: Request, daemon: Daemon) -> Response:
     except BadQuery as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     events = daemon.store.events(**query)
-    return JSONResponse({"events": [{"id": e.id, **e.payload} for e in events]})
+    return JSONResponse({"events": [{"id": e.id, **e.event.to_json()} for e in events]})
 
 
 def _events_query(request: Request) -> dict[str, Any]:

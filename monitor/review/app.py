@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from monitor.events import utcnow
+from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.feed import atom_feed
 from monitor.sources.config import Config

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from monitor.events import utcnow
+from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.app import stylesheet
 from monitor.review.feed import atom_feed

@@ -12,10 +12,9 @@ import datetime as dt
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from monitor.diff import WordEdit, compare
+from monitor.clock import iso_utc
 from monitor.review import report
 from monitor.review.views import EventView
 
@@ -33,12 +32,6 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def _iso(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _child(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(
         parent, f"{{{ATOM_NS}}}{tag}", {k: xml_text(v) for k, v in attrs.items()}
@@ -50,7 +43,7 @@ def _child(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) 
 
 def entry_id(event: EventView) -> str:
     """A stable id for an event's entry: the same event always gets the same id."""
-    key = f"statement-monitor:event:{event.source}:{event.id}:{_iso(event.at_utc)}"
+    key = f"statement-monitor:event:{event.source}:{event.id}:{iso_utc(event.at_utc)}"
     return uuid.uuid5(uuid.NAMESPACE_URL, key).urn
 
 
@@ -67,7 +60,7 @@ def atom_feed(
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     _child(feed, "id", uuid.uuid5(uuid.NAMESPACE_URL, feed_url).urn)
     _child(feed, "title", title)
-    _child(feed, "updated", _iso(events[0].at_utc if events else now))
+    _child(feed, "updated", iso_utc(events[0].at_utc if events else now))
     _child(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
     _child(feed, "link", rel="alternate", type="text/html", href=home_url)
     author = _child(feed, "author")
@@ -82,7 +75,7 @@ def _entry(feed: ET.Element, event: EventView) -> None:
     entry = _child(feed, "entry")
     _child(entry, "id", entry_id(event))
     _child(entry, "title", f"{event.kind}: {event.title}")
-    _child(entry, "updated", _iso(event.at_utc))
+    _child(entry, "updated", iso_utc(event.at_utc))
     link = event.diff_link or event.statement_link or event.url.href
     if link:
         _child(entry, "link", rel="alternate", type="text/html", href=link)
@@ -96,25 +89,10 @@ def _entry(feed: ET.Element, event: EventView) -> None:
 
 def entry_html(event: EventView) -> str:
     """The entry's content: what changed, as a small autoescaped HTML fragment."""
-    changes = event.payload.get("changes") if event.kind == "changed" else None
-    shown = [
-        _change_view(c) for c in (changes or [])[:MAX_CHANGES_PER_ENTRY] if isinstance(c, dict)
-    ]
+    changes = event.event.changes if event.kind == "changed" else ()
     template = report.environment().get_template("ui_feed_entry.html")
     return template.render(
         event=event,
-        changes=shown,
-        more=max(0, len(changes or []) - len(shown)),
+        changes=changes[:MAX_CHANGES_PER_ENTRY],
+        more=max(0, len(changes) - MAX_CHANGES_PER_ENTRY),
     )
-
-
-def _change_view(change: Mapping[str, Any]) -> dict[str, Any]:
-    """One change of an event for the feed; a modified paragraph gets its word edits."""
-    op = str(change.get("op", ""))
-    before = str(change.get("before") or "")
-    after = str(change.get("after") or "")
-    words: tuple[WordEdit, ...] = ()
-    if op == "modified":
-        pairs = [c for c in compare(before, after).changes if c.op == "modified"]
-        words = pairs[0].words if len(pairs) == 1 else ()
-    return {"op": op, "before": before, "after": after, "words": words}

@@ -22,13 +22,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import jinja2
 from rich.console import Console
 from rich.text import Text
 
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
+from monitor.sources.urls import safe_href
 
 RowKind = Literal["same", "modified", "removed", "added", "moved_out", "moved_in"]
 
@@ -274,17 +274,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def safe_href(url: str | None) -> str | None:
-    """The URL if it may be a link (http or https), else None: no javascript: or data: links."""
-    if not url:
-        return None
-    try:
-        scheme = urlsplit(url.strip()).scheme.lower()
-    except ValueError:
-        return None
-    return url.strip() if scheme in ("http", "https") else None
 
 
 def _format_time(value: dt.datetime | dt.date | str | None) -> str:

@@ -8,7 +8,7 @@ on disk).
 
 Everything shown comes from scraped pages and is hostile. The templates are autoescaped and
 never mark scraped text safe; links to the outside are only made for http(s) URLs
-(`report.safe_href`), and URLs that carry credentials are shown redacted and not linked.
+(`urls.safe_href`), and URLs that carry credentials are shown redacted and not linked.
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from monitor.clock import iso_utc, utcnow
+from monitor.clock import utc_text as clock_text
 from monitor.diff import compare, split_paragraphs
-from monitor.events import EventKind, utcnow
+from monitor.events import Event, EventKind
 from monitor.review import report
 from monitor.sources.config import Config, format_duration
-from monitor.sources.urls import canonical_url, redact_url
+from monitor.sources.urls import canonical_url, redact_url, safe_href
 from monitor.state.store import (
     Snapshot,
     SourceRecord,
@@ -124,19 +126,15 @@ def moment(value: dt.datetime | None, now: dt.datetime) -> Moment | None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
     return Moment(
-        iso=value.isoformat().replace("+00:00", "Z"),
-        text=value.strftime("%Y-%m-%d %H:%M UTC"),
+        iso=iso_utc(value),
+        text=clock_text(value),
         ago=time_ago(now - value),
     )
 
 
 def utc_text(value: dt.datetime | None) -> str | None:
     """A stored (UTC) time as people read it: "2026-11-26 09:00 UTC"."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return clock_text(value) if value is not None else None
 
 
 def time_ago(delta: dt.timedelta) -> str:
@@ -169,12 +167,12 @@ def external_url(url: str) -> ExternalUrl:
         has_credentials = "@" in urlsplit(url).netloc
     except ValueError:
         has_credentials = False
-    return ExternalUrl(shown, None if has_credentials else report.safe_href(url))
+    return ExternalUrl(shown, None if has_credentials else safe_href(url))
 
 
-def change_summary(payload: Mapping[str, Any]) -> str:
+def change_summary(event: Event) -> str:
     """The changes of a `changed` event counted by kind, e.g. "2 modified · 1 added"."""
-    counts = Counter(str(c.get("op")) for c in payload.get("changes") or () if isinstance(c, dict))
+    counts = Counter(c.op for c in event.changes)
     parts = [f"{counts[op]} {op}" for op in ("modified", "added", "removed", "moved") if counts[op]]
     return " · ".join(parts) or "no text changes listed"
 
@@ -408,18 +406,17 @@ class EventView:
     detail: str | None
     moved_from: ExternalUrl | None
     moved_from_link: str | None
-    payload: Mapping[str, Any]
+    event: Event
 
 
 def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datetime) -> EventView:
-    payload = event.payload
     tracked = (event.source, event.url) in state.tracked
     version = event.version
     diff_link = None
     if tracked and event.kind == "changed" and version is not None and version > 1:
         diff_link = links.diff(event.source, event.url, version - 1, version)
-    moved_from = payload.get("moved_from")
-    moved_from_tracked = isinstance(moved_from, str) and (event.source, moved_from) in state.tracked
+    moved_from = event.event.moved_from
+    moved_from_tracked = moved_from is not None and (event.source, moved_from) in state.tracked
     at = moment(event.at, now)
     assert at is not None  # events always have a time
     return EventView(
@@ -435,30 +432,31 @@ def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datet
         version=version,
         at=at,
         at_utc=event.at,
-        detail=_event_detail(event.kind, payload),
-        moved_from=external_url(moved_from) if isinstance(moved_from, str) else None,
+        detail=_event_detail(event.event),
+        moved_from=external_url(moved_from) if moved_from is not None else None,
         moved_from_link=(
-            links.statement(event.source, str(moved_from)) if moved_from_tracked else None
+            links.statement(event.source, moved_from)
+            if moved_from is not None and moved_from_tracked
+            else None
         ),
-        payload=payload,
+        event=event.event,
     )
 
 
-def _event_detail(kind: str, payload: Mapping[str, Any]) -> str | None:
+def _event_detail(event: Event) -> str | None:
     """One line saying what happened beyond the kind: the changes, the error, the opening."""
-    if kind == "changed":
-        summary = change_summary(payload)
-        similarity = payload.get("similarity")
-        if isinstance(similarity, int | float):
-            summary += f" · similarity {report.format_similarity(float(similarity))}"
+    if event.event == "changed":
+        summary = change_summary(event)
+        if event.similarity is not None:
+            summary += f" · similarity {report.format_similarity(event.similarity)}"
         return summary
-    if kind == "error":
-        return str(payload.get("error") or "") or None
-    if kind == "recovered":
-        failures = payload.get("failures")
+    if event.event == "error":
+        return event.error or None
+    if event.event == "recovered":
+        failures = event.failures
         return f"checks succeed again after {failures} failures" if failures else None
-    if kind == "new" and payload.get("summary"):
-        return shorten(str(payload["summary"]), NEW_SUMMARY_CHARS)
+    if event.event == "new" and event.summary:
+        return shorten(event.summary, NEW_SUMMARY_CHARS)
     return None
 
 
@@ -670,7 +668,7 @@ def statement_page_for(
     state = state or StateView.read(store)
     url = statement.url
     edits = store.events(source=source, url=url, kinds=["changed"], limit=len(snapshots) + 1)
-    changed = {e.version: e.payload for e in edits if e.version}
+    changed = {e.version: e.event for e in edits if e.version}
     events = store.events(source=source, url=url, limit=STATEMENT_EVENTS)
     versions = _version_views(statement, source, snapshots, changed, links, now)
     latest = snapshots[-1] if snapshots else None
@@ -696,7 +694,7 @@ def _version_views(
     statement: StatementRecord,
     source: str,
     snapshots: Sequence[Snapshot],
-    changed: Mapping[int, Mapping[str, Any]],
+    changed: Mapping[int, Event],
     links: Links,
     now: dt.datetime,
 ) -> list[VersionView]:
@@ -706,10 +704,8 @@ def _version_views(
     for snap in snapshots:
         summary = None
         if previous is not None:
-            payload = changed.get(snap.version)
-            summary = (
-                _summary_from_event(payload) if payload else _summary_by_comparing(previous, snap)
-            )
+            edit = changed.get(snap.version)
+            summary = _event_detail(edit) if edit else _summary_by_comparing(previous, snap)
         views.append(
             VersionView(
                 version=snap.version,
@@ -733,11 +729,6 @@ def _version_views(
         )
         previous = snap
     return views
-
-
-def _summary_from_event(payload: Mapping[str, Any]) -> str:
-    detail = _event_detail("changed", payload)
-    return detail or change_summary(payload)
 
 
 def _summary_by_comparing(old: Snapshot, new: Snapshot) -> str:

@@ -179,10 +179,6 @@ class Source(_Strict):
             raise ValueError("set either interval or cron, not both")
         return self
 
-    @property
-    def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p) for p in self.ignore)
-
 
 class _Notifier(_Strict):
     name: str = ""  # filled from the table key: [notifiers.<name>]

@@ -86,3 +86,14 @@ def same_site(url: str, other: str) -> bool:
         return (urlsplit(u).hostname or "").lower().removeprefix("www.")
 
     return host(url) == host(other)
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL if it may be a link (http or https), else None: no javascript: or data: links."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None

@@ -16,7 +16,7 @@ import uuid
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.events import Event, utcnow
+from monitor.clock import utcnow
+from monitor.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +229,6 @@ class Snapshot:
     last_modified: str | None = None
     content_hash: str | None = None
 
-    def raw_html(self, store: Store) -> str | None:
-        """The kept raw page of this version, decompressed (None when not kept)."""
-        return store.raw_page(self.statement_id, self.version)
-
 
 @dataclass(frozen=True)
 class NewSnapshot:
@@ -296,16 +293,34 @@ class SourceUpdate:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event as stored, with its id and the statement it belongs to."""
+    """An event as stored, with its id."""
 
     id: int
-    source: str
-    kind: str
-    url: str
-    title: str | None
-    version: int | None
-    at: dt.datetime
-    payload: dict[str, Any] = field(default_factory=dict)
+    event: Event
+
+    @property
+    def source(self) -> str:
+        return self.event.source
+
+    @property
+    def kind(self) -> str:
+        return self.event.event
+
+    @property
+    def url(self) -> str:
+        return self.event.url
+
+    @property
+    def title(self) -> str | None:
+        return self.event.title
+
+    @property
+    def version(self) -> int | None:
+        return self.event.version
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.event.at
 
 
 @dataclass(frozen=True)
@@ -316,7 +331,7 @@ class OutboxAlert:
     delivery_id: str
     notifier: str
     status: str
-    event: dict[str, Any]
+    event: Event
     created_at: dt.datetime
     attempts: int
     next_attempt_at: dt.datetime
@@ -590,19 +605,7 @@ class Store:
             query = query.where(events_table.c.at >= since)
         query = query.order_by(events_table.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [
-                StoredEvent(
-                    id=row.id,
-                    source=row.source,
-                    kind=row.kind,
-                    url=row.url,
-                    title=row.title,
-                    version=row.version,
-                    at=row.at,
-                    payload=json.loads(row.payload),
-                )
-                for row in conn.execute(query)
-            ]
+            return [StoredEvent(row.id, _stored_event(row.payload)) for row in conn.execute(query)]
 
     # -- writing one check -------------------------------------------------------------------
 
@@ -808,7 +811,7 @@ class Store:
         event: Event,
         notifiers: Sequence[str],
     ) -> None:
-        payload = event.to_json()
+        payload = event.to_json(detail=True)
         result = conn.execute(
             sa.insert(events_table).values(
                 source_id=source_id,
@@ -841,16 +844,6 @@ class Store:
                 )
             )
 
-    def queue_event(self, source: str, event: Event, notifiers: Sequence[str]) -> None:
-        """Store a source-level event outside a check (e.g. a failure-streak alert)."""
-        with self._begin() as conn:
-            source_id = conn.execute(
-                sa.select(sources_table.c.id).where(sources_table.c.name == source)
-            ).scalar_one()
-            self._add_event(conn, source_id, None, event, notifiers)
-
-    # -- the outbox --------------------------------------------------------------------------
-
     def _outbox_query(self) -> sa.Select[Any]:
         return sa.select(alerts_table, events_table.c.payload).join(events_table)
 
@@ -861,25 +854,13 @@ class Store:
             delivery_id=row.delivery_id,
             notifier=row.notifier,
             status=row.status,
-            event=json.loads(row.payload),
+            event=_stored_event(row.payload),
             created_at=row.created_at,
             attempts=row.attempts,
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             sent_at=row.sent_at,
         )
-
-    def due_alerts(self, now: dt.datetime | None = None, limit: int = 500) -> list[OutboxAlert]:
-        """Pending alerts whose next attempt is due, oldest first."""
-        now = now or utcnow()
-        query = (
-            self._outbox_query()
-            .where(alerts_table.c.status == "pending", alerts_table.c.next_attempt_at <= now)
-            .order_by(alerts_table.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [self._outbox_alert(row) for row in conn.execute(query)]
 
     def outbox(self, status: str | None = None, limit: int = 1000) -> list[OutboxAlert]:
         """Alerts in the outbox (all, or those with a status), oldest first."""
@@ -888,15 +869,6 @@ class Store:
             query = query.where(alerts_table.c.status == status)
         with self.engine.connect() as conn:
             return [self._outbox_alert(row) for row in conn.execute(query)]
-
-    def next_alert_due(self) -> dt.datetime | None:
-        """When the earliest pending alert is due (None when none is pending)."""
-        query = sa.select(sa.func.min(alerts_table.c.next_attempt_at)).where(
-            alerts_table.c.status == "pending"
-        )
-        with self.engine.connect() as conn:
-            value = conn.execute(query).scalar_one_or_none()
-        return UTCDateTime().process_result_value(value, None) if value else None
 
     def mark_sent(self, alert_ids: Sequence[int], at: dt.datetime | None = None) -> None:
         with self._begin() as conn:
@@ -950,6 +922,11 @@ class Store:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _stored_event(payload: str) -> Event:
+    """An event from its stored JSON (written by `_add_event`)."""
+    return Event.from_json(json.loads(payload))
 
 
 _MIGRATIONS: dict[int, Any] = {
