@@ -9,18 +9,15 @@ canonicaliser (the `surt` package, the one pywb itself uses) so lookups by URL m
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from surt import surt
-from warcio.warcwriter import WARCWriter
-
 from monitor.archive.model import ArchiveError, ArchiveRef, ExportResult
 from monitor.archive.reader import Damage, WarcRecord, iter_members, parse_record, read_span
+from monitor.archive.writer import warcinfo_record
 
 _INDEXED = ("response", "resource", "revisit")
 
@@ -50,6 +47,8 @@ def cdxj_line(record: WarcRecord, filename: str, offset: int, length: int) -> st
         "offset": str(offset),
         "filename": filename,
     }
+    from surt import surt  # imported here: it loads tldextract and requests (0.2 s)
+
     key = surt(record.target_uri) if "://" in record.target_uri else record.target_uri
     return f"{key} {moment.strftime('%Y%m%d%H%M%S')} {json.dumps(fields, ensure_ascii=False)}"
 
@@ -108,15 +107,14 @@ def _check_span(ref: ArchiveRef, data: bytes) -> None:
 
 
 def _warcinfo(name: str, versions: int) -> bytes:
-    out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version="1.1")
-    info = {
-        "software": "statement-monitor",
-        "format": "WARC File Format 1.1",
-        "description": f"Export of {versions} archived version(s), records copied unchanged",
-    }
-    writer.write_record(writer.create_warcinfo_record(name, info))
-    return out.getvalue()
+    return warcinfo_record(
+        name,
+        [
+            ("software", "statement-monitor"),
+            ("format", "WARC File Format 1.1"),
+            ("description", f"Export of {versions} archived fetch(es), records copied unchanged"),
+        ],
+    )
 
 
 def _replace(path: Path, parts: list[bytes]) -> None:

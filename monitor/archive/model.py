@@ -51,7 +51,7 @@ class HttpExchange:
 class VersionInfo:
     """What the database knows about the version the exchange produced (metadata record)."""
 
-    text_sha256: str
+    text_sha256: str | None = None  # None when the page was not extracted
     version: int | None = None
     snapshot_id: int | None = None
     source: str | None = None

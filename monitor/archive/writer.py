@@ -46,8 +46,8 @@ _NAME = re.compile(rf"^{FILE_PREFIX}-(\d{{8}})-(\d{{3,}})\.warc\.gz$")
 # headers describing the wire framing of a body we no longer hold in that form
 _FRAMING = ("transfer-encoding",)
 _ENCODING = ("content-encoding", "content-length")
-# how far back from the end of a file to look for the start of its last record
-_TAIL_WINDOW = 64 * 1024 * 1024
+# how far back from the end of a file to look first for the start of its last record
+_TAIL_WINDOW = 1024 * 1024
 
 
 def _utcnow() -> dt.datetime:
@@ -125,24 +125,30 @@ def tail_is_clean(path: Path) -> bool:
 
     Looks backwards for the start of the last member instead of inflating the whole file:
     the last candidate that inflates to a WARC record ending exactly at the end of the file
-    means the tail is whole.
+    means the tail is whole. The window read grows until it holds that record.
     """
     size = path.stat().st_size
     if size == 0:
         return True
-    start = max(0, size - _TAIL_WINDOW)
-    with path.open("rb") as handle:
-        handle.seek(start)
-        data = handle.read()
-    position = len(data)
+    window = _TAIL_WINDOW
     while True:
-        position = data.rfind(b"\x1f\x8b\x08", 0, position)
-        if position < 0:
+        start = max(0, size - window)
+        with path.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read()
+        position = len(data)
+        while True:
+            position = data.rfind(b"\x1f\x8b\x08", 0, position)
+            if position < 0:
+                break
+            result = _inflate_member(data, position)
+            if not isinstance(result, Damage) and result[0].startswith(b"WARC/"):
+                return position + result[1] == len(data)
+            # a torn last member, or bytes inside a member that look like a gzip header:
+            # keep looking further back
+        if start == 0:
             return False
-        result = _inflate_member(data, position)
-        if not isinstance(result, Damage) and result[0].startswith(b"WARC/"):
-            return position + result[1] == len(data)
-        # a truncated or bogus candidate: an earlier one may still prove a torn tail
+        window *= 4
 
 
 class ArchiveWriter:
@@ -209,22 +215,9 @@ class ArchiveWriter:
                 ("WARC-Target-URI", uri),
                 *extra,
                 ("WARC-Payload-Digest", sha256_label(payload)),
-                ("WARC-Block-Digest", sha256_label(block)),
-                ("Content-Type", content_type),
-                ("Content-Length", str(len(block))),
             ]
-            record = ArcWarcRecord(
-                "warc",
-                kind,
-                StatusAndHeaders("", headers, protocol="WARC/1.1"),
-                io.BytesIO(block),
-                None,  # the block is written as given, not re-serialised by warcio
-                content_type,
-                len(block),
-            )
-            record.payload_length = len(block)
             start = out.tell()
-            writer.write_record(record)
+            write_record(writer, kind, headers, block, content_type)
             placed.append((kind, record_id, uri, sha256_label(payload), start, out.tell() - start))
 
         head = _header_bytes(_status_line(exchange), _response_headers(exchange))
@@ -288,17 +281,15 @@ class ArchiveWriter:
         return placed, out.getvalue()
 
     def _warcinfo(self, name: str) -> bytes:
-        out = io.BytesIO()
-        writer = WARCWriter(out, gzip=True, warc_version="1.1")
-        info = {
-            "software": self._software,
-            "format": "WARC File Format 1.1",
-            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-            "description": "Pages fetched by the statement monitor, one version per record group",
-        }
-        record = writer.create_warcinfo_record(name, info)
-        writer.write_record(record)
-        return out.getvalue()
+        return warcinfo_record(
+            name,
+            [
+                ("software", self._software),
+                ("format", "WARC File Format 1.1"),
+                ("conformsTo", "https://iipc.github.io/warc-specifications/"),
+                ("description", "Pages fetched by the statement monitor, one group per fetch"),
+            ],
+        )
 
     # -- files ---------------------------------------------------------------------------
 
@@ -394,6 +385,58 @@ class ArchiveWriter:
             temporary.unlink()
         _fsync_dir(self.folder)
         return True
+
+
+def write_record(
+    writer: WARCWriter,
+    kind: str,
+    headers: list[tuple[str, str]],
+    block: bytes,
+    content_type: str,
+) -> None:
+    """Write one record whose block is exactly `block`, with a sha256 block digest.
+
+    The record is handed to warcio without parsed HTTP headers, so warcio frames and
+    compresses the bytes as given instead of re-serialising them (which would re-encode
+    header values it finds unusual).
+    """
+    warc_headers = [
+        *headers,
+        ("WARC-Block-Digest", sha256_label(block)),
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(block))),
+    ]
+    record = ArcWarcRecord(
+        "warc",
+        kind,
+        StatusAndHeaders("", warc_headers, protocol="WARC/1.1"),
+        io.BytesIO(block),
+        None,
+        content_type,
+        len(block),
+    )
+    record.payload_length = len(block)
+    writer.write_record(record)
+
+
+def warcinfo_record(filename: str, fields: list[tuple[str, object]]) -> bytes:
+    """A gzipped `warcinfo` record (the first record of each file)."""
+    out = io.BytesIO()
+    headers = [
+        ("WARC-Type", "warcinfo"),
+        ("WARC-Record-ID", _record_id()),
+        ("WARC-Date", warc_date(_utcnow())),
+        ("WARC-Filename", filename),
+    ]
+    block = _fields(fields)
+    write_record(
+        WARCWriter(out, gzip=True, warc_version="1.1"),
+        "warcinfo",
+        headers,
+        block,
+        "application/warc-fields",
+    )
+    return out.getvalue()
 
 
 def _record_id() -> str:

@@ -90,6 +90,8 @@ class LazyGroup(click.Group):
         "report": "monitor.review.export:report_command",
         "outbox": "monitor.alerts.commands:outbox_command",
         "notify": "monitor.alerts.commands:notify_command",
+        "archive": "monitor.archive.commands:archive_command",
+        "extract": "monitor.archive.commands:extract_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
