@@ -15,7 +15,8 @@ from monitor.clock import iso_utc, parse_utc, utcnow
 from monitor.diff import Change
 
 EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered", "test"]
-EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+# The kinds a check records (all but `test`), in the order people filter on them.
+EVENT_KINDS: tuple[str, ...] = tuple(k for k in get_args(EventKind) if k != "test")
 
 # Kinds that people are alerted about; a baseline is recorded silently, and an error only
 # alerts when it completes a streak of failed checks (then `failures` is set). `test` is the
@@ -78,7 +79,7 @@ class Event:
         """The event back from `to_json` (either form); raises ValueError when it is not one."""
         try:
             kind = data["event"]
-            if kind not in EVENT_KINDS:
+            if kind not in get_args(EventKind):
                 raise ValueError(f"unknown event kind {kind!r}")
             published = data.get("published")
             return cls(

@@ -28,6 +28,9 @@ from ui_support import IMG, QUOTES, SCRIPT, UiState, loopback, ui_state  # noqa:
 from monitor.cli.main import main
 from monitor.review.app import create_ui
 
+# a real Chromium: seconds per test
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

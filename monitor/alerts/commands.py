@@ -16,76 +16,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from monitor.alerts import channels
+from monitor.alerts.channels import ChannelOptions
 from monitor.alerts.errors import DeliveryError, UnknownNotifierError
 from monitor.alerts.messages import MessageRenderer, one_line
 from monitor.alerts.outgoing import for_test
+from monitor.cli.options import (
+    group_config_option,
+    group_state_option,
+    locations,
+    open_config,
+    open_store,
+)
 from monitor.clock import iso_utc
-from monitor.sources.config import Config, ConfigError, load_config
-from monitor.state.store import OutboxAlert, Store, StoreError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_CONFIG = Path("sources.toml")
-DEFAULT_STATE = Path("state")
-
-
-def _location_options(func: F) -> F:
-    """`--config` and `--state`, unset (None) so a subcommand can inherit its group's."""
-    func = click.option(
-        "--state",
-        "state_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        help=f"State folder (default: {DEFAULT_STATE}/).",
-    )(func)
-    func = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help=f"Configuration file (default: {DEFAULT_CONFIG}).",
-    )(func)
-    return func
-
-
-def _locations(
-    ctx: click.Context, config_path: Path | None, state_dir: Path | None
-) -> tuple[Path, Path]:
-    """The options given here, else on the parent group, else the defaults."""
-    parent = ctx.parent.params if ctx.parent is not None else {}
-    config = config_path or parent.get("config_path") or DEFAULT_CONFIG
-    state = state_dir or parent.get("state_dir") or DEFAULT_STATE
-    return config, state
-
-
-def _load(config_path: Path) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
-
-
-def _open_store(state_dir: Path) -> Store:
-    try:
-        return Store.open(state_dir)
-    except StoreError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
+from monitor.sources.config import Config
+from monitor.state.store import OutboxAlert, Store
 
 
 def _open(
     ctx: click.Context, config_path: Path | None, state_dir: Path | None
 ) -> tuple[Config, Store]:
-    config_file, state = _locations(ctx, config_path, state_dir)
-    return _load(config_file), _open_store(state)
+    config_file, state = locations(ctx, config_path, state_dir)
+    return open_config(config_file), open_store(state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +50,8 @@ def _open(
 
 
 @click.group("outbox", invoke_without_command=True)
-@_location_options
+@group_state_option
+@group_config_option
 @click.option(
     "--status",
     type=click.Choice(["pending", "dead", "sent", "all"]),
@@ -173,7 +130,8 @@ def _alert_line(alert: OutboxAlert, config: Config) -> str:
 
 
 @outbox_command.command("retry")
-@_location_options
+@group_state_option
+@group_config_option
 @click.argument("ids", nargs=-1, type=int)
 @click.pass_context
 def outbox_retry(
@@ -194,7 +152,8 @@ def outbox_retry(
 
 
 @outbox_command.command("purge")
-@_location_options
+@group_state_option
+@group_config_option
 @click.option(
     "--status",
     type=click.Choice(["dead", "sent"]),
@@ -221,7 +180,7 @@ def outbox_purge(
 
 
 async def send_test(
-    config: Config, name: str, options: channels.ChannelOptions | None = None
+    config: Config, name: str, options: ChannelOptions | None = None
 ) -> tuple[str, list[str]]:
     """Send a test message through one notifier.
 
@@ -232,20 +191,21 @@ async def send_test(
     if notifier is None:
         raise UnknownNotifierError(name, list(config.notifiers))
     outgoing = for_test(name, MessageRenderer(config.defaults.templates))
-    await channels.send(notifier, outgoing, options or channels.ChannelOptions())
-    return channels.describe(notifier), list(outgoing.message.problems)
+    await notifier.send(outgoing, options or ChannelOptions())
+    return notifier.describe(), list(outgoing.message.problems)
 
 
 @click.command("notify")
 @click.option("--test", "test_name", metavar="NAME", required=True, help="Notifier to test.")
-@_location_options
+@group_state_option
+@group_config_option
 @click.pass_context
 def notify_command(
     ctx: click.Context, test_name: str, config_path: Path | None, state_dir: Path | None
 ) -> None:
     """Send a test message through the notifier NAME and report the outcome."""
-    config_file, _state = _locations(ctx, config_path, state_dir)
-    config = _load(config_file)
+    config_file, _state = locations(ctx, config_path, state_dir)
+    config = open_config(config_file)
     try:
         where, problems = asyncio.run(send_test(config, test_name))
     except UnknownNotifierError as exc:

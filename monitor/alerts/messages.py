@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from monitor import templating
 from monitor.clock import iso_utc
 from monitor.diff import Change, WordEdit
 from monitor.events import Event
@@ -163,21 +164,6 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "htm", "xml"), default_for_string=False, default=False
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["percent"] = lambda value: f"{float(value) * 100:.1f}%"
-    return env
-
-
 def describe_template_error(name: str, exc: BaseException, folder: Path | None) -> str:
     """A message naming the template (file and line where known) and what is wrong."""
     where = str(folder / name) if folder is not None else name
@@ -207,7 +193,7 @@ class MessageRenderer:
     def __init__(self, user_folder: Path | None = None) -> None:
         builtin = jinja2.PackageLoader("monitor.alerts", "templates")
         self.user_folder = user_folder
-        self._builtin = _environment(builtin)
+        self._builtin = templating.environment(builtin, text_too=True)
         self._env = self._builtin
         self._setup_problems: tuple[str, ...] = ()
         if user_folder is not None:
@@ -216,7 +202,7 @@ class MessageRenderer:
                     f"templates folder {user_folder} does not exist; using the built-in templates",
                 )
             loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user_folder)), builtin])
-            self._env = _environment(loader)
+            self._env = templating.environment(loader, text_too=True)
 
     def alert(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,59 +23,26 @@ from rich.table import Table
 
 from monitor import diff
 from monitor.check.pipeline import CheckResult, check_sources
+from monitor.cli.options import (
+    EXIT_OK,
+    EXIT_SOURCE_FAILED,
+    config_option,
+    fail,
+    format_option,
+    open_config,
+    open_store,
+    state_option,
+)
 from monitor.cli.shards import check_in_shards
 from monitor.events import Event
 from monitor.review import report
-from monitor.sources.config import Config, ConfigError, Source, did_you_mean, load_config
-from monitor.sources.urls import canonical_url
-from monitor.state.store import Snapshot, StatementRecord, Store, StoreError
-
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    default="sources.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The sources file.",
-)
-state_option = click.option(
-    "--state",
-    "state_dir",
-    default="state",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The state folder (created when missing).",
-)
-format_option = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
-)
+from monitor.sources.config import Config, Source, did_you_mean
+from monitor.state.store import Snapshot, StatementRecord, Store
 
 
 def make_console() -> Console:
     """Output for people: the terminal's width, or wide enough for tables when piped."""
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print a message for people on stderr and exit."""
-    click.echo(f"monitor: {message}", err=True)
-    sys.exit(code)
-
-
-def open_config(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def open_store(state_dir: Path) -> Store:
-    try:
-        return Store.open(state_dir)
-    except StoreError as exc:
-        fail(str(exc))
 
 
 class LazyGroup(click.Group):
@@ -356,7 +323,7 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
             )
         make_console().print(table)
         return
-    statement = find_statement(store, target)
+    statement, _source = find_statement(store, target)
     snapshots = store.snapshots(statement.id)
     if output_format == "json":
         for snap in snapshots:
@@ -392,12 +359,12 @@ def history(state_dir: Path, output_format: str, target: str) -> None:
     console.print(table)
 
 
-def find_statement(store: Store, target: str) -> StatementRecord:
-    """The tracked statement at a URL (canonicalised), or exit 2 with a message."""
-    matches = store.statements_at(canonical_url(target))
-    if not matches:
+def find_statement(store: Store, target: str) -> tuple[StatementRecord, str]:
+    """The tracked statement at a URL and its source's name, or exit 2 with a message."""
+    found = store.find_statement(target)
+    if found is None:
         fail(f"no source or tracked statement matches {target!r}")
-    return matches[0]
+    return found
 
 
 @main.command(name="diff")
@@ -419,7 +386,7 @@ def diff_command(
 ) -> None:
     """Show what changed in a statement between two versions."""
     store = open_store(state_dir)
-    statement = find_statement(store, url)
+    statement, source = find_statement(store, url)
     to_version = to_version or statement.version
     from_version = from_version or max(1, to_version - 1)
     old = store.snapshot(statement.id, from_version)
@@ -441,7 +408,7 @@ def diff_command(
             report.render_diff_html(
                 title=new.title,
                 url=statement.url,
-                source=source_name_of(store, statement),
+                source=source,
                 from_version=from_version,
                 to_version=to_version,
                 from_time=old.fetched_at,
@@ -462,13 +429,6 @@ def diff_command(
             console.print("no change in the statement text")
         else:
             console.print(report.render_rich(comparison))
-
-
-def source_name_of(store: Store, statement: StatementRecord) -> str:
-    for record in store.sources():
-        if record.id == statement.source_id:
-            return record.name
-    return ""
 
 
 @main.command()

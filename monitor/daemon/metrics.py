@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 
 from monitor.daemon.scheduler import Health
 from monitor.events import Event
-from monitor.state.store import Store, StoreError, alerts_table
+from monitor.state.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -153,19 +153,8 @@ class StateCollector(Collector):
         )
 
     def _alert_metrics(self) -> Iterator[Metric]:
-        store = self._store()
-        counts = {status: 0 for status in ALERT_STATUSES}
-        retrying = 0
-        query = sa.select(
-            alerts_table.c.status,
-            sa.func.count(),
-            sa.func.sum(sa.case((alerts_table.c.attempts > 0, 1), else_=0)),
-        ).group_by(alerts_table.c.status)
-        with store.engine.connect() as conn:
-            for status, count, attempted in conn.execute(query):
-                counts[status] = int(count)
-                if status == "pending":
-                    retrying = int(attempted or 0)
+        stored, retrying = self._store().alert_counts()
+        counts = {status: stored.get(status, 0) for status in ALERT_STATUSES}
         alerts = GaugeMetricFamily(
             "monitor_alerts",
             "Alerts in the outbox by status: pending (to send), sent, dead (gave up).",

@@ -45,8 +45,8 @@ import uvicorn
 from monitor.alerts.outbox import OutboxWorker
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
-from monitor.cli.main import config_option, fail, open_config, open_store, state_option
-from monitor.clock import utcnow
+from monitor.cli.options import config_option, fail, open_config, open_store, state_option
+from monitor.clock import iso_or_none, utcnow
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
@@ -386,12 +386,12 @@ class Service:
                     "enabled": source.enabled,
                     "interval": self._config.interval_of(source),
                     "cron": timing.cron if timing else None,
-                    "next_check_at": _iso(self.scheduler.next_run(source.name)),
+                    "next_check_at": iso_or_none(self.scheduler.next_run(source.name)),
                     "running": source.name in self.scheduler.running,
                     "overdue": source.name in overdue,
-                    "last_check_at": _iso(record.last_check_at if record else None),
-                    "last_success_at": _iso(record.last_success_at if record else None),
-                    "last_change_at": _iso(record.last_change_at if record else None),
+                    "last_check_at": iso_or_none(record.last_check_at if record else None),
+                    "last_success_at": iso_or_none(record.last_success_at if record else None),
+                    "last_change_at": iso_or_none(record.last_change_at if record else None),
                     "last_status": record.last_status if record else None,
                     "last_error": record.last_error if record else None,
                     "consecutive_failures": record.consecutive_failures if record else 0,
@@ -662,10 +662,6 @@ def _changes(added: list[str], removed: list[str], rescheduled: list[str]) -> st
         if names
     ]
     return f" ({'; '.join(parts)})" if parts else " (no change to the schedule)"
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _address_text(address: tuple[str, int]) -> str:

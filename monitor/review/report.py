@@ -27,6 +27,7 @@ import jinja2
 from rich.console import Console
 from rich.text import Text
 
+from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
 from monitor.sources.urls import safe_href
 
@@ -266,14 +267,8 @@ def diff_to_json(comparison: Comparison) -> dict[str, Any]:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the package's templates, autoescaping everything."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor.review", "templates"),
-        autoescape=True,  # every template, whatever its name: scraped text is hostile
-        undefined=jinja2.StrictUndefined,  # a misspelt variable is a bug, not an empty string
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The Jinja2 environment of the review templates, autoescaping everything."""
+    return templating.environment(jinja2.PackageLoader("monitor.review", "templates"))
 
 
 def _format_time(value: dt.datetime | dt.date | str | None) -> str:

@@ -12,79 +12,36 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from monitor.alerts.channels import (
+    NotifierSettings,
+    channel_types,
+    notifier_settings_union,
+    settings_models,
+)
+from monitor.sources.durations import (
+    Duration,
+    OptionalDuration,
+    Size,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
+
+__all__ = ["format_duration", "parse_duration", "parse_size"]
+
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------------
-# Durations and sizes
-# ---------------------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
-
-
-def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
-    """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
-    if isinstance(value, bool):
-        raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(
-                f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
-            )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError("a duration must be more than zero")
-    return seconds
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from "10MB", "500kb", or a bare number of bytes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        match = _SIZE.match(str(value))
-        if not match:
-            raise ValueError(f'{value!r} is not a size; write it like "10MB" or "500KB"')
-        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("a size must be more than zero")
-    return size
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-# A duration where "0s" means "none" (e.g. no spacing between requests).
-OptionalDuration = Annotated[float, BeforeValidator(partial(parse_duration, allow_zero=True))]
-Size = Annotated[int, BeforeValidator(parse_size)]
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact way to write a duration: 3600 -> "1h"."""
-    for unit in ("d", "h", "m", "s"):
-        size = _DURATION_UNITS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -174,9 +131,7 @@ class Source(_Strict):
     @classmethod
     def _cron_parses(cls, cron: str | None) -> str | None:
         if cron is not None:
-            from monitor.daemon.scheduler import (
-                parse_cron,  # APScheduler loads only when cron is used
-            )
+            from monitor.sources.schedule import parse_cron  # APScheduler loads for cron only
 
             parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
         return cron
@@ -188,56 +143,11 @@ class Source(_Strict):
         return self
 
 
-class _Notifier(_Strict):
-    name: str = ""  # filled from the table key: [notifiers.<name>]
-    digest: Duration | None = None  # collect alerts and send one message per window
-
-
-class WebhookNotifier(_Notifier):
-    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
-
-    type: Literal["webhook"]
-    url: str
-    secret: SecretStr | None = None
-    timeout: Duration = 10.0
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
-            raise ValueError("a webhook URL must start with http:// or https://")
-        return url
-
-
-class EmailNotifier(_Notifier):
-    """Sends a text + HTML email through an SMTP server."""
-
-    type: Literal["email"]
-    smtp_host: str
-    smtp_port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = Field(alias="from")
-    to: tuple[str, ...] = Field(min_length=1)
-    timeout: Duration = 30.0
-
-    @model_validator(mode="after")
-    def _login_is_complete(self) -> EmailNotifier:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together: set both or neither")
-        return self
-
-
-class AppriseNotifier(_Notifier):
-    """Any service Apprise knows (Slack, Discord, Teams, Telegram, ntfy, Matrix, ...)."""
-
-    type: Literal["apprise"]
-    urls: tuple[SecretStr, ...] = Field(min_length=1)
-
-
-Notifier = Annotated[WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")]
+# Each channel declares its settings model (monitor.alerts.channels); the `type` key picks it.
+if TYPE_CHECKING:
+    Notifier = NotifierSettings
+else:
+    Notifier = notifier_settings_union()
 
 
 class Config(_Strict):
@@ -385,15 +295,19 @@ def _problems(exc: ValidationError) -> list[_Problem]:
         elif error["type"] == "missing":
             message = f"missing required key {loc[-1]!r}"
         elif error["type"] == "union_tag_invalid":
-            message = 'type must be one of "webhook", "email", "apprise"'
+            message = f"type must be one of {_quoted_types()}"
         elif error["type"] == "union_tag_not_found":
-            message = 'missing key "type" (one of "webhook", "email", "apprise")'
+            message = f'missing key "type" (one of {_quoted_types()})'
         problems.append(_Problem(loc, message))
     return problems
 
 
 def _is_union_tag(part: str | int) -> bool:
-    return part in {"webhook", "email", "apprise"}
+    return part in channel_types()
+
+
+def _quoted_types() -> str:
+    return ", ".join(f'"{kind}"' for kind in channel_types())
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
@@ -405,8 +319,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     elif len(loc) == 2 and loc[0] == "sources":
         model = Source
     elif len(loc) == 2 and loc[0] == "notifiers":
-        models: list[type[BaseModel]] = [WebhookNotifier, EmailNotifier, AppriseNotifier]
-        return sorted({key for m in models for key in _model_keys(m)})
+        return sorted({key for m in settings_models() for key in _model_keys(m)})
     return _model_keys(model) if model else []
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.sources.urls import canonical_url
 
 if TYPE_CHECKING:
     from monitor.archive.model import ArchiveRef
@@ -633,6 +634,28 @@ class Store:
         with self.engine.connect() as conn:
             return [StatementRecord(**row._mapping) for row in conn.execute(query)]
 
+    def find_statement(
+        self, url: str, source: str | None = None
+    ) -> tuple[StatementRecord, str] | None:
+        """The statement tracked at `url` (as given, else canonicalised) and its source's name.
+
+        The same URL may be tracked by two sources: `source` picks one, else the one people
+        mean (active first, then the most versions, then the newest).
+        """
+        candidates = self.statements_at(url)
+        if not candidates:
+            try:
+                candidates = self.statements_at(canonical_url(url))
+            except ValueError:
+                candidates = []
+        names = {record.id: record.name for record in self.sources()}
+        if source:
+            candidates = [c for c in candidates if names.get(c.source_id) == source]
+        if not candidates:
+            return None
+        chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
+        return chosen, names.get(chosen.source_id, "")
+
     def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
         """One version of a statement (the latest when `version` is None)."""
         columns = [c for c in snapshots_table.c if c.name not in {"id", "raw"}]
@@ -1132,6 +1155,32 @@ class Store:
         with self._begin() as conn:
             result = conn.execute(sa.delete(alerts_table).where(alerts_table.c.status == status))
         return int(result.rowcount)
+
+    def alert_counts(self) -> tuple[dict[str, int], int]:
+        """Alerts by status, and how many pending ones have failed at least once."""
+        query = sa.select(
+            alerts_table.c.status,
+            sa.func.count(),
+            sa.func.sum(sa.case((alerts_table.c.attempts > 0, 1), else_=0)),
+        ).group_by(alerts_table.c.status)
+        counts: dict[str, int] = {}
+        retrying = 0
+        with self.engine.connect() as conn:
+            for status, count, attempted in conn.execute(query):
+                counts[status] = int(count)
+                if status == "pending":
+                    retrying = int(attempted or 0)
+        return counts, retrying
+
+    def count_events(self, kinds: Sequence[str], since: dt.datetime) -> int:
+        """How many events of these kinds happened since a time (counted by the database)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(events_table)
+            .where(events_table.c.kind.in_(list(kinds)), events_table.c.at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def pending_count(self) -> int:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")

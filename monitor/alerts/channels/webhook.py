@@ -23,13 +23,18 @@ import hashlib
 import hmac
 import importlib.metadata
 import re
+from typing import TYPE_CHECKING, Literal
 
 import httpx
+from pydantic import Field, SecretStr, field_validator
 
+from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.outgoing import Outgoing
-from monitor.alerts.redact import Redactor, redact_url, redactor_for
-from monitor.sources.config import WebhookNotifier
+from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
+from monitor.sources.durations import Duration
+
+if TYPE_CHECKING:
+    from monitor.alerts.outgoing import Outgoing
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
 DELIVERY_HEADER = "X-Monitor-Delivery"
@@ -48,6 +53,36 @@ USER_AGENT = f"statement-monitor/{_version()} (webhook)"
 _ANSWER_LIMIT = 300  # characters of a receiver's error answer quoted in messages
 # Statuses that say something about this one message, not about the receiver as a whole.
 _MESSAGE_STATUSES = frozenset({400, 413, 415, 422})
+
+
+@register
+class WebhookNotifier(NotifierSettings):
+    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
+
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            raise ValueError("a webhook URL must start with http:// or https://")
+        return url
+
+    async def send(self, outgoing: Outgoing, options: ChannelOptions) -> None:
+        await send_webhook(self, outgoing, transport=options.http_transport)
+
+    def describe(self) -> str:
+        return f"webhook to {redact_url(self.url)}"
+
+    def secrets(self) -> list[str]:
+        found = [*url_secrets(self.url), *self.headers.values()]
+        if self.secret is not None:
+            found.append(self.secret.get_secret_value())
+        return found
 
 
 def sign(secret: str, body: bytes) -> str:
