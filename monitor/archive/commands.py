@@ -15,31 +15,33 @@ from monitor.archive.export import export
 from monitor.archive.keeper import archive_folder, stored_page
 from monitor.archive.model import ArchiveError
 from monitor.archive.verify import verify
-from monitor.cli.main import (
+from monitor.cli.main import find_statement
+from monitor.cli.options import (
     EXIT_SOURCE_FAILED,
     config_option,
     fail,
-    find_statement,
     format_option,
+    group_config_option,
+    group_state_option,
+    locations,
+    open_optional_config,
     open_store,
-    source_name_of,
     state_option,
 )
 from monitor.extract.article import ExtractionError, extract_statement
-from monitor.sources.config import Config, ConfigError, load_config
+from monitor.sources.config import Config
 from monitor.sources.urls import canonical_url
 from monitor.state.store import Store
 
 
-def _config(path: Path) -> Config:
-    """The configuration; its defaults when the file does not exist (the archive commands
-    need only `archive_dir`, which may well be left at its default)."""
-    if not path.exists():
-        return Config()
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        fail(str(exc))
+def _open(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None
+) -> tuple[Config, Store]:
+    """The configuration (its defaults when the default file is missing: the archive
+    commands need only `archive_dir`, often left at its default) and the state."""
+    config_path, state_dir = locations(ctx, config_path, state_dir)
+    config = open_optional_config(ctx, config_path) or Config()
+    return config, open_store(state_dir)
 
 
 def _folder(config: Config, store: Store) -> Path:
@@ -60,13 +62,15 @@ def _since(value: str | None) -> dt.datetime | None:
 
 
 @click.group(name="archive")
-def archive_command() -> None:
+@group_config_option
+@group_state_option
+def archive_command(config_path: Path | None, state_dir: Path | None) -> None:
     """The evidence archive: WARC files of every version as fetched."""
 
 
 @archive_command.command(name="export")
-@config_option
-@state_option
+@group_config_option
+@group_state_option
 @click.option("--since", help="Only versions fetched on or after this date (UTC).")
 @click.option(
     "--out",
@@ -76,13 +80,18 @@ def archive_command() -> None:
     help="The WARC file to write (FILE.warc.gz); FILE.cdxj is written beside it.",
 )
 @click.argument("targets", nargs=-1, metavar="[SOURCE|URL]...")
+@click.pass_context
 def export_command(
-    config_path: Path, state_dir: Path, since: str | None, out: Path, targets: tuple[str, ...]
+    ctx: click.Context,
+    config_path: Path | None,
+    state_dir: Path | None,
+    since: str | None,
+    out: Path,
+    targets: tuple[str, ...],
 ) -> None:
     """Write the archived versions (of the named sources or statement URLs) as one WARC file
     with a CDXJ index, for pywb, ReplayWeb.page or any WARC reader."""
-    config = _config(config_path)
-    store = open_store(state_dir)
+    config, store = _open(ctx, config_path, state_dir)
     names = {record.name for record in store.sources()}
     sources = [t for t in targets if t in names]
     urls = []
@@ -106,16 +115,18 @@ def export_command(
 
 
 @archive_command.command(name="verify")
-@config_option
-@state_option
+@group_config_option
+@group_state_option
 @format_option
-def verify_command(config_path: Path, state_dir: Path, output_format: str) -> None:
+@click.pass_context
+def verify_command(
+    ctx: click.Context, config_path: Path | None, state_dir: Path | None, output_format: str
+) -> None:
     """Re-hash every archived record and compare it with the digest the database stored.
 
     Exit status 1 when a record is damaged, missing or does not match, naming each.
     """
-    config = _config(config_path)
-    store = open_store(state_dir)
+    config, store = _open(ctx, config_path, state_dir)
     report = verify(_folder(config, store), [f.ref for f in store.archived()])
     if output_format == "json":
         for problem in report.problems:
@@ -137,14 +148,19 @@ def verify_command(config_path: Path, state_dir: Path, output_format: str) -> No
 @format_option
 @click.option("--version", "version", type=int, required=True, help="The stored version.")
 @click.argument("url")
+@click.pass_context
 def extract_command(
-    config_path: Path, state_dir: Path, output_format: str, version: int, url: str
+    ctx: click.Context,
+    config_path: Path,
+    state_dir: Path,
+    output_format: str,
+    version: int,
+    url: str,
 ) -> None:
     """Extract a stored version's page again with the current extractor; print its title
     and text (for instance to see what an extractor upgrade would change)."""
-    config = _config(config_path)
-    store = open_store(state_dir)
-    statement = find_statement(store, url)
+    config, store = _open(ctx, config_path, state_dir)
+    statement, source_name = find_statement(store, url)
     snapshot = store.snapshot(statement.id, version)
     if snapshot is None:
         fail(f"{statement.url} has no version {version} (versions 1 to {statement.version})")
@@ -158,7 +174,7 @@ def extract_command(
             "(archive off and keep_raw false)",
             EXIT_SOURCE_FAILED,
         )
-    source = next((s for s in config.sources if s.name == source_name_of(store, statement)), None)
+    source = next((s for s in config.sources if s.name == source_name), None)
     patterns = [re.compile(p) for p in source.ignore] if source else []
     try:
         article = extract_statement(
