@@ -42,8 +42,8 @@ import click
 import sqlalchemy as sa
 import uvicorn
 
-from monitor.archive.keeper import apply_retention
 from monitor.alerts.outbox import OutboxWorker
+from monitor.archive.keeper import apply_retention
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
 from monitor.cli.options import config_option, fail, open_config, open_store, state_option
