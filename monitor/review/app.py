@@ -7,6 +7,7 @@
 - `/statement?url=<url>`: a statement's versions;
 - `/diff?url=<url>&from=N&to=M`: the changes between two versions (the permalink alerts
   link to; `to` defaults to the latest version, `from` to the one before `to`);
+- `/original?url=<url>&version=N`: a version's page as fetched, from the archive, sandboxed;
 - `/events?source=&type=&since=`: every event, filtered by a plain GET form;
 - `/feed.xml`: an Atom feed of changes (`?source=` for one source);
 - `/static/style.css`: the one stylesheet.
