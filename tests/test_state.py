@@ -13,7 +13,8 @@ from pages import PARTNERSHIP, press_release
 
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
+from monitor.fetch import Validators
+from monitor.state.store import Fetched, NewSnapshot, NewVersion, SourceUpdate, Store, StoreError
 
 
 def test_missing_state_folder_is_created(tmp_path):
@@ -71,19 +72,21 @@ def test_read_only_state_folder_gives_a_clear_message(http_server, tmp_path):
 def test_a_failed_write_leaves_no_half_version(tmp_path):
     store = Store.open(tmp_path)
     snap = NewSnapshot("T", "a", "a", None, None, None, None, "h1", b"<p>a</p>")
-    first = StatementUpdate(
+    first = NewVersion(
         "http://x/",
-        snapshot=snap,
-        content_hash="h1",
+        snap,
+        base_version=0,
+        fetched=Fetched(Validators(), "h1"),
         events=[Event("baseline", "s", "http://x/", version=1)],
     )
     store.save_check(SourceUpdate("s", "http://x/", "page", utcnow(), statements=[first]))
     # The second write fails after its snapshot row is written (a crash while writing the
     # event): the snapshot and statement updates must roll back with it.
-    broken = StatementUpdate(
+    broken = NewVersion(
         "http://x/",
-        snapshot=NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
-        content_hash="h2",
+        NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
+        base_version=1,
+        fetched=Fetched(Validators(), "h2"),
         events=[Event("changed", "s", "http://x/", version=2)],
     )
 
@@ -112,11 +115,11 @@ def test_two_runs_that_saw_the_same_edit_record_it_once(tmp_path):
 
     def check(text: str, base: int, kind: str) -> SourceUpdate:
         snap = NewSnapshot("T", text, text, None, None, None, None, text, None)
-        item = StatementUpdate(
+        item = NewVersion(
             "http://x/",
-            snapshot=snap,
-            content_hash=text,
+            snap,
             base_version=base,
+            fetched=Fetched(Validators(), text),
             events=[Event(kind, "s", "http://x/", version=base + 1)],
         )
         return SourceUpdate("s", "http://x/", "page", utcnow(), statements=[item], notifiers=["n"])

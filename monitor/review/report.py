@@ -325,34 +325,12 @@ def diff_context(
     }
 
 
-def render_diff_html(
-    *,
-    title: str | None,
-    url: str,
-    source: str,
-    from_version: int | str | None,
-    to_version: int | str | None,
-    from_time: dt.datetime | dt.date | str | None,
-    to_time: dt.datetime | dt.date | str | None,
-    comparison: Comparison,
-    old_text: str,
-    new_text: str,
-) -> str:
+def render_diff_html(**page: Any) -> str:
     """One standalone HTML page reviewing a comparison, inline and side by side.
 
-    Both views are in the page; links switch between them with CSS `:target`, no JavaScript.
-    `old_text`/`new_text` are the texts the comparison was made from.
+    Takes the arguments of `diff_context` (`old_text`/`new_text` are the texts the
+    comparison was made from). Both views are in the page; links switch between them with
+    CSS `:target`, no JavaScript.
     """
-    variables = diff_context(
-        title=title,
-        url=url,
-        source=source,
-        from_version=from_version,
-        to_version=to_version,
-        from_time=from_time,
-        to_time=to_time,
-        comparison=comparison,
-        old_text=old_text,
-        new_text=new_text,
-    )
+    variables = diff_context(**page)
     return environment().get_template("diff.html").render(variables)

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.fetch import Page, Validators
 from monitor.sources.urls import canonical_url
 
 if TYPE_CHECKING:
@@ -212,6 +213,11 @@ class SourceRecord:
     last_modified: str | None
     content_hash: str | None
 
+    @property
+    def validators(self) -> Validators:
+        """For a conditional GET of the source's own page (an index or feed)."""
+        return Validators(self.etag, self.last_modified)
+
 
 @dataclass(frozen=True)
 class StatementRecord:
@@ -234,6 +240,18 @@ class StatementRecord:
     content_hash: str | None
     container: str | None = None
     container_digest: str | None = None
+
+    @property
+    def validators(self) -> Validators:
+        """For a conditional GET of the statement's page."""
+        return Validators(self.etag, self.last_modified)
+
+    @property
+    def learned_container(self) -> Container | None:
+        """Where the statement sat in its page at the last snapshot, if learned."""
+        if self.container and self.container_digest:
+            return Container(self.container, self.container_digest)
+        return None
 
 
 @dataclass(frozen=True)
@@ -323,30 +341,115 @@ class NewSnapshot:
         return hashlib.sha256(self.normalized.encode("utf-8")).hexdigest()
 
 
+# --- what one check writes about one statement: one variant per situation ---------------------
+
+StatementStatus = Literal["pending", "active", "removed", "moved", "alias"]
+
+
 @dataclass(frozen=True)
-class StatementUpdate:
-    """What one check learned about one statement; `snapshot` is set when it has a new version."""
+class Fetched:
+    """What a fetch of a page returned that the next conditional GET needs."""
+
+    validators: Validators
+    content_hash: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> Fetched:
+        return cls(Validators(page.etag, page.last_modified), page.content_hash or None)
+
+
+@dataclass(frozen=True)
+class Container:
+    """Where the statement sits in its page, and the digest of that element's text."""
+
+    path: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The page (or the statement's container in it) is as at the last check.
+
+    `fetched` is None when the server said 304: the stored validators still hold.
+    """
 
     url: str
-    snapshot: NewSnapshot | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
-    status: str | None = None  # a new status: "pending", "active", "removed", "moved", "alias"
+    fetched: Fetched | None = None
+    reactivated: bool = False  # a removed statement answers again
+    events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
+
+
+@dataclass(frozen=True)
+class NoiseOnly:
+    """The page changed around an unchanged statement; the container was learned anew
+    (None: it could not be, and the stored one is forgotten)."""
+
+    url: str
+    fetched: Fetched
+    container: Container | None
+    reactivated: bool = False
+    events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A new snapshot (the first is the baseline), compared with version `base_version`.
+
+    A different stored version at write time means another run got there first: the
+    snapshot and its events are dropped (one edit, one alert).
+    """
+
+    url: str
+    snapshot: NewSnapshot
+    base_version: int
+    fetched: Fetched
+    container: Container | None = None
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class Removed:
+    """The statement's page answers 404 or 410."""
+
+    url: str
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The statement is known under another URL now (`moved`) or is another's alias."""
+
+    url: str
+    status: Literal["moved", "alias"]
     title: str | None = None
     events: Sequence[Event] = ()
-    # the version the new snapshot was compared with (0: none); a different stored version
-    # means another run got there first, and this snapshot and its events are dropped
-    base_version: int | None = None
-    # the statement's container as learned from this page; None keeps the stored one,
-    # ("", "") forgets it
-    container: tuple[str, str] | None = None
-    # archive = "all": the fetch's archived records when it gave no new version
-    capture: ArchiveRef | None = None
-    # set when a listing first names the statement
-    discovered_as: str | None = None
-    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """A listing names a statement not fetched yet (announced as `baseline` or `new`)."""
+
+    url: str
+    announce_as: Literal["baseline", "new"]
+    title: str | None = None
+    summary: str | None = None  # the listing's own text, used when the page yields none
     listed_published: dt.date | None = None
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class CheckFailed:
+    """The statement could not be checked; only its events (the error) are recorded."""
+
+    url: str
+    events: Sequence[Event] = ()
+
+
+StatementUpdate = (
+    Unchanged | NoiseOnly | NewVersion | Removed | StatusChange | Discovered | CheckFailed
+)
 
 
 @dataclass(frozen=True)
@@ -360,9 +463,7 @@ class SourceUpdate:
     error: str | None = None
     statements: Sequence[StatementUpdate] = ()
     events: Sequence[Event] = ()  # source-level events (errors of the listing itself)
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
+    fetched: Fetched | None = None  # the source's own page (an index or feed)
     notifiers: Sequence[str] = ()  # who gets an alert for each alerting event
 
 
@@ -851,9 +952,9 @@ class Store:
             statement_id = self._upsert_statement(
                 conn, source_id, item, update.checked_at, inserted, rows
             )
-            if item.capture is not None:
+            if isinstance(item, Unchanged | NoiseOnly) and item.capture is not None:
                 self._add_capture(conn, statement_id, item.capture, update.checked_at)
-            if item.snapshot is not None:
+            if isinstance(item, NewVersion):
                 rows.before_write(conn, statements_table, statement_id)
                 if not self._add_snapshot(conn, statement_id, item, update.checked_at):
                     continue  # another run recorded this version first: no second alert
@@ -907,13 +1008,9 @@ class Store:
             "last_error": update.error,
         }
         if update.error is None:
-            values.update(
-                last_success_at=update.checked_at,
-                consecutive_failures=0,
-                etag=update.etag,
-                last_modified=update.last_modified,
-                content_hash=update.content_hash,
-            )
+            values.update(last_success_at=update.checked_at, consecutive_failures=0)
+            if update.fetched is not None:
+                values.update(_fetched_values(update.fetched))
         if source_id is None:
             values.setdefault("consecutive_failures", 1 if update.error else 0)
             result = conn.execute(
@@ -941,24 +1038,7 @@ class Store:
         table = statements_table
         key = ("statement", source_id, item.url)
         statement_id = self._row_id(conn, key, inserted)
-        values: dict[str, Any] = {"last_checked_at": checked_at}
-        if item.content_hash is not None or item.snapshot is not None:
-            values.update(
-                etag=item.etag, last_modified=item.last_modified, content_hash=item.content_hash
-            )
-        if item.status is not None:
-            values["status"] = item.status
-        if item.container is not None:
-            values["container"] = item.container[0] or None
-            values["container_digest"] = item.container[1] or None
-        if item.title is not None:
-            values["title"] = item.title
-        if item.discovered_as is not None:
-            values.update(
-                discovered_as=item.discovered_as,
-                summary=item.summary,
-                listed_published=item.listed_published,
-            )
+        values = {"last_checked_at": checked_at, **_statement_values(item)}
         if statement_id is None:
             values.setdefault("status", "active")
             result = conn.execute(
@@ -972,7 +1052,7 @@ class Store:
         return statement_id
 
     def _add_snapshot(
-        self, conn: Connection, statement_id: int, item: StatementUpdate, fetched_at: dt.datetime
+        self, conn: Connection, statement_id: int, item: NewVersion, fetched_at: dt.datetime
     ) -> bool:
         """Store the item's snapshot as the next version; False when the statement moved on.
 
@@ -981,12 +1061,11 @@ class Store:
         only the first to commit records the change, so one edit gives one event and one
         alert, whoever saw it.
         """
-        assert item.snapshot is not None
         snap = item.snapshot
         current = conn.execute(
             sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
         ).scalar_one()
-        if item.base_version is not None and current != item.base_version:
+        if current != item.base_version:
             log.info("version %s of %s was recorded by another run first", current, item.url)
             return False
         version = current + 1
@@ -1186,6 +1265,55 @@ class Store:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _fetched_values(fetched: Fetched) -> dict[str, Any]:
+    return {
+        "etag": fetched.validators.etag,
+        "last_modified": fetched.validators.last_modified,
+        "content_hash": fetched.content_hash,
+    }
+
+
+def _container_values(container: Container | None) -> dict[str, Any]:
+    if container is None:
+        return {"container": None, "container_digest": None}
+    return {"container": container.path, "container_digest": container.digest}
+
+
+def _statement_values(item: StatementUpdate) -> dict[str, Any]:
+    """The statement row's columns that this kind of update sets."""
+    values: dict[str, Any] = {}
+    match item:
+        case Unchanged(fetched=fetched, reactivated=reactivated):
+            if fetched is not None:
+                values.update(_fetched_values(fetched))
+            if reactivated:
+                values["status"] = "active"
+        case NoiseOnly(fetched=fetched, container=container, reactivated=reactivated):
+            values.update(_fetched_values(fetched), **_container_values(container))
+            if reactivated:
+                values["status"] = "active"
+        case NewVersion(fetched=fetched, container=container):
+            values.update(_fetched_values(fetched), **_container_values(container))
+            values["status"] = "active"
+        case Removed():
+            values["status"] = "removed"
+        case StatusChange(status=status, title=title):
+            values["status"] = status
+            if title is not None:
+                values["title"] = title
+        case Discovered():
+            values.update(
+                status="pending",
+                discovered_as=item.announce_as,
+                title=item.title,
+                summary=item.summary,
+                listed_published=item.listed_published,
+            )
+        case CheckFailed():
+            pass
+    return values
 
 
 def _stored_event(payload: str) -> Event:
