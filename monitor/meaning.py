@@ -701,8 +701,10 @@ def _decimal(number: str) -> Decimal | None:
     if lowered[0].isalpha():
         if "-" in lowered:
             tens, ones = lowered.split("-", 1)
+            if tens not in _NUMBER_WORDS or ones not in _NUMBER_WORDS:
+                return None  # "one-year" is a word, not a number
             return Decimal(_NUMBER_WORDS[tens] + _NUMBER_WORDS[ones])
-        return Decimal(_NUMBER_WORDS[lowered])
+        return Decimal(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else None
     digits = number.replace(" ", "")
     if re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", digits):  # 1.000.000,5
         digits = digits.replace(".", "").replace(",", ".")

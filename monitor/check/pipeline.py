@@ -21,6 +21,8 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz
 
 from monitor import diff, meaning
+from monitor.archive.keeper import Archiver, archiver_for
+from monitor.archive.model import ArchiveRef, VersionInfo
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
@@ -144,6 +146,10 @@ class CheckContext:
             await self.recorder.record(update)
         else:
             self.store.save_check(update)
+
+    def archiver(self) -> Archiver | None:
+        """The run's evidence archive (None with `archive = "off"`)."""
+        return archiver_for(self.config, self.store)
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run CPU-bound work in the executor when there is one, else here."""
@@ -332,7 +338,8 @@ async def _compare_page(
     fetched = Fetched.of(page)
     if previous is not None and await _same_container(page, previous, ctx):
         # Only the page around the statement changed: skip extraction.
-        return Unchanged(url, fetched, reactivated=reactivated)
+        capture = await _capture(ctx, source, url, page, previous, None)
+        return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
     article, learned = await _extract(source, page, ctx, fallback_text)
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = ctx.store.snapshot(previous.id) if previous and previous.version else None
@@ -345,19 +352,18 @@ async def _compare_page(
             version=1,
             published=article.published,
         )
+        snapshot = await _archived(ctx, source, url, page, snapshot, 1)
         return NewVersion(url, snapshot, 0, fetched, learned, events=[event])
     headline = diff.title_change(last.title, article.title)
     if last.text_hash == snapshot.text_hash and headline is None:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
-        return NoiseOnly(url, fetched, learned, reactivated=reactivated)
+        capture = await _capture(ctx, source, url, page, previous, snapshot.text_hash)
+        return NoiseOnly(url, fetched, learned, reactivated=reactivated, capture=capture)
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
     changes = (headline, *comparison.changes) if headline else comparison.changes
-    # What the edits mean, from the same alignment (the headline among the changes).
-    findings = meaning.explain(
-        last.text, article.text, comparison=replace(comparison, changes=changes)
-    )
+    findings = _meaning(last.text, article.text, replace(comparison, changes=changes), url)
     event = Event(
         "changed",
         source.name,
@@ -369,7 +375,65 @@ async def _compare_page(
         published=article.published,
         meaning=findings,
     )
+    snapshot = await _archived(ctx, source, url, page, snapshot, previous.version + 1)
     return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
+
+
+def _meaning(
+    old: str, new: str, comparison: diff.Comparison, url: str
+) -> tuple[meaning.Finding, ...]:
+    """What the edits mean, from the same alignment (the headline among the changes).
+
+    The findings explain a change; a fault in finding them must never lose the change.
+    """
+    try:
+        return meaning.explain(old, new, comparison=comparison)
+    except Exception:
+        log.exception("could not explain the change of %s; reported without findings", url)
+        return ()
+
+
+async def _archived(
+    ctx: CheckContext, source: Source, url: str, page: Page, snapshot: NewSnapshot, version: int
+) -> NewSnapshot:
+    """The new version with its page archived (written now, before the check is recorded).
+
+    With the archive on, the raw page is not kept in the database as well; when the archive
+    cannot be written (logged), the raw page is kept there instead, so nothing is lost.
+    """
+    archiver = ctx.archiver()
+    if archiver is None:
+        return snapshot
+    info = VersionInfo(
+        text_sha256=snapshot.text_hash,
+        version=version,
+        source=source.name,
+        statement_url=url,
+        title=snapshot.title,
+    )
+    ref = await archiver.keep(page, info)
+    if ref is None:
+        return replace(snapshot, raw=snapshot.raw or page.text.encode("utf-8"))
+    return replace(snapshot, archive=ref, raw=None)
+
+
+async def _capture(
+    ctx: CheckContext,
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord,
+    text_hash: str | None,
+) -> ArchiveRef | None:
+    """With `archive = "all"`, the archived records of a fetch that changed the page's bytes
+    but not the statement (None otherwise)."""
+    archiver = ctx.archiver()
+    if archiver is None or not archiver.every_change:
+        return None
+    info = VersionInfo(
+        text_sha256=text_hash, version=previous.version, source=source.name, statement_url=url
+    )
+    return await archiver.keep(page, info)
 
 
 async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:

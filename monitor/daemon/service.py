@@ -43,6 +43,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from monitor.alerts.outbox import OutboxWorker
+from monitor.archive.keeper import apply_retention
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
 from monitor.cli.options import config_option, fail, open_config, open_store, state_option
@@ -78,6 +79,9 @@ DRAIN_CHECKS = 5.0
 DRAIN_OUTBOX = 2.0
 STOP_WEB = 1.0
 STOP_POOL = 1.0
+# Retention (`keep_versions`, `archive_keep`): a first pass soon after start, then hourly.
+RETENTION_FIRST = 60.0
+RETENTION_EVERY = 3600.0
 
 CheckFunction = Callable[[Source, CheckContext], Awaitable[CheckResult]]
 
@@ -437,6 +441,7 @@ class Service:
         """
         self.executor = make_pool(self.workers)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
+        retention = asyncio.create_task(self._retention(), name="retention")
         self._fetcher = await self._open_fetcher()
         self.outbox.start()
         self.scheduler.start()
@@ -447,6 +452,7 @@ class Service:
         finally:
             self.stopping = True
             warm.cancel()
+            retention.cancel()
             self.scheduler.pause()
             await self.scheduler.drain(0)
             self.scheduler.shutdown()
@@ -457,6 +463,20 @@ class Service:
             self._fetcher = None
             await asyncio.to_thread(stop_pool, self.executor, STOP_POOL)
             self._store.close()
+
+    async def _retention(self) -> None:
+        """Apply the retention rules periodically (in a thread: it deletes rows and files)."""
+        delay = RETENTION_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            delay = RETENTION_EVERY
+            defaults = self._config.defaults  # re-read: SIGHUP may have changed the rules
+            if defaults.keep_versions is None and defaults.archive_keep is None:
+                continue
+            try:
+                await asyncio.to_thread(apply_retention, self._config, self._store)
+            except Exception:
+                log.exception("retention failed; it runs again in an hour")
 
     def stop(self) -> None:
         """Ask the daemon to stop (SIGTERM, SIGINT)."""

@@ -138,6 +138,9 @@ class FileLinks:
     def diff(self, source: str, url: str, old: int, new: int) -> str | None:
         return self._to(self.plan.diffs.get((source, url, old, new)))
 
+    def original(self, source: str, url: str, version: int) -> str | None:
+        return None  # archived pages stay in the archive (`monitor archive export`)
+
 
 # --- writing ---------------------------------------------------------------------------------
 

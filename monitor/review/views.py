@@ -98,6 +98,7 @@ class Links(Protocol):
     def source(self, name: str) -> str | None: ...
     def statement(self, source: str, url: str) -> str | None: ...
     def diff(self, source: str, url: str, old: int, new: int) -> str | None: ...
+    def original(self, source: str, url: str, version: int) -> str | None: ...
 
 
 # --- small display values --------------------------------------------------------------------
@@ -603,6 +604,7 @@ class VersionView:
     summary: str | None
     diff_link: str | None  # from the version before
     latest_diff_link: str | None  # to the latest version, when neither is adjacent
+    original_link: str | None = None  # the page as fetched, from the archive
 
 
 def find_statement(store: Store, url: str, source: str | None) -> tuple[StatementRecord, str]:
@@ -697,6 +699,11 @@ def _version_views(
                 latest_diff_link=(
                     links.diff(source, statement.url, snap.version, latest)
                     if snap.version < latest - 1
+                    else None
+                ),
+                original_link=(
+                    links.original(source, statement.url, snap.version)
+                    if snap.archive_file is not None
                     else None
                 ),
             )

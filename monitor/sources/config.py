@@ -70,9 +70,17 @@ class Defaults(_Strict):
     check_timeout: Duration = 600.0  # a check running longer is cancelled (an error)
     host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
     overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
-    keep_raw: bool = True  # keep the compressed raw page with each snapshot
+    keep_raw: bool = True  # keep the compressed raw page with each snapshot (archive "off")
     # a statement that answered 404/410 is still fetched, at most this often, until it is back
     recheck_removed: Duration = 3600.0
+    # the evidence archive: WARC files of what was fetched
+    archive: Literal["versions", "all", "off"] = "versions"  # "all": every fetch that changed
+    archive_dir: Path | None = None  # default: <state>/archive
+    archive_file_size: Size = 100 * 1024 * 1024  # a new WARC file once one would pass this
+    # retention, applied by the daemon: None keeps everything; the newest version of a
+    # statement is never deleted
+    keep_versions: int | None = Field(None, ge=1)  # versions kept per statement
+    archive_keep: Duration | None = None  # older versions are deleted after this ("365d")
     # alerts
     alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
     error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert

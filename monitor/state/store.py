@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -30,9 +30,12 @@ from monitor.events import Event
 from monitor.fetch import Page, Validators
 from monitor.sources.urls import canonical_url
 
+if TYPE_CHECKING:
+    from monitor.archive.model import ArchiveRef
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILENAME = "monitor.db"
 
 
@@ -140,7 +143,28 @@ snapshots_table = sa.Table(
     sa.Column("last_modified", sa.Text),
     sa.Column("content_hash", sa.String(64)),
     sa.Column("raw", sa.LargeBinary),  # zlib-compressed page, so it can be re-extracted
+    # where the page as fetched is archived (monitor.archive): the WARC file, the span of
+    # the version's records in it, and the response's payload digest (schema version 2)
+    sa.Column("archive_file", sa.String(64)),
+    sa.Column("archive_offset", sa.BigInteger),
+    sa.Column("archive_length", sa.BigInteger),
+    sa.Column("archive_digest", sa.String(80)),
     sa.UniqueConstraint("statement_id", "version"),
+)
+
+# With `archive = "all"`: fetches whose bytes changed but gave no new version
+captures_table = sa.Table(
+    "captures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # the version the page still showed
+    sa.Column("final_url", sa.Text),
+    sa.Column("archive_file", sa.String(64), nullable=False),
+    sa.Column("archive_offset", sa.BigInteger, nullable=False),
+    sa.Column("archive_length", sa.BigInteger, nullable=False),
+    sa.Column("archive_digest", sa.String(80), nullable=False),
 )
 
 events_table = sa.Table(
@@ -259,6 +283,53 @@ class Snapshot:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
+    archive_file: str | None = None
+    archive_offset: int | None = None
+    archive_length: int | None = None
+    archive_digest: str | None = None
+
+    @property
+    def archived(self) -> ArchiveRef | None:
+        """Where the page as fetched is archived (None when it was not)."""
+        return _ref(
+            self.archive_file,
+            self.archive_offset,
+            self.archive_length,
+            self.archive_digest,
+            self.final_url,
+        )
+
+
+def _ref(
+    file: str | None, offset: int | None, length: int | None, digest: str | None, uri: str | None
+) -> ArchiveRef | None:
+    if file is None or offset is None or length is None or digest is None:
+        return None
+    from monitor.archive.model import ArchiveRef  # the archive loads warcio; most runs need not
+
+    return ArchiveRef(file, offset, length, digest, uri or "")
+
+
+@dataclass(frozen=True)
+class ArchivedFetch:
+    """An archived fetch of a statement: a version's, or (archive = "all") a capture's."""
+
+    source: str
+    url: str  # the statement's canonical URL
+    statement_id: int
+    version: int
+    fetched_at: dt.datetime
+    ref: ArchiveRef
+    newest: bool  # the statement's latest version (never pruned)
+    capture_id: int | None = None  # set for a capture rather than a version
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How many versions and captures `Store.prune` deleted."""
+
+    versions: int
+    captures: int
 
 
 @dataclass(frozen=True)
@@ -275,6 +346,7 @@ class NewSnapshot:
     content_hash: str | None
     raw: bytes | None
     canonical_url: str | None = None
+    archive: ArchiveRef | None = None  # written before the check is recorded
 
     @property
     def text_hash(self) -> str:
@@ -317,6 +389,7 @@ class Unchanged:
     fetched: Fetched | None = None
     reactivated: bool = False  # a removed statement answers again
     events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
 
 
 @dataclass(frozen=True)
@@ -329,6 +402,7 @@ class NoiseOnly:
     container: Container | None
     reactivated: bool = False
     events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
 
 
 @dataclass(frozen=True)
@@ -536,6 +610,9 @@ class Store:
         # lookup per write on the hot path of large checks.
         self._ids: dict[tuple[Any, ...], int] = {}
         self._ids_loaded: set[str] = set()
+        # the state folder (for what lives beside the database, such as the archive);
+        # None for a store opened on an engine alone
+        self.state_dir: Path | None = None
         self._migrate()
 
     @classmethod
@@ -564,9 +641,11 @@ class Store:
             sa_event.listen(engine, "connect", _sqlite_pragmas)
             sa_event.listen(engine, "begin", _sqlite_begin)
         try:
-            return cls(engine)
+            store = cls(engine)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the state database {url}: {exc.orig}") from None
+        store.state_dir = state
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -745,6 +824,117 @@ class Store:
         with self.engine.connect() as conn:
             return [StoredEvent(row.id, _stored_event(row.payload)) for row in conn.execute(query)]
 
+    # -- the archive -------------------------------------------------------------------------
+
+    def archived(
+        self,
+        *,
+        sources: Collection[str] = (),
+        urls: Collection[str] = (),
+        since: dt.datetime | None = None,
+    ) -> list[ArchivedFetch]:
+        """Archived fetches (versions, then captures), oldest first; those of the named
+        sources or statement URLs (either matching), fetched at or after `since`, if given."""
+        found: list[ArchivedFetch] = []
+        for table in (snapshots_table, captures_table):
+            query = (
+                sa.select(
+                    table.c.statement_id,
+                    table.c.version,
+                    table.c.fetched_at,
+                    table.c.final_url,
+                    table.c.archive_file,
+                    table.c.archive_offset,
+                    table.c.archive_length,
+                    table.c.archive_digest,
+                    (table.c.id if table is captures_table else sa.null()).label("capture_id"),
+                    statements_table.c.url,
+                    statements_table.c.version.label("latest"),
+                    sources_table.c.name.label("source"),
+                )
+                .join(statements_table, statements_table.c.id == table.c.statement_id)
+                .join(sources_table, sources_table.c.id == statements_table.c.source_id)
+                .where(table.c.archive_file.is_not(None))
+                .order_by(table.c.fetched_at, table.c.id)
+            )
+            if sources or urls:
+                query = query.where(
+                    sa.or_(
+                        sources_table.c.name.in_(list(sources)),
+                        statements_table.c.url.in_(list(urls)),
+                    )
+                )
+            if since is not None:
+                query = query.where(table.c.fetched_at >= since)
+            with self.engine.connect() as conn:
+                for row in conn.execute(query):
+                    ref = _ref(
+                        row.archive_file,
+                        row.archive_offset,
+                        row.archive_length,
+                        row.archive_digest,
+                        row.final_url or row.url,
+                    )
+                    assert ref is not None  # the query keeps archived rows only
+                    found.append(
+                        ArchivedFetch(
+                            source=row.source,
+                            url=row.url,
+                            statement_id=row.statement_id,
+                            version=row.version,
+                            fetched_at=row.fetched_at,
+                            ref=ref,
+                            newest=row.capture_id is None and row.version == row.latest,
+                            capture_id=row.capture_id,
+                        )
+                    )
+        return sorted(found, key=lambda f: f.fetched_at)
+
+    def prune(self, *, keep_versions: int | None, older_than: dt.datetime | None) -> Pruned:
+        """Delete versions beyond the newest `keep_versions` of each statement, and versions
+        and captures fetched before `older_than`; never a statement's newest version."""
+        if keep_versions is None and older_than is None:
+            return Pruned(0, 0)
+        latest = statements_table.c.version
+        doomed: list[sa.ColumnElement[bool]] = []
+        if keep_versions is not None:
+            doomed.append(snapshots_table.c.version <= latest - keep_versions)
+        if older_than is not None:
+            doomed.append(snapshots_table.c.fetched_at < older_than)
+        with self._begin() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(snapshots_table.c.id)
+                    .join(statements_table, statements_table.c.id == snapshots_table.c.statement_id)
+                    .where(sa.or_(*doomed), snapshots_table.c.version < latest)
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(sa.delete(snapshots_table).where(snapshots_table.c.id.in_(ids)))
+            captures = 0
+            if older_than is not None:
+                result = conn.execute(
+                    sa.delete(captures_table).where(captures_table.c.fetched_at < older_than)
+                )
+                captures = result.rowcount
+        return Pruned(len(ids), captures)
+
+    def archive_files_in_use(self) -> set[str]:
+        """The archive files some stored version or capture points into."""
+        with self.engine.connect() as conn:
+            names = {
+                name
+                for table in (snapshots_table, captures_table)
+                for name in conn.execute(
+                    sa.select(table.c.archive_file)
+                    .where(table.c.archive_file.is_not(None))
+                    .distinct()
+                ).scalars()
+            }
+        return names
+
     # -- writing one check -------------------------------------------------------------------
 
     def save_check(self, update: SourceUpdate) -> None:
@@ -776,6 +966,8 @@ class Store:
             statement_id = self._upsert_statement(
                 conn, source_id, item, update.checked_at, inserted, rows
             )
+            if isinstance(item, Unchanged | NoiseOnly) and item.capture is not None:
+                self._add_capture(conn, statement_id, item.capture, update.checked_at)
             if isinstance(item, NewVersion):
                 rows.before_write(conn, statements_table, statement_id)
                 if not self._add_snapshot(conn, statement_id, item, update.checked_at):
@@ -915,6 +1107,10 @@ class Store:
                 last_modified=snap.last_modified,
                 content_hash=snap.content_hash,
                 raw=zlib.compress(snap.raw, 6) if snap.raw else None,
+                archive_file=snap.archive.file if snap.archive else None,
+                archive_offset=snap.archive.offset if snap.archive else None,
+                archive_length=snap.archive.length if snap.archive else None,
+                archive_digest=snap.archive.digest if snap.archive else None,
             )
         )
         values: dict[str, Any] = {"version": version, "title": snap.title}
@@ -926,6 +1122,25 @@ class Store:
             .values(**values)
         )
         return True
+
+    def _add_capture(
+        self, conn: Connection, statement_id: int, ref: ArchiveRef, fetched_at: dt.datetime
+    ) -> None:
+        version = conn.execute(
+            sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(captures_table).values(
+                statement_id=statement_id,
+                fetched_at=fetched_at,
+                version=version,
+                final_url=ref.target_uri or None,
+                archive_file=ref.file,
+                archive_offset=ref.offset,
+                archive_length=ref.length,
+                archive_digest=ref.digest,
+            )
+        )
 
     def _add_event(
         self,
@@ -1147,7 +1362,18 @@ def _stored_event(payload: str) -> Event:
     return Event.from_json(json.loads(payload))
 
 
+def _add_archive_columns(conn: Connection) -> None:
+    """Version 2: snapshots say where their page is archived (the captures table is new,
+    so create_all made it)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("snapshots")}
+    for column in ("archive_file", "archive_offset", "archive_length", "archive_digest"):
+        if column not in have:  # a database created at version 2 has them already
+            kind = snapshots_table.c[column].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE snapshots ADD COLUMN {column} {kind}")
+
+
 _MIGRATIONS: dict[int, Any] = {
     # version -> function(conn) bringing the schema from version-1 to version.
     # Version 1 is the initial schema, created by metadata.create_all.
+    2: _add_archive_columns,
 }
