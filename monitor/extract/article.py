@@ -11,9 +11,9 @@ Two entry points:
   several chunks around ad slots is put back together, and page furniture (navigation,
   asides, footers, buttons) is removed, and so are bylines and datelines at the edges of
   the body ("By Jane Doe | 3 min read", see `bylines`). When trafilatura finds little, its
-  last-resort rescue (the whole page flattened) gives way to the page's own paragraphs minus furniture,
-  unless the rescue holds text the page lacks, as with the structured data of a page
-  rendered by scripts.
+  last-resort rescue (the whole page flattened) gives way to the page's own paragraphs minus
+  furniture, unless the rescue holds text the page lacks, as with the structured data of a
+  page rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
 
