@@ -287,3 +287,67 @@ def test_retention_trims_old_versions_but_never_the_newest(
     assert later.files == ("monitor-20250101-001.warc.gz",)
     assert [p.name for p in archive_files(state / "archive")] != []
     assert run("archive", "verify", "--state", str(state)).exit_code == 0
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_in_a_browser_the_page_as_fetched_shows_but_runs_and_loads_nothing(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    beacon = http_server.url("/beacon.gif")
+    hostile = (
+        press_release(TITLE, PARTNERSHIP)
+        .replace(
+            "</head>",
+            "<script>alert('ran'); document.title = 'pwned'</script>"
+            "<style>h1 { color: rgb(200, 0, 0) }</style></head>",
+        )
+        .replace("</body>", f'<img src="{beacon}"><iframe src="{beacon}"></iframe></body>')
+    )
+    url = http_server.page("/news/p", hostile)
+    config_path = write_config(tmp_path, url)
+    check(config_path, tmp_path / "state")
+    store, config = Store.open(tmp_path / "state"), load_config(config_path)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(create_ui(lambda: store, lambda: config), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(f"{base}/statement?url={url}")
+            page.get_by_role("link", name="As fetched").click()
+            page.wait_for_load_state("load")
+            shown = page.locator("h1").first
+            assert shown.inner_text() == TITLE
+            assert shown.evaluate("h => getComputedStyle(h).color") == "rgb(200, 0, 0)"
+            assert page.title() != "pwned"
+            assert "multi-year partnership" in page.inner_text("body")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert dialogs == []  # the script never ran
+    assert http_server.hits("/beacon.gif") == 0  # nothing was loaded from the page's links
