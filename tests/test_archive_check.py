@@ -302,7 +302,7 @@ def test_in_a_browser_the_page_as_fetched_shows_but_runs_and_loads_nothing(
     import time
 
     import uvicorn
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, sync_playwright
 
     beacon = http_server.url("/beacon.gif")
     hostile = (
@@ -335,7 +335,12 @@ def test_in_a_browser_the_page_as_fetched_shows_but_runs_and_loads_nothing(
                 executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page()
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+            def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             page.goto(f"{base}/statement?url={url}")
             page.get_by_role("link", name="As fetched").click()
             page.wait_for_load_state("load")
