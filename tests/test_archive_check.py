@@ -356,3 +356,22 @@ def test_in_a_browser_the_page_as_fetched_shows_but_runs_and_loads_nothing(
         sock.close()
     assert dialogs == []  # the script never ran
     assert http_server.hits("/beacon.gif") == 0  # nothing was loaded from the page's links
+
+
+def test_a_redirected_statement_is_archived_at_its_final_url(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    final = http_server.page("/news/2026/partnership", press_release(TITLE, PARTNERSHIP))
+    http_server.route("/p/123", lambda _request: (301, {"Location": "/news/2026/partnership"}, b""))
+    config = write_config(tmp_path, http_server.url("/p/123"))
+    check(config, tmp_path / "state")
+    store = Store.open(tmp_path / "state")
+    ref = store.snapshots(store.statements()[0].id)[0].archived
+    assert ref is not None
+
+    records = {r.record_type: r for r in read_version(tmp_path / "state" / "archive", ref)}
+
+    assert records["response"].target_uri == final
+    assert records["request"].block.startswith(b"GET /news/2026/partnership HTTP/1.1\r\n")
+    meta = records["metadata"].payload.decode()
+    assert f"requested-url: {http_server.url('/p/123')}\r\n" in meta
