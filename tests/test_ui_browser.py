@@ -170,6 +170,30 @@ def test_click_from_the_dashboard_to_a_diff_and_switch_views(
     page.assert_clean()
 
 
+def test_a_finding_links_to_its_paragraph_even_from_the_side_view(
+    page: Watched,
+    ui_state: UiState,  # noqa: F811
+    ui_url: str,  # noqa: F811
+) -> None:
+    p = page.page
+    url = quote(ui_state.corp_url, safe="")
+    p.goto(f"{ui_url}/diff?url={url}&from=2&to=3#diff-side")
+    expect(p.locator("#diff-side")).to_be_visible()
+    findings = p.locator("section.meaning li")
+    expect(findings).to_have_count(2)
+    expect(findings.first).to_have_text('"in the spring of 2027" → "in the autumn of 2027" (date)')
+    findings.first.get_by_role("link").click()
+    # The paragraph is the target: the inline view shows again, scrolled to it, outlined.
+    target = p.locator(".para:target")
+    expect(target).to_have_count(1)
+    expect(target).to_contain_text("autumn of 2027")
+    expect(target).to_be_in_viewport()
+    expect(p.locator("#diff-inline")).to_be_visible()
+    outline = target.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline == "solid"
+    page.assert_clean()
+
+
 def test_compare_form_picks_any_two_versions(page: Watched, ui_url: str) -> None:  # noqa: F811
     p = page.page
     p.goto(ui_url + "/")

@@ -39,9 +39,13 @@ from monitor.state.store import OutboxAlert, Store
 
 def _open(
     ctx: click.Context, config_path: Path | None, state_dir: Path | None
-) -> tuple[Config, Store]:
+) -> tuple[Config | None, Store]:
+    """The configuration (None when no --config is given and the default file is missing:
+    the outbox needs only the state) and the store, which is never created here."""
     config_file, state = locations(ctx, config_path, state_dir)
-    return open_config(config_file), open_store(state)
+    given = config_path or (ctx.parent.params.get("config_path") if ctx.parent else None)
+    config = open_config(config_file) if given or config_file.exists() else None
+    return config, open_store(state, create=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,12 +116,13 @@ def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
     }
 
 
-def _alert_line(alert: OutboxAlert, config: Config) -> str:
+def _alert_line(alert: OutboxAlert, config: Config | None) -> str:
     """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
     event = alert.event
     heading = one_line(event.title or event.url, 80)
     what = f"{event.event}: {heading} ({event.source})"
-    notifier = alert.notifier + ("" if alert.notifier in config.notifiers else " (not configured)")
+    known = config is None or alert.notifier in config.notifiers
+    notifier = alert.notifier + ("" if known else " (not configured)")
     tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
     if alert.status == "pending":
         tries += f", next {alert.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
@@ -139,16 +144,28 @@ def outbox_retry(
 ) -> None:
     """Queue dead alerts again (all of them, or the IDS given)."""
     _config, store = _open(ctx, config_path, state_dir)
+    refused = 0
     try:
         if ids:
-            dead = {a.id for a in store.outbox(status="dead")}
-            for missing in sorted(set(ids) - dead):
-                click.echo(f"alert #{missing} is not a dead alert; left as it is", err=True)
+            statuses = {a.id: a.status for a in store.outbox(limit=10**9)}
+            for wanted in sorted(set(ids)):
+                if wanted not in statuses:
+                    click.echo(f"monitor: there is no alert #{wanted}", err=True)
+                    refused += 1
+                elif statuses[wanted] != "dead":
+                    click.echo(f"alert #{wanted} is {statuses[wanted]}, not dead; left as it is")
         count = store.retry_dead(list(ids) if ids else None)
     finally:
         store.close()
-    noun = "alert is" if count == 1 else "alerts are"
-    click.echo(f"{count} dead {noun} pending again; `monitor run` or `monitor check` sends them.")
+    if count == 0:
+        click.echo("No dead alerts to retry.")
+    else:
+        noun = "alert is" if count == 1 else "alerts are"
+        click.echo(
+            f"{count} dead {noun} pending again; `monitor run` or `monitor check` sends them."
+        )
+    if refused:  # an id that is no alert at all is a mistake worth an exit status
+        raise SystemExit(1)
 
 
 @outbox_command.command("purge")

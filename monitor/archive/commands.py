@@ -15,7 +15,7 @@ from monitor.archive.export import export
 from monitor.archive.keeper import archive_folder, stored_page
 from monitor.archive.model import ArchiveError
 from monitor.archive.verify import verify
-from monitor.cli.main import find_statement
+from monitor.cli.commands import find_statement
 from monitor.cli.options import (
     EXIT_SOURCE_FAILED,
     config_option,

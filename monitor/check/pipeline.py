@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
-from monitor import diff
+from monitor import diff, meaning
 from monitor.archive.keeper import Archiver, archiver_for
 from monitor.archive.model import ArchiveRef, VersionInfo
 from monitor.clock import utcnow
@@ -315,6 +315,23 @@ async def check_statement(
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
+    update = await _compare_page(source, url, page, previous, ctx, fallback_text)
+    if previous is not None and previous.status == "removed" and previous.version:
+        # It answers again after a 404/410: say so, with any edit made meanwhile.
+        back = Event("restored", source.name, url, title=previous.title, version=previous.version)
+        return replace(update, events=[back, *update.events])
+    return update
+
+
+async def _compare_page(
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord | None,
+    ctx: CheckContext,
+    fallback_text: str | None,
+) -> StatementUpdate:
+    """The statement in a fetched page, compared with its last snapshot."""
     reactivated = previous is not None and previous.status == "removed"
     if previous is not None and _same_bytes(page, previous):
         return Unchanged(url, reactivated=reactivated)
@@ -345,6 +362,8 @@ async def check_statement(
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
+    changes = (headline, *comparison.changes) if headline else comparison.changes
+    findings = _meaning(last.text, article.text, replace(comparison, changes=changes), url)
     event = Event(
         "changed",
         source.name,
@@ -352,11 +371,26 @@ async def check_statement(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        changes=changes,
         published=article.published,
+        meaning=findings,
     )
     snapshot = await _archived(ctx, source, url, page, snapshot, previous.version + 1)
     return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
+
+
+def _meaning(
+    old: str, new: str, comparison: diff.Comparison, url: str
+) -> tuple[meaning.Finding, ...]:
+    """What the edits mean, from the same alignment (the headline among the changes).
+
+    The findings explain a change; a fault in finding them must never lose the change.
+    """
+    try:
+        return meaning.explain(old, new, comparison=comparison)
+    except Exception:
+        log.exception("could not explain the change of %s; reported without findings", url)
+        return ()
 
 
 async def _archived(
@@ -610,6 +644,15 @@ async def _check_tracked(
     new_urls = [url for url in discovered if url not in known]
     first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
     tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+    # A 404 may be a mistake fixed later: removed statements are still fetched, less often.
+    recheck_after = dt.timedelta(seconds=ctx.config.defaults.recheck_removed)
+    tracked += [
+        s
+        for s in known.values()
+        if s.status == "removed"
+        and s.version > 0
+        and (s.last_checked_at is None or utcnow() - s.last_checked_at >= recheck_after)
+    ]
 
     def pending_record(url: str) -> Discovered:
         record = known.get(url)

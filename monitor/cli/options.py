@@ -3,20 +3,28 @@
 Commands of a group (`monitor outbox retry`) take the same options unset, so that
 `monitor outbox --state X retry` and `monitor outbox retry --state X` mean the same
 (`locations`).
+
+Nothing heavy is imported at module level: `monitor --help` loads this module, and the
+configuration and store modules (pydantic, SQLAlchemy) load only when a command opens them.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from monitor.sources.config import Config, ConfigError, load_config
-from monitor.state.store import Store, StoreError
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from monitor.sources.config import Config
+    from monitor.state.store import Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_ALERTS_UNDELIVERED = 3  # `monitor check`: every source checked, some alert not sent
+PIPED_WIDTH = 100_000  # piped output: no line is cut or padded to a width
 DEFAULT_CONFIG = Path("sources.toml")
 DEFAULT_STATE = Path("state")
 
@@ -72,8 +80,19 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+def make_console() -> Console:
+    """Output for people: the terminal's width; piped, as wide as the lines are."""
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH, color_system=None)
+
+
 def open_config(path: Path) -> Config:
     """The validated configuration, or exit 2 with the file, line and key named."""
+    from monitor.sources.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -89,8 +108,19 @@ def open_optional_config(ctx: click.Context, path: Path) -> Config | None:
     return open_config(path)
 
 
-def open_store(state_dir: Path) -> Store:
-    """The state, or exit 2 saying why it cannot be opened."""
+def open_store(state_dir: Path, *, create: bool = True) -> Store:
+    """The state, or exit 2 saying why it cannot be opened.
+
+    `create=False` (the commands that only read) exits 2 when there is no state yet,
+    instead of creating an empty one in the wrong folder.
+    """
+    from monitor.state.store import DB_FILENAME, Store, StoreError
+
+    if not create and not (state_dir / DB_FILENAME).is_file():
+        fail(
+            f"no state in {state_dir}/ yet: run `monitor check` first, or pass the --state "
+            "folder your checks use"
+        )
     try:
         return Store.open(state_dir)
     except StoreError as exc:

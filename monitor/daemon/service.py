@@ -67,7 +67,7 @@ from monitor.events import Event
 from monitor.fetch.client import Fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.urls import canonical_url, redact_url
-from monitor.state.store import Store, StoreError
+from monitor.state.store import Store, StoreError, error_text
 
 log = logging.getLogger(__name__)
 check_log = logging.getLogger("monitor.check")
@@ -349,11 +349,11 @@ class Service:
             records = {r.name: r for r in self._store.sources()}
             pending = self._store.pending_count()
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("health: cannot read the state database: %s", exc)
+            log.error("health: cannot read the state database: %s", error_text(exc))
             return dataclasses.replace(
                 assess_health(self.scheduler, [], 0, stopping=self.stopping),
                 status="failing",
-                problems=(f"the state database cannot be read: {exc}",),
+                problems=(f"the state database cannot be read: {error_text(exc)}",),
             )
         sources = []
         for name in self.scheduler.scheduled:
@@ -607,8 +607,11 @@ class Service:
             result = self._record_error(source, message, checked_at)
             outcome = "timeout"
         except Exception as exc:
-            log.exception("the check of %s failed unexpectedly", name)
-            message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+            if isinstance(exc, sa.exc.SQLAlchemyError):  # no traceback: it would show the SQL
+                log.error("the check of %s failed unexpectedly: %s", name, error_text(exc))
+            else:
+                log.exception("the check of %s failed unexpectedly", name)
+            message = f"the check failed unexpectedly: {error_text(exc)}"
             result = self._record_error(source, message, checked_at)
             outcome = "error"
         duration = time.monotonic() - started
@@ -633,7 +636,7 @@ class Service:
             )
             self._store.save_check(update)
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("%s: could not record the failed check: %s", source.name, exc)
+            log.error("%s: could not record the failed check: %s", source.name, error_text(exc))
         return CheckResult(source.name, list(update.events), message)
 
     def _report(self, source: Source, outcome: str, result: CheckResult) -> None:

@@ -29,6 +29,7 @@ from rich.text import Text
 
 from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
+from monitor.meaning import Finding, anchor, describe, explain
 from monitor.sources.urls import safe_href
 
 RowKind = Literal["same", "modified", "removed", "added", "moved_out", "moved_in"]
@@ -68,8 +69,29 @@ class Row:
         return self.kind in ("same", "modified", "removed", "moved_out")
 
     @property
+    def anchor(self) -> str:
+        """The row's id on the page, as `meaning.paragraph_anchor` names a change's place."""
+        if self.kind in ("removed", "moved_out"):
+            return f"was-p{self.old_number}"
+        return f"p{self.new_number}"
+
+    @property
     def on_new_side(self) -> bool:
         return self.kind in ("same", "modified", "added", "moved_in")
+
+
+@dataclass(frozen=True)
+class FindingLink:
+    """A finding of what the edit means, as a line linking to its paragraph on the page."""
+
+    kind: str
+    line: str
+    anchor: str | None  # the id of its row (or of the headline); None if not found
+
+
+def finding_links(findings: Sequence[Finding], comparison: Comparison) -> list[FindingLink]:
+    """The findings as lines for the page, each with the id of the paragraph it is about."""
+    return [FindingLink(f.kind, describe(f), anchor(f, comparison.changes)) for f in findings]
 
 
 @dataclass(frozen=True)
@@ -244,10 +266,13 @@ def render_text(comparison: Comparison, *, color: bool = False) -> str:
 def change_to_json(change: Change) -> dict[str, Any]:
     """A change as in the event contract, plus its positions and, if modified, its words."""
     out = change.to_json()
+    # `*_index` count from 0 (as stored); `*_paragraph` from 1, as the text and HTML say ¶N
     if change.old_index is not None:
         out["old_index"] = change.old_index
+        out["old_paragraph"] = change.old_index + 1
     if change.new_index is not None:
         out["new_index"] = change.new_index
+        out["new_paragraph"] = change.new_index + 1
     if change.op == "modified":
         out["words"] = [{"op": w.op, "text": w.text} for w in change.words]
     return out
@@ -306,9 +331,18 @@ def diff_context(
     old_text: str,
     new_text: str,
     context: int = 1,
+    old_title: str | None = None,
+    new_title: str | None = None,
 ) -> dict[str, Any]:
-    """The variables of the `diff_block.html` fragment, for this page and the web UI."""
+    """The variables of the `diff_block.html` fragment, for this page and the web UI.
+
+    The findings of what the edit means (monitor.meaning) are made here from the same
+    comparison, for any two versions; with both titles, a changed headline is one of them.
+    """
     rows = diff_rows(comparison, split_paragraphs(old_text), split_paragraphs(new_text))
+    findings = explain(
+        old_text, new_text, old_title=old_title, new_title=new_title, comparison=comparison
+    )
     return {
         "title": title or url,
         "url": url,
@@ -322,6 +356,7 @@ def diff_context(
         "summary": summarize(comparison),
         "unchanged": comparison.unchanged,
         "blocks": fold_unchanged(rows, context=context),
+        "findings": finding_links(findings, comparison),
     }
 
 

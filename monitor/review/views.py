@@ -37,7 +37,7 @@ from monitor.state.store import (
 )
 
 # What counts as "a change" on the dashboard and in the feed.
-CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
+CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed", "restored")
 
 RECENT_CHANGES = 20  # on the dashboard and on a source's page
 STATEMENT_EVENTS = 50  # on a statement's page
@@ -788,6 +788,8 @@ def diff_page_for(
         comparison=comparison,
         old_text=old.text,
         new_text=new.text,
+        old_title=old.title,
+        new_title=new.title,
     )
     latest = statement.version
     url = statement.url

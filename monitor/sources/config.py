@@ -71,6 +71,8 @@ class Defaults(_Strict):
     host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
     overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
     keep_raw: bool = True  # keep the compressed raw page with each snapshot (archive "off")
+    # a statement that answered 404/410 is still fetched, at most this often, until it is back
+    recheck_removed: Duration = 3600.0
     # the evidence archive: WARC files of what was fetched
     archive: Literal["versions", "all", "off"] = "versions"  # "all": every fetch that changed
     archive_dir: Path | None = None  # default: <state>/archive
@@ -239,16 +241,38 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         _cross_check(config)
     except _KeyProblem as problem:
         problems = [_Problem(problem.loc, problem.message)]
-        raise ConfigError(_describe(path, raw_text, problems)) from None
+        raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
-        raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
-    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
+        raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
+    # Said once per process for each source: a reload (SIGHUP) names only new ones.
+    warned = _warned.setdefault(str(path), set())
+    hurried = [
+        s.name
+        for s in config.sources
+        if s.cron is None and config.interval_of(s) < 60 and s.name not in warned
+    ]
     if hurried:
+        warned.update(hurried)
         shown = ", ".join(hurried[:5]) + (
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
     return config
+
+
+_warned: dict[str, set[str]] = {}  # sources file -> sources warned of
+
+
+def _source_names(data: Any) -> dict[int, str]:
+    """The `name` of each `[[sources]]` entry that has a usable one, by position."""
+    entries = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        i: entry["name"]
+        for i, entry in enumerate(entries)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
+    }
 
 
 def _cross_check(config: Config) -> None:
@@ -334,10 +358,18 @@ def did_you_mean(word: str, choices: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
+def _describe(
+    path: Path, raw_text: str, problems: list[_Problem], names: dict[int, str] | None = None
+) -> str:
     lines = [f"{path}: invalid configuration"]
     for problem in problems:
         key = _dotted(problem.loc)
+        loc = problem.loc
+        if names and len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            # `sources[3]` means little in a long file: name the source too
+            name = names.get(loc[1])
+            if name is not None:
+                key = key.replace(f"sources[{loc[1]}]", f"sources[{loc[1]}] ({name})", 1)
         line = _find_line(raw_text, problem.loc)
         where = f"line {line}" if line else "file"
         lines.append(

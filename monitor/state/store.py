@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
@@ -40,6 +41,17 @@ DB_FILENAME = "monitor.db"
 
 class StoreError(Exception):
     """The state database cannot be opened or written; the message says why and where."""
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as users may read it: for a database error, the driver's message only.
+
+    SQLAlchemy's own text carries the SQL and its parameters (scraped text, URLs with
+    credentials), which belong neither in logs nor in the UI.
+    """
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -675,7 +687,9 @@ class Store:
                 conn.execution_options(write=True)
                 with conn.begin():
                     yield conn
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:
+            # the driver's message only: SQLAlchemy's text carries the SQL and parameters
+            # (scraped text), which must not reach logs or the UI
             raise StoreError(f"cannot write the state database: {exc.orig}") from None
 
     # -- reading -----------------------------------------------------------------------------
@@ -1012,12 +1026,18 @@ class Store:
             if update.fetched is not None:
                 values.update(_fetched_values(update.fetched))
         if source_id is None:
-            values.setdefault("consecutive_failures", 1 if update.error else 0)
-            result = conn.execute(
-                sa.insert(table).values(name=update.name, created_at=update.checked_at, **values)
+            fresh = dict(values, consecutive_failures=1 if update.error else 0)
+            new_id = _insert_new(
+                conn, table, dict(name=update.name, created_at=update.checked_at, **fresh)
             )
-            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
-            return inserted[key]
+            if new_id is not None:
+                inserted[key] = new_id
+                return new_id
+            # Another process (a `monitor check` beside the daemon) added it first.
+            source_id = conn.execute(
+                sa.select(table.c.id).where(table.c.name == update.name)
+            ).scalar_one()
+            inserted[key] = source_id
         if update.error is not None:
             rows.before_write(conn, table, source_id)
             values["consecutive_failures"] = table.c.consecutive_failures + 1
@@ -1040,14 +1060,16 @@ class Store:
         statement_id = self._row_id(conn, key, inserted)
         values = {"last_checked_at": checked_at, **_statement_values(item)}
         if statement_id is None:
-            values.setdefault("status", "active")
-            result = conn.execute(
-                sa.insert(table).values(
-                    source_id=source_id, url=item.url, first_seen_at=checked_at, version=0, **values
-                )
-            )
-            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
-            return inserted[key]
+            row = dict(source_id=source_id, url=item.url, first_seen_at=checked_at, version=0)
+            new_id = _insert_new(conn, table, {**row, "status": "active", **values})
+            if new_id is not None:
+                inserted[key] = new_id
+                return new_id
+            # Another process added it first: update the row it wrote.
+            statement_id = conn.execute(
+                sa.select(table.c.id).where(table.c.source_id == source_id, table.c.url == item.url)
+            ).scalar_one()
+            inserted[key] = statement_id
         rows.add(conn, table, statement_id, values)
         return statement_id
 
@@ -1265,6 +1287,25 @@ class Store:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _insert_new(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
+    """Insert a row unless one with the same unique key exists; its id, or None when it did.
+
+    The store remembers row ids, and another process on the same state (a `monitor check`
+    beside the daemon, a second node) may add a source or statement first: INSERT … ON
+    CONFLICT DO NOTHING turns that race into a re-read instead of a constraint error.
+    """
+    dialect = conn.dialect.name
+    insert: Any
+    if dialect == "sqlite":
+        insert = sqlite.insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        insert = postgresql.insert(table).on_conflict_do_nothing()
+    else:  # other databases: a plain insert (a race is then a StoreError)
+        insert = sa.insert(table)
+    row = conn.execute(insert.values(**values).returning(table.c.id)).first()
+    return None if row is None else int(row[0])
 
 
 def _fetched_values(fetched: Fetched) -> dict[str, Any]:
