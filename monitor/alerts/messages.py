@@ -193,9 +193,13 @@ def alert_view(
     )
 
 
+# Controls, line breaks and bidi overrides (in a subject they make it read other than it is).
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     """Text safe for a header or title: control characters and newlines become spaces."""
-    flat = " ".join(re.sub(r"[\x00-\x1f\x7f\u2028\u2029\u0085]", " ", text).split())
+    flat = " ".join(_NOT_IN_A_LINE.sub(" ", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 

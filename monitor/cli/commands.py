@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,12 +32,18 @@ from monitor.cli.options import (
     state_option,
 )
 from monitor.cli.tables import TextTable, print_table
+from monitor.text import for_terminal
 
 if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands that use it
     from monitor.check.pipeline import CheckResult
     from monitor.events import Event
     from monitor.sources.config import Config, Source
     from monitor.state.store import Snapshot, StatementRecord, Store
+
+
+def escape(text: str) -> str:
+    """Scraped text for a rich console: no markup, no escape sequences, one line."""
+    return _markup_escape(for_terminal(text, lines=False))
 
 
 @click.command()
@@ -94,7 +100,7 @@ def deliver_alerts(store: Store, config: Config, console: Console | None) -> boo
 
     delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
     for problem in delivery.problems:
-        click.echo(f"monitor: {problem}", err=True)
+        click.echo(f"monitor: {for_terminal(str(problem))}", err=True)
     if console is not None and (delivery.sent or delivery.failed or delivery.dead):
         console.print(delivery.summary())
     return delivery.ok
@@ -519,11 +525,12 @@ def show(
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
     # Plain text, not rich: the statement is printed exactly as stored, whatever it holds.
-    click.echo(snap.title)
+    click.echo(for_terminal(snap.title, lines=False))
     fetched = _when(snap.fetched_at)
-    click.echo(f"{statement.url} · version {snap.version} of {statement.version} · {fetched}")
+    shown_url = for_terminal(statement.url, lines=False)
+    click.echo(f"{shown_url} · version {snap.version} of {statement.version} · {fetched}")
     click.echo()
-    click.echo(snap.text)
+    click.echo(for_terminal(snap.text))
 
 
 @click.command()

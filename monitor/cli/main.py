@@ -79,7 +79,19 @@ def main(verbose: int) -> None:
     fish_source for the other shells).
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    # Log lines quote pages and receivers' answers: no escape sequence reaches the terminal.
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log lines without escape sequences or control characters (monitor.text)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from monitor.text import for_terminal
+
+        return for_terminal(super().format(record))
 
 
 if __name__ == "__main__":

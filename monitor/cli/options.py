@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from monitor.text import for_terminal
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -76,7 +78,7 @@ def locations(
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print a message for people on stderr and exit."""
-    click.echo(f"monitor: {message}", err=True)
+    click.echo(f"monitor: {for_terminal(message)}", err=True)
     sys.exit(code)
 
 

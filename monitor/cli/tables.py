@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from monitor.text import for_terminal
+
 # A rich table spends a border and two spaces of padding per column, and one more border.
 _PER_COLUMN = 3
 
@@ -32,7 +34,8 @@ class TextTable:
 
     def add(self, *values: str) -> None:
         """One row, a value per column."""
-        self.rows.append([" ".join(v.split()) if "\n" in v or "\t" in v else v for v in values])
+        # Cells hold scraped text: no escape sequence reaches the terminal (or a pipe).
+        self.rows.append([for_terminal(v, lines=False) for v in values])
 
     def natural_width(self) -> int:
         """Characters the table takes with no cell wrapped."""
