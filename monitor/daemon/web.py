@@ -17,15 +17,23 @@ Routes, in the order they match:
 
 Access: with a token (required when listening beyond loopback), every path but /healthz
 wants `Authorization: Bearer <token>` or the `token` cookie. Visiting any page once with
-`?token=<token>` sets that cookie and redirects to the same page without it, so the token
-does not stay in the address bar or the browser history.
+`?token=<token>` sets that cookie and redirects to the same page (a path of this site, never
+another) without it, so the token does not stay in the address bar or the browser history.
+The cookie holds a session value derived from the token (an HMAC), never the token itself,
+and is `Secure` when the request or `public_url` is https.
+
+Without a token (loopback only), a page is served only to a `Host` that is a loopback name or
+address or the host of `public_url`: a site that rebinds its own name to 127.0.0.1 cannot
+read the UI or /api from a browser (DNS rebinding).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import html
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -111,7 +119,65 @@ def create_app(daemon: Daemon, *, token: str | None = None) -> ASGIApp:
     ui = create_ui(lambda: daemon.store, lambda: daemon.config, controls=controls)
     routes.append(Mount("/", app=ui))
     app: ASGIApp = Starlette(routes=routes)
-    return TokenGate(app, token) if token else app
+
+    def public_url() -> str | None:
+        return daemon.config.defaults.public_url
+
+    if token:
+        return TokenGate(app, token, public_url=public_url)
+    return HostGate(app, public_url=public_url)
+
+
+class HostGate:
+    """ASGI middleware of the token-less (loopback) endpoint: only known `Host` names.
+
+    Loopback names and addresses, and the host of `public_url`; anything else is a page of
+    another site that rebound its name to this address, refused with 421.
+    """
+
+    def __init__(self, app: ASGIApp, *, public_url: Callable[[], str | None]) -> None:
+        self.app = app
+        self._public_url = public_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if _known_host(request.headers.get("host", ""), self._public_url()):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = JSONResponse(
+            {"error": "unknown Host: open the UI at http://127.0.0.1 or localhost"},
+            status_code=421,
+        )
+        await response(scope, receive, send)
+
+
+def _known_host(header: str, public_url: str | None) -> bool:
+    """True for a loopback `Host` (name or address, any port) or the host of public_url."""
+    host = header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    host = host.rstrip(".")
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return True
+    except ValueError:
+        pass
+    if public_url:
+        configured = (urlsplit(public_url).hostname or "").lower().rstrip(".")
+        return host == configured
+    return False
 
 
 def _endpoint(
@@ -285,9 +351,15 @@ class TokenGate:
     constant-time.
     """
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str, *, public_url: Callable[[], str | None] = lambda: None
+    ) -> None:
         self.app = app
         self._token = token.encode("utf-8")
+        # What the cookie holds: a stolen cookie (a backup, a shared profile) is not the token,
+        # which also opens /api and /metrics with a Bearer header.
+        self._session = session_value(token).encode("ascii")
+        self._public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
@@ -297,7 +369,9 @@ class TokenGate:
         offered = request.query_params.get("token")
         if offered is not None:
             response = self._login(request, offered)
-        elif self._valid(_bearer(request) or request.cookies.get(TOKEN_COOKIE)):
+        elif self._valid(_bearer(request)) or self._valid_session(
+            request.cookies.get(TOKEN_COOKIE)
+        ):
             await self.app(scope, receive, send)
             return
         else:
@@ -312,24 +386,37 @@ class TokenGate:
             return False
         return hmac.compare_digest(offered.encode("utf-8"), self._token)
 
+    def _valid_session(self, offered: str | None) -> bool:
+        if not offered:
+            return False
+        return hmac.compare_digest(offered.encode("utf-8", "replace"), self._session)
+
     def _login(self, request: Request, offered: str) -> Response:
         """Trade a valid `?token=` for the cookie, and drop it from the address."""
         if not self._valid(offered):
             return _unauthorized(request, "the token in the address is not the right one")
         rest = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True)]
         query = urlencode([(k, v) for k, v in rest if k != "token"])
-        target = request.url.path + (f"?{query}" if query else "")
+        # `//evil.example/x` is a path to the server but another site to a browser: one slash.
+        path = "/" + request.url.path.replace("\\", "/").lstrip("/")
+        target = path + (f"?{query}" if query else "")
         response = RedirectResponse(target, status_code=303)
+        public_url = self._public_url() or ""
         response.set_cookie(
             TOKEN_COOKIE,
-            offered,
+            self._session.decode("ascii"),
             max_age=TOKEN_COOKIE_MAX_AGE,
             path="/",
             httponly=True,
             samesite="lax",  # sent on links followed from alerts; not on cross-site POSTs
-            secure=request.url.scheme == "https",
+            secure=request.url.scheme == "https" or public_url.lower().startswith("https:"),
         )
         return response
+
+
+def session_value(token: str) -> str:
+    """The cookie's value for a token: an HMAC of it, so the cookie never holds the token."""
+    return hmac.new(token.encode("utf-8"), b"monitor web session", hashlib.sha256).hexdigest()
 
 
 def _bearer(request: Request) -> str | None:
