@@ -134,3 +134,29 @@ def test_export_refuses_a_missing_state_or_a_broken_config(tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "bad.toml" in result.output
+
+
+def test_export_never_writes_through_a_symlink_in_the_folder(
+    ui_state: UiState,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "report"
+    out.mkdir()
+    # Links a user (or another account sharing the folder) left in DIR.
+    for name in ("index.html", "feed.xml", "style.css"):
+        (out / name).symlink_to(victim)
+    (out / "sources").symlink_to(elsewhere, target_is_directory=True)
+
+    result = report(ui_state, out)
+
+    assert result.exit_code == 0, result.output
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert list(elsewhere.iterdir()) == []
+    for name in ("index.html", "feed.xml", "style.css", "sources"):
+        assert not (out / name).is_symlink(), name
+    assert (out / "sources" / "corp.html").is_file()
+    assert not [p for p in out.rglob("*.tmp")]

@@ -18,7 +18,9 @@ and statement page is written regardless, so links between pages always resolve.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -165,13 +167,14 @@ def export_report(
     state = ui_pages.StateView.read(store)
     plan = plan_export(store, state, config, since)
     top, nested = FileLinks(plan), FileLinks(plan, "../")
+    out.mkdir(parents=True, exist_ok=True)
     for sub in ("sources", "statements", "diffs"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    (out / "style.css").write_bytes(stylesheet()[0])
+        _real_folder(out / sub)
+    _write(out / "style.css", stylesheet()[0])
     pages = 0
     for path, page, links in _pages(store, config, state, plan, top, nested, now, since):
         html = ui_pages.render(page, links, meta_csp=EXPORT_CSP, now=now)
-        (out / path).write_text(html, encoding="utf-8")
+        _write(out / path, html.encode("utf-8"))
         pages += 1
     events = store.events(kinds=ui_pages.CHANGE_KINDS, since=since, limit=FEED_ENTRIES)
     feed = atom_feed(
@@ -181,8 +184,36 @@ def export_report(
         title="statement monitor: changes",
         now=now,
     )
-    (out / "feed.xml").write_bytes(feed)
+    _write(out / "feed.xml", feed)
     return ExportResult(out, pages, len(plan.diffs))
+
+
+def _real_folder(path: Path) -> None:
+    """A folder of the export, never a symlink to somewhere else (the link is replaced)."""
+    if path.is_symlink():
+        path.unlink()
+    path.mkdir(exist_ok=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a file of the export without following a symlink at its name.
+
+    The bytes go to a new file beside it (O_EXCL|O_NOFOLLOW), which then replaces the name:
+    a link planted in DIR is replaced itself, its target never written.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    fd = os.open(temporary, flags, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 def _pages(
