@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -156,7 +157,17 @@ class CheckContext:
         job = partial(func, *args, **kwargs)
         if self.executor is None:
             return job()
-        return await asyncio.get_running_loop().run_in_executor(self.executor, job)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, job)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory) and took the pool with it; a pool that
+            # can be renewed (monitor.daemon.pool) starts new workers: try once more there.
+            renew = getattr(self.executor, "renew", None)
+            if renew is None:
+                raise
+            renew()
+            return await loop.run_in_executor(self.executor, job)
 
 
 def read_statement(

@@ -50,6 +50,7 @@ from monitor.cli.options import config_option, fail, open_config, open_store, st
 from monitor.clock import iso_or_none, utcnow
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
+from monitor.daemon.pool import DEFAULT_WORKER_MEMORY, WorkerPool, cap_memory
 from monitor.daemon.scheduler import (
     CheckScheduler,
     Health,
@@ -66,6 +67,7 @@ from monitor.daemon.web import create_app
 from monitor.events import Event
 from monitor.fetch.client import Fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
+from monitor.sources.durations import parse_size
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.store import Store, StoreError, error_text
 
@@ -167,28 +169,35 @@ def bind(address: ListenAddress) -> socket.socket:
 # ---------------------------------------------------------------------------------------------
 
 
-def make_pool(workers: int) -> Executor | None:
+def make_pool(workers: int, memory: int | None = DEFAULT_WORKER_MEMORY) -> Executor | None:
     """A process pool for extraction (None for `workers == 0`: extract in the loop).
 
     Workers come from a fork server that has the extraction code imported: quick to start,
-    and never forked from this multi-threaded process.
+    and never forked from this multi-threaded process. A worker that dies (killed, out of
+    memory) breaks only the pool it was in: `WorkerPool` starts a new one. Each worker's
+    address space is capped at `memory` bytes (None: no cap).
     """
     if workers <= 0:
         return None
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["monitor.extract.article"])
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(os.getpid(),),
+    daemon = os.getpid()
+    return WorkerPool(
+        lambda: ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(daemon, memory),
+        )
     )
 
 
-def _worker_init(daemon: int) -> None:
-    """In each worker: leave signals to the daemon, and exit when the daemon is gone."""
+def _worker_init(daemon: int, memory: int | None = None) -> None:
+    """In each worker: leave signals to the daemon, exit when the daemon is gone, and stay
+    within `memory` bytes of address space."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
+    cap_memory(memory)
     threading.Thread(target=_exit_with, args=(daemon,), name="daemon-watch", daemon=True).start()
 
 
@@ -304,6 +313,7 @@ class Service:
         config_path: Path | None = None,
         token: str | None = None,
         workers: int = 0,
+        worker_memory: int | None = DEFAULT_WORKER_MEMORY,
         settings: ScheduleSettings | None = None,
         secrets: Secrets | None = None,
         check_function: CheckFunction = check_source,
@@ -313,6 +323,7 @@ class Service:
         self.config_path = config_path or config.path
         self.token = token
         self.workers = workers
+        self.worker_memory = worker_memory
         self.settings = settings or ScheduleSettings.from_config(config)
         self.secrets = secrets or Secrets()
         self._check_function = check_function
@@ -474,7 +485,7 @@ class Service:
         With `schedule=False` no source is scheduled (checks run only through `check()`).
         Leaving it stops them in order, each step bounded (the whole well under 10 s).
         """
-        self.executor = make_pool(self.workers)
+        self.executor = make_pool(self.workers, self.worker_memory)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
         retention = asyncio.create_task(self._retention(), name="retention")
         self._fetcher = await self._open_fetcher()
@@ -776,6 +787,15 @@ def default_workers() -> int:
     help="Processes extracting statements from pages (default: one per CPU, at most 4; "
     "0 extracts in the main process).",
 )
+@click.option(
+    "--worker-memory",
+    default="2GB",
+    show_default=True,
+    envvar="MONITOR_WORKER_MEMORY",
+    metavar="SIZE",
+    help="Address space each extraction process may use (0: no limit); a page needing more "
+    "fails its own check.",
+)
 def run_command(
     config_path: Path,
     state_dir: Path,
@@ -784,6 +804,7 @@ def run_command(
     log_format: LogFormat,
     log_level: str,
     workers: int | None,
+    worker_memory: str,
 ) -> None:
     """Check every source on its schedule until stopped (SIGTERM); SIGHUP reloads.
 
@@ -800,6 +821,10 @@ def run_command(
         token = check_token(address, token)
     except ServiceError as exc:
         fail(str(exc))
+    try:
+        memory = parse_size(worker_memory) if worker_memory.strip() != "0" else 0
+    except ValueError as exc:
+        fail(f"--worker-memory {worker_memory!r}: {exc}")
     config = open_config(config_path)
     secrets.use(config, [token])
     store = open_store(state_dir)
@@ -813,6 +838,7 @@ def run_command(
         config_path=config_path,
         token=token,
         workers=default_workers() if workers is None else workers,
+        worker_memory=memory or None,
         secrets=secrets,
     )
     enabled = sum(1 for s in config.sources if s.enabled)
