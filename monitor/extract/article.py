@@ -40,6 +40,7 @@ from bs4.element import NavigableString, PageElement
 from lxml import etree
 from soupsieve import SelectorSyntaxError
 
+from monitor import diff
 from monitor.extract.bylines import drop_bylines
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,14 @@ def extract_statement(
     text = _drop_ignored(article.text, ignore)
     if not text:
         raise ExtractionError("no statement text found in the page")
+    text, cut = diff.cap_paragraphs(text)
+    if cut:
+        log.warning(
+            "%s: %d paragraphs after the first %d left out of the statement",
+            url or "a page",
+            cut,
+            diff.MAX_PARAGRAPHS,
+        )
     return replace(article, text=text)
 
 
@@ -297,6 +306,7 @@ def _main_paragraphs(
 ) -> list[str]:
     """The paragraphs of the page's main content, noise removed."""
     _drop_furniture(tree)
+    _drop_floods(tree)
     _join_split_bodies(tree)
     document = trafilatura.bare_extraction(
         tree,
@@ -326,6 +336,25 @@ _FURNITURE = etree.XPath(
     " or @role='complementary' or @role='search' or @role='dialog']"
     " | //header[not(ancestor::article or ancestor::main or .//h1)]"
 )
+
+
+# Block elements of one kind beyond this many are a flood, not a statement (which keeps at
+# most diff.MAX_PARAGRAPHS paragraphs anyway): dropped before trafilatura, whose work grows
+# with them (150,000 paragraphs took 24 s per page).
+_FLOOD_TAGS = ("p", "li", "tr", "div", "br")
+
+
+def _drop_floods(tree: lxml.html.HtmlElement) -> None:
+    limit = 2 * diff.MAX_PARAGRAPHS
+    for tag in _FLOOD_TAGS:
+        elements = list(tree.iter(tag))
+        if len(elements) > limit:
+            log.warning(
+                "%d <%s> elements; those after the first %d ignored", len(elements), tag, limit
+            )
+            for element in elements[limit:]:
+                if element.getparent() is not None:
+                    element.drop_tree()
 
 
 def _drop_furniture(tree: lxml.html.HtmlElement) -> None:
