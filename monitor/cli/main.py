@@ -83,6 +83,14 @@ def main(verbose: int) -> None:
     # Log lines quote pages and receivers' answers: no escape sequence reaches the terminal.
     handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
+    quiet_http_logs()
+
+
+def quiet_http_logs() -> None:
+    """httpx logs every request's full URL at INFO (webhook paths, Apprise tokens, resolved
+    source secrets): its lines are kept to warnings, whatever -v asks."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class _TerminalFormatter(logging.Formatter):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import dataclasses
 import hashlib
 import random
 import re
@@ -37,7 +38,7 @@ import charset_normalizer
 import httpx
 
 from monitor.clock import retry_after_seconds
-from monitor.sources.urls import redact_url
+from monitor.sources.urls import UrlSecretError, UrlSecrets, redact_url
 
 Accept = Literal["html", "feed"]
 
@@ -223,6 +224,19 @@ class Fetcher:
             await self._client.aclose()
             self._client = None
 
+    async def _fetch_secret(
+        self, secrets: UrlSecrets, validators: Validators | None, accept: Accept
+    ) -> Page:
+        """Fetch a URL template's resolved URL; the page and any error name the template."""
+        try:
+            page = await self.fetch(secrets.resolved, validators, accept=accept)
+        except FetchError as exc:
+            exc.args = tuple(secrets.mask(a) if isinstance(a, str) else a for a in exc.args)
+            raise
+        return dataclasses.replace(
+            page, url=secrets.mask(page.url), final_url=secrets.mask(page.final_url)
+        )
+
     async def fetch(
         self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
     ) -> Page:
@@ -233,6 +247,13 @@ class Fetcher:
         """
         if accept not in ACCEPT_HEADERS:
             raise ValueError(f"accept must be 'html' or 'feed', not {accept!r}")
+        if "$" in url or "%24" in url.upper():
+            try:
+                secrets = UrlSecrets.of(url)
+            except UrlSecretError as exc:
+                raise FetchError(f"{redact_url(url)}: {exc}") from None
+            if secrets is not None:
+                return await self._fetch_secret(secrets, validators, accept)
         validators = validators or Validators()
         target = _parse_url(url)
         visited = [target]

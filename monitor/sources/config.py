@@ -321,7 +321,16 @@ def _cross_check(config: Config) -> None:
 
 
 def _interpolate(value: Any, env: Any, loc: tuple[str | int, ...]) -> Any:
-    """Replace ${NAME} in every string with the environment variable NAME."""
+    """Replace ${NAME} in every string with the environment variable NAME.
+
+    But a source's `url`: it keeps its `${NAME}` (checked to be set), so the URL stored and
+    shown everywhere is the template; the fetch resolves it (monitor.sources.urls.UrlSecrets).
+    """
+    if isinstance(value, str) and len(loc) == 3 and loc[0] == "sources" and loc[2] == "url":
+        for name in _ENV_REF.findall(value):
+            if name not in env:
+                raise _KeyProblem(loc, f"environment variable {name} is not set")
+        return value
     if isinstance(value, str):
 
         def lookup(match: re.Match[str]) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never select content.
 _TRACKING_EXACT = frozenset(
@@ -68,10 +71,12 @@ def canonical_url(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password (or a lone user token) replaced by ***, for messages.
+    """The URL with any password (or a lone user token) and secret-looking query values
+    (api_key, token, ...) replaced by ***, for messages.
 
     Keeps the user name (https://user:***@host/) so people can tell which account failed.
     """
+    url = mask_query_secrets(url)
     parts = urlsplit(url)
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:
@@ -99,3 +104,83 @@ def safe_href(url: str | None) -> str | None:
     except ValueError:
         return None
     return url.strip() if scheme in ("http", "https") else None
+
+
+# --- Secrets in source URLs -------------------------------------------------------------------
+#
+# A source URL may hold `${NAME}` references (`https://user:${PASS}@host/`, `?api_key=${KEY}`).
+# The configuration keeps them as written: the URL stored, shown, logged and sent in alerts is
+# the template, so a secret cannot leak through any of them. Only the fetch resolves it, and
+# whatever it reports back (final URL, error texts) is masked to the template again.
+
+# `${NAME}` as written, or as canonical_url's urlencode leaves it in a query (%24%7BNAME%7D).
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|%24%7B([A-Za-z_][A-Za-z0-9_]*)%7D", re.I)
+_MIN_MASKED = 3  # shorter values would mask ordinary parts of a URL
+
+
+def url_references(url: str) -> list[str]:
+    """The names of the environment variables a URL template refers to, in order."""
+    return [m.group(1) or m.group(2) for m in _ENV_REF.finditer(url)]
+
+
+class UrlSecretError(ValueError):
+    """A URL refers to an environment variable that is not set."""
+
+
+@dataclass(frozen=True)
+class UrlSecrets:
+    """The resolution of one URL template, and the masking of what comes back."""
+
+    template: str
+    resolved: str
+    masks: tuple[tuple[str, str], ...]  # (a form of a secret value, its `${NAME}`), longest first
+
+    @classmethod
+    def of(cls, url: str, env: Mapping[str, str] | None = None) -> UrlSecrets | None:
+        """None when the URL holds no `${NAME}`; raises UrlSecretError when one is unset."""
+        names = url_references(url)
+        if not names:
+            return None
+        env = os.environ if env is None else env
+        missing = [n for n in names if n not in env]
+        if missing:
+            raise UrlSecretError(f"environment variable {missing[0]} is not set")
+
+        def value(match: re.Match[str]) -> str:
+            # Encoded, so a password holding "@", "/" or "&" stays inside its part of the URL.
+            return quote(env[match.group(1) or match.group(2)], safe="")
+
+        masks: dict[str, str] = {}
+        for name in names:
+            secret = env[name]
+            for form in (secret, quote(secret, safe=""), quote(secret), quote_plus(secret)):
+                if len(form) >= _MIN_MASKED:
+                    masks[form] = "${" + name + "}"
+        ordered = tuple(sorted(masks.items(), key=lambda item: len(item[0]), reverse=True))
+        return cls(url, _ENV_REF.sub(value, url), ordered)
+
+    def mask(self, text: str) -> str:
+        """The text with every form of the secret values replaced by their `${NAME}`."""
+        for form, name in self.masks:
+            text = text.replace(form, name)
+        return text
+
+
+def mask_query_secrets(url: str) -> str:
+    """The URL with the values of secret-looking query parameters (api_key, token, ...) masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(_SECRET_PARAMETER.search(k) for k, _v in pairs):
+        return url
+    kept = [(k, "***" if _SECRET_PARAMETER.search(k) else v) for k, v in pairs]
+    return urlunsplit(parts._replace(query=urlencode(kept, safe="*")))
+
+
+_SECRET_PARAMETER = re.compile(
+    r"(key|token|secret|passw|pwd|auth|sig|session|credential)", re.IGNORECASE
+)
