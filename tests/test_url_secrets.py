@@ -112,3 +112,55 @@ def test_a_template_resolves_encoded_and_masks_back() -> None:
     assert (
         secrets.mask(f"error at {secrets.resolved}") == "error at https://u:${P}@h.example/?k=${K}"
     )
+
+
+@pytest.mark.slow
+def test_the_daemon_and_a_verbose_check_show_no_secret_either(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    from urllib.parse import quote
+
+    from service_support import ROOT, Daemon, wait_until
+
+    http_server.page("/s", press_release(TITLE, PARTNERSHIP))
+    hook = Receiver()
+    http_server.route(f"/hook/{KEY}", hook)  # a webhook URL whose path is its secret
+    url = f"http://reader:${{SRC_PASS}}@127.0.0.1:{http_server.port}/s?api_key=${{SRC_KEY}}"
+    config = write_config(
+        tmp_path,
+        source_table("corp", url)
+        + f'[notifiers.hook]\ntype = "webhook"\nurl = "{http_server.url("/hook/" + KEY)}"\n',
+        defaults='interval = "1h"',
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **ENV}
+    verbose = subprocess.run(
+        [sys.executable, "-m", "monitor.cli.main", "-vv", "check", "--config", str(config),
+         "--state", str(tmp_path / "once")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert "baseline" in verbose.stdout, verbose.stderr
+    daemon = Daemon(config, tmp_path / "state", tmp_path / "daemon.log", env=ENV)
+    daemon.args = ["--log-level", "debug"]
+    daemon.start()
+    try:
+        wait_until(lambda: daemon.get("/api/events").json()["events"], 20, "the baseline")
+        statement = daemon.get("/api/events").json()["events"][0]["url"]
+        pages = {
+            "-vv check": verbose.stdout + verbose.stderr,
+            "/api/sources": daemon.get("/api/sources").text,
+            "/api/events": daemon.get("/api/events").text,
+            "/": daemon.get("/").text,
+            "/sources/corp": daemon.get("/sources/corp").text,
+            "/statement": daemon.get(f"/statement?url={quote(statement, safe='')}").text,
+            "/events": daemon.get("/events").text,
+            "/feed.xml": daemon.get("/feed.xml").text,
+        }
+        pages["daemon log"] = daemon.log()
+    finally:
+        daemon.close()
+    for name, text in pages.items():
+        assert text.strip(), name
+        assert _leaks(text) == [], (name, text[:2000])
+    assert "reader:***@" in pages["/api/sources"]
