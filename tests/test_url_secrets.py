@@ -164,3 +164,18 @@ def test_the_daemon_and_a_verbose_check_show_no_secret_either(
         assert text.strip(), name
         assert _leaks(text) == [], (name, text[:2000])
     assert "reader:***@" in pages["/api/sources"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.org/services/T0/B0/XYZ", "https://hooks.example.org/…"),
+        ("https://u:pw@hooks.example.org:8443/", "https://hooks.example.org:8443"),
+        ("slack://TokenA/TokenB/TokenC", "slack://…/…"),
+        ("json://[::1]:9000/x", "json://[::1]:9000/…"),
+    ],
+)
+def test_url_site_shows_only_the_site_of_a_notifiers_url(url: str, shown: str) -> None:
+    from monitor.sources.urls import url_site
+
+    assert url_site(url) == shown

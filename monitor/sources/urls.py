@@ -1,4 +1,10 @@
-"""URL identity: one statement, one URL, however the link to it was decorated."""
+"""URL identity and URL redaction.
+
+Identity: one statement, one URL, however the link to it was decorated (`canonical_url`).
+Redaction, owned here: `redact_url` shows a page's URL with its password and secret-looking
+query values masked; `url_site` shows only the site of a notifier's URL; `UrlSecrets`
+resolves a source URL's `${NAME}` for its fetch alone.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +45,10 @@ _TRACKING_EXACT = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "ga_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Apprise URLs often carry tokens where a host would be (slack://TokenA/TokenB/TokenC).
+HOST_LIKE = re.compile(
+    r"^(localhost|[0-9.]+|\[?[0-9a-fA-F]*:[0-9a-fA-F:]+\]?|([A-Za-z0-9-]+\.)+[A-Za-z]{2,})$"
+)
 _INDEX_FILE = re.compile(r"/(index|default)\.(html?|php|aspx?)$", re.IGNORECASE)
 
 
@@ -84,6 +94,29 @@ def redact_url(url: str) -> str:
     user, has_password, _ = userinfo.partition(":")
     shown = f"{user}:***" if has_password else "***"
     return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
+
+
+def url_site(url: str) -> str:
+    """Only `scheme://host[:port]`, plus "/…" when the URL had a path or query.
+
+    For a notifier's URL (a webhook, an Apprise service), whose path and query are often
+    the secret; a page's URL, whose path matters, is shown by `redact_url`.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(an unparsable URL)"
+    if not parts.scheme:
+        return "(a URL without a scheme)"
+    if host and not HOST_LIKE.match(host):
+        host = "…"
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    rest = parts.path.strip("/") or parts.query
+    return f"{parts.scheme}://{netloc}" + ("/…" if rest else "")
 
 
 def same_site(url: str, other: str) -> bool:

@@ -19,7 +19,8 @@ from monitor.alerts.channels.base import (
     register,
 )
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
+from monitor.alerts.redact import Redactor, redactor_for, url_secrets
+from monitor.sources.urls import url_site
 
 if TYPE_CHECKING:
     import apprise
@@ -40,7 +41,7 @@ class AppriseNotifier(NotifierSettings):
         await send_apprise(self, outgoing, timeout=options.apprise_timeout)
 
     def describe(self) -> str:
-        services = ", ".join(redact_url(url.get_secret_value()) for url in self.urls)
+        services = ", ".join(url_site(url.get_secret_value()) for url in self.urls)
         return f"apprise to {services}"
 
     def secrets(self) -> list[str]:
@@ -54,7 +55,7 @@ def build_apprise(notifier: AppriseNotifier, redact: Redactor) -> apprise.Appris
     apobj = apprise.Apprise()
     for number, url in enumerate(notifier.urls, start=1):
         if not apobj.add(url.get_secret_value()):
-            label = redact(redact_url(url.get_secret_value()))
+            label = redact(url_site(url.get_secret_value()))
             raise DeliveryError(
                 f"Apprise cannot use URL #{number} ({label}) of notifier {notifier.name}: "
                 "check its scheme and form against the Apprise documentation"
@@ -79,7 +80,7 @@ async def send_apprise(
     if result:
         return
     failures = [
-        f"{service.name} ({redact(redact_url(service.url))}): {_why(service, redact)}"
+        f"{service.name} ({redact(url_site(service.url))}): {_why(service, redact)}"
         for service in result.results
         if service.status != apprise.AppriseResultStatus.SUCCESS
     ]

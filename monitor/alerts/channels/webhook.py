@@ -34,9 +34,10 @@ from pydantic import Field, SecretStr, field_validator
 
 from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
+from monitor.alerts.redact import Redactor, redactor_for, url_secrets
 from monitor.clock import retry_after_seconds
 from monitor.sources.durations import Duration
+from monitor.sources.urls import url_site
 
 if TYPE_CHECKING:
     from monitor.alerts.outgoing import Outgoing
@@ -83,7 +84,7 @@ class WebhookNotifier(NotifierSettings):
         await send_webhook(self, outgoing, transport=options.http_transport)
 
     def describe(self) -> str:
-        return f"webhook to {redact_url(self.url)}"
+        return f"webhook to {url_site(self.url)}"
 
     def secrets(self) -> list[str]:
         found = [*url_secrets(self.url), *self.headers.values()]
@@ -141,7 +142,7 @@ async def send_webhook(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """POST one delivery; raises DeliveryError unless the receiver answers 2xx."""
-    where = redact_url(notifier.url)
+    where = url_site(notifier.url)
     redact = redactor_for(notifier)
     timeout = httpx.Timeout(notifier.timeout)
     try:
@@ -195,7 +196,7 @@ def _status_error(
     said = f"HTTP {status} {response.reason_phrase}".rstrip()
     quoted = f": {redact(answer)}" if answer else ""
     if response.is_redirect:
-        target = redact_url(str(response.headers.get("Location", "")))
+        target = url_site(str(response.headers.get("Location", "")))
         return DeliveryError(
             f"webhook {where} answered {said}, a redirect to {target}; redirects are not "
             "followed, so set the notifier's url to the final address"
