@@ -409,3 +409,28 @@ def test_a_missing_browser_is_a_clear_error(http_server: LoopbackServer, tmp_pat
     result = run("check", "--config", str(config), "--state", str(tmp_path / "state"))
     assert result.exit_code != 0
     assert "chromium" in result.output and "apt-get install chromium" in result.output
+
+
+async def test_the_pipeline_asks_with_the_source_settings_through_any_fetcher(
+    store: Any, tmp_path: Path
+) -> None:
+    """The fetcher seam: a MockFetcher answers, and sees one request built from the source."""
+    from monitor.check.pipeline import CheckContext, check_source
+    from monitor.fetch.mock import MockFetcher, html_page
+    from monitor.sources.config import parse_config
+
+    config = parse_config(
+        '[defaults]\nheaders = { "Accept-Language" = "de" }\n'
+        '[[sources]]\nname = "corp"\nurl = "https://news.example.org/s"\n'
+        'headers = { "X-Key" = "k-123456789" }\nrender = true\nwait_for = "article"\n',
+        tmp_path / "sources.toml",
+        {},
+    )
+    fetcher = MockFetcher(lambda request: html_page(request.url, ARTICLE))
+    result = await check_source(config.sources[0], CheckContext(config, store, fetcher))
+    assert [e.event for e in result.events] == ["baseline"]
+    (request,) = fetcher.requests
+    assert request.headers == {"Accept-Language": "de", "X-Key": "k-123456789"}
+    assert request.render is not None and request.render.wait_for == "article"
+    assert request.origin == "https://news.example.org/s"
+    assert "k-123456789" in request.secrets
