@@ -434,3 +434,16 @@ async def test_the_pipeline_asks_with_the_source_settings_through_any_fetcher(
     assert request.render is not None and request.render.wait_for == "article"
     assert request.origin == "https://news.example.org/s"
     assert "k-123456789" in request.secrets
+
+
+@pytest.mark.slow
+async def test_the_browser_is_started_again_after_it_died(http_server: LoopbackServer) -> None:
+    from monitor.fetch.base import RenderOptions
+    from monitor.fetch.browser import BrowserFetcher
+
+    url = http_server.page("/s", ARTICLE)
+    async with BrowserFetcher(FAST) as browser:
+        await browser.fetch(FetchRequest(url, render=RenderOptions()))
+        await browser._browser.close()  # as if it had crashed: the connection is gone
+        page = await browser.fetch(FetchRequest(url, render=RenderOptions()))
+    assert "Joint statement on research" in page.text and browser.launches == 2
