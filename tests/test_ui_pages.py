@@ -34,9 +34,12 @@ from ui_support import (  # noqa: F401
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.fetch import Validators
 from monitor.review.app import CONTENT_SECURITY_POLICY, create_ui, stylesheet
 from monitor.sources.config import Config
-from monitor.state.store import SourceUpdate, StatementUpdate, Store, StoreError
+from monitor.state.store import Discovered, Fetched, NewVersion, SourceUpdate, Store, StoreError
+
+NOT_FETCHED = Fetched(Validators(), None)
 
 
 @pytest.fixture(scope="module")
@@ -447,17 +450,17 @@ def odd_state(tmp_path: Path) -> Store:
             kind="index",
             checked_at=at,
             statements=[
-                StatementUpdate(
+                NewVersion(
                     one,
-                    snapshot=snapshot(title, "First paragraph.\n\nSecond paragraph."),
-                    status="active",
+                    snapshot(title, "First paragraph.\n\nSecond paragraph."),
+                    base_version=0,
+                    fetched=NOT_FETCHED,
                     events=[Event("baseline", "odd", one, title=title, version=1, at=at)],
                 ),
-                StatementUpdate(
+                Discovered(
                     js,
-                    status="pending",
+                    "new",
                     title="Pending <b>bold</b>",
-                    discovered_as="new",
                     events=[
                         Event("moved", "odd", js, title="Moved", version=1, moved_from=js, at=at),
                         Event("error", "odd", js, error="failed <img src=x onerror=alert(1)>"),
@@ -509,9 +512,11 @@ def test_feed_drops_characters_xml_cannot_carry(odd_state: Store) -> None:
             kind="index",
             checked_at=at,
             statements=[
-                StatementUpdate(
+                NewVersion(
                     url,
-                    snapshot=snapshot(title, "First paragraph.\n\nSecond paragraph\x02 edited."),
+                    snapshot(title, "First paragraph.\n\nSecond paragraph\x02 edited."),
+                    base_version=1,
+                    fetched=NOT_FETCHED,
                     events=[Event("changed", "odd", url, title=title, version=2, at=at)],
                 )
             ],

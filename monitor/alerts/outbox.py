@@ -33,8 +33,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from monitor.alerts import channels
-from monitor.alerts.channels import AnyNotifier, ChannelOptions
+from monitor.alerts.channels import ChannelOptions, NotifierSettings
 from monitor.alerts.errors import DeliveryError
 from monitor.alerts.messages import MessageRenderer
 from monitor.alerts.outgoing import Outgoing, for_alert, for_digest
@@ -250,7 +249,9 @@ class _Round:
                     self._record_failure(later, note, wait)  # retried together with it
                 return
 
-    async def _attempt(self, notifier: AnyNotifier | None, batch: Batch) -> DeliveryError | None:
+    async def _attempt(
+        self, notifier: NotifierSettings | None, batch: Batch
+    ) -> DeliveryError | None:
         """Send one batch and mark it sent; returns the error instead of raising."""
         if notifier is None:
             return DeliveryError(
@@ -260,7 +261,7 @@ class _Round:
             )
         try:
             outgoing = self._compose(batch)
-            await channels.send(notifier, outgoing, self.options)
+            await notifier.send(outgoing, self.options)
         except DeliveryError as exc:
             return exc
         except Exception as exc:  # a bug or an unexpected library error: keep the round going

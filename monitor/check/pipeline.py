@@ -16,11 +16,13 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
-from monitor import diff
+from monitor import diff, meaning
+from monitor.archive.keeper import Archiver, archiver_for
+from monitor.archive.model import ArchiveRef, VersionInfo
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
@@ -48,17 +50,27 @@ from monitor.sources.config import Config, Source
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
 from monitor.state.store import (
+    CheckFailed,
+    Container,
+    Discovered,
+    Fetched,
     NewSnapshot,
+    NewVersion,
+    NoiseOnly,
+    Removed,
     SourceRecord,
     SourceUpdate,
     StatementRecord,
     StatementUpdate,
+    StatusChange,
     Store,
     StoreError,
+    Unchanged,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AnnounceAs = Literal["baseline", "new"]
 
 GONE_STATUSES = frozenset({404, 410})
 SUMMARY_CHARS = 280
@@ -139,6 +151,10 @@ class CheckContext:
         else:
             self.store.save_check(update)
 
+    def archiver(self) -> Archiver | None:
+        """The run's evidence archive (None with `archive = "off"`)."""
+        return archiver_for(self.config, self.store)
+
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run CPU-bound work in the executor when there is one, else here."""
         job = partial(func, *args, **kwargs)
@@ -149,14 +165,14 @@ class CheckContext:
 
 def read_statement(
     html: str, url: str, selector: str | None, ignore: tuple[str, ...]
-) -> tuple[Article, tuple[str, str] | None]:
+) -> tuple[Article, Container | None]:
     """Extract a page's statement and learn its container (a top-level function, so that a
     process pool can run it)."""
     patterns = [re.compile(p) for p in ignore]
     article = extract_statement(html, url, selector=selector, ignore=patterns)
     # With a selector the body's place is given; learning applies to automatic extraction.
     learned = learn_container(html, article) if selector is None and article.text else None
-    return article, learned
+    return article, Container(*learned) if learned else None
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -366,22 +382,32 @@ async def check_statement(
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
+    update = await _compare_page(source, url, page, previous, ctx, fallback_text)
+    if previous is not None and previous.status == "removed" and previous.version:
+        # It answers again after a 404/410: say so, with any edit made meanwhile.
+        back = Event("restored", source.name, url, title=previous.title, version=previous.version)
+        return replace(update, events=[back, *update.events])
+    return update
+
+
+async def _compare_page(
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord | None,
+    ctx: CheckContext,
+    fallback_text: str | None,
+) -> StatementUpdate:
+    """The statement in a fetched page, compared with its last snapshot."""
+    reactivated = previous is not None and previous.status == "removed"
     if previous is not None and _same_bytes(page, previous):
-        return StatementUpdate(
-            url,
-            etag=previous.etag,
-            last_modified=previous.last_modified,
-            content_hash=previous.content_hash,
-            status=_reactivated(previous),
-        )
-    fetched = StatementUpdate(
-        url, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash
-    )
+        return Unchanged(url, reactivated=reactivated)
+    fetched = Fetched.of(page)
     if previous is not None and await _same_container(page, previous, ctx):
         # Only the page around the statement changed: skip extraction.
-        return replace(fetched, status=_reactivated(previous))
+        capture = await _capture(ctx, source, url, page, previous, None)
+        return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
     article, learned = await _extract(source, page, ctx, fallback_text)
-    fetched = replace(fetched, container=learned or ("", ""))
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = ctx.store.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
@@ -393,14 +419,18 @@ async def check_statement(
             version=1,
             published=article.published,
         )
-        return replace(fetched, snapshot=snapshot, events=[event], status="active", base_version=0)
+        snapshot = await _archived(ctx, source, url, page, snapshot, 1)
+        return NewVersion(url, snapshot, 0, fetched, learned, events=[event])
     headline = diff.title_change(last.title, article.title)
     if last.text_hash == snapshot.text_hash and headline is None:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
-        return replace(fetched, status=_reactivated(previous))
+        capture = await _capture(ctx, source, url, page, previous, snapshot.text_hash)
+        return NoiseOnly(url, fetched, learned, reactivated=reactivated, capture=capture)
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
+    changes = (headline, *comparison.changes) if headline else comparison.changes
+    findings = _meaning(last.text, article.text, replace(comparison, changes=changes), url)
     event = Event(
         "changed",
         source.name,
@@ -408,12 +438,69 @@ async def check_statement(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        changes=changes,
         published=article.published,
+        meaning=findings,
     )
-    return replace(
-        fetched, snapshot=snapshot, events=[event], status="active", base_version=previous.version
+    snapshot = await _archived(ctx, source, url, page, snapshot, previous.version + 1)
+    return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
+
+
+def _meaning(
+    old: str, new: str, comparison: diff.Comparison, url: str
+) -> tuple[meaning.Finding, ...]:
+    """What the edits mean, from the same alignment (the headline among the changes).
+
+    The findings explain a change; a fault in finding them must never lose the change.
+    """
+    try:
+        return meaning.explain(old, new, comparison=comparison)
+    except Exception:
+        log.exception("could not explain the change of %s; reported without findings", url)
+        return ()
+
+
+async def _archived(
+    ctx: CheckContext, source: Source, url: str, page: Page, snapshot: NewSnapshot, version: int
+) -> NewSnapshot:
+    """The new version with its page archived (written now, before the check is recorded).
+
+    With the archive on, the raw page is not kept in the database as well; when the archive
+    cannot be written (logged), the raw page is kept there instead, so nothing is lost.
+    """
+    archiver = ctx.archiver()
+    if archiver is None:
+        return snapshot
+    info = VersionInfo(
+        text_sha256=snapshot.text_hash,
+        version=version,
+        source=source.name,
+        statement_url=url,
+        title=snapshot.title,
     )
+    ref = await archiver.keep(page, info)
+    if ref is None:
+        return replace(snapshot, raw=snapshot.raw or page.text.encode("utf-8"))
+    return replace(snapshot, archive=ref, raw=None)
+
+
+async def _capture(
+    ctx: CheckContext,
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord,
+    text_hash: str | None,
+) -> ArchiveRef | None:
+    """With `archive = "all"`, the archived records of a fetch that changed the page's bytes
+    but not the statement (None otherwise)."""
+    archiver = ctx.archiver()
+    if archiver is None or not archiver.every_change:
+        return None
+    info = VersionInfo(
+        text_sha256=text_hash, version=previous.version, source=source.name, statement_url=url
+    )
+    return await archiver.keep(page, info)
 
 
 async def _fetch(
@@ -422,7 +509,7 @@ async def _fetch(
     """The page, or None when a known statement is gone; StatementError otherwise."""
     validators = None
     if previous is not None and previous.version and previous.status != "removed":
-        validators = Validators(etag=previous.etag, last_modified=previous.last_modified)
+        validators = previous.validators
     try:
         return await ctx.fetcher.fetch(fetch_request(source, ctx.config, url, validators))
     except HTTPStatusError as exc:
@@ -440,21 +527,18 @@ def _same_bytes(page: Page, previous: StatementRecord) -> bool:
     return page.not_modified or page.content_hash == previous.content_hash
 
 
-def _reactivated(previous: StatementRecord) -> str | None:
-    return "active" if previous.status == "removed" else None
-
-
 async def _same_container(page: Page, previous: StatementRecord, ctx: CheckContext) -> bool:
     """True when the statement's learned container reads exactly as at the last snapshot."""
-    if not (previous.version and previous.container and previous.container_digest):
+    container = previous.learned_container
+    if not previous.version or container is None:
         return False
-    digest = await ctx.run(container_digest, page.text, previous.container)
-    return digest == previous.container_digest
+    digest = await ctx.run(container_digest, page.text, container.path)
+    return digest == container.digest
 
 
 async def _extract(
     source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
-) -> tuple[Article, tuple[str, str] | None]:
+) -> tuple[Article, Container | None]:
     try:
         article, learned = await ctx.run(
             read_statement, page.text, page.final_url, source.selector, source.ignore
@@ -503,9 +587,9 @@ def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
 
 def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUpdate:
     if previous.status == "removed":
-        return StatementUpdate(url)  # reported once already
+        return Removed(url)  # reported once already
     event = Event("removed", source.name, url, title=previous.title, version=previous.version)
-    return StatementUpdate(url, status="removed", events=[event])
+    return Removed(url, events=[event])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,12 +615,9 @@ async def _check_listing_source(
         update = replace(update, error=str(exc), events=[error])
     else:
         listed = listing.links
-        update = replace(
-            update,
-            etag=listing.page.etag,
-            last_modified=listing.page.last_modified,
-            content_hash=listing.page.content_hash or (record.content_hash if record else None),
-        )
+        content_hash = listing.page.content_hash or (record.content_hash if record else None)
+        fetched = Fetched(Validators(listing.page.etag, listing.page.last_modified), content_hash)
+        update = replace(update, fetched=fetched)
     discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
     statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
     return replace(update, statements=[*discovered.values(), *statement_updates])
@@ -551,7 +632,7 @@ class _Listing:
 async def _read_listing(source: Source, record: SourceRecord | None, ctx: CheckContext) -> _Listing:
     validators = None
     if record is not None and record.last_success_at is not None:
-        validators = Validators(etag=record.etag, last_modified=record.last_modified)
+        validators = record.validators
     accept: Accept = "feed" if source.kind == "feed" else "html"
     try:
         request = fetch_request(source, ctx.config, source.url, validators, accept=accept)
@@ -607,18 +688,17 @@ async def _with_advertised_feed(
 
 
 def _record_new_links(
-    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: str
-) -> dict[str, StatementUpdate]:
+    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: AnnounceAs
+) -> dict[str, Discovered]:
     """A pending statement for every listed link not tracked yet, in listing order."""
-    pending: dict[str, StatementUpdate] = {}
+    pending: dict[str, Discovered] = {}
     for link in listed:
         if link.url in known or link.url in pending:
             continue
-        pending[link.url] = StatementUpdate(
+        pending[link.url] = Discovered(
             link.url,
-            status="pending",
+            announce_as,
             title=link.title,
-            discovered_as=announce_as,
             summary=link.summary,
             listed_published=link.published,
         )
@@ -629,7 +709,7 @@ async def _check_tracked(
     source: Source,
     ctx: CheckContext,
     known: dict[str, StatementRecord],
-    discovered: dict[str, StatementUpdate],
+    discovered: dict[str, Discovered],
     listed: Sequence[Link],
 ) -> list[StatementUpdate]:
     """Fetch up to `max_new_per_check` pending statements and re-check every active one."""
@@ -639,17 +719,22 @@ async def _check_tracked(
     new_urls = [url for url in discovered if url not in known]
     first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
     tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+    # A 404 may be a mistake fixed later: removed statements are still fetched, less often.
+    recheck_after = dt.timedelta(seconds=ctx.config.defaults.recheck_removed)
+    tracked += [
+        s
+        for s in known.values()
+        if s.status == "removed"
+        and s.version > 0
+        and (s.last_checked_at is None or utcnow() - s.last_checked_at >= recheck_after)
+    ]
 
-    def pending_record(url: str) -> PendingStatement:
+    def pending_record(url: str) -> Discovered:
         record = known.get(url)
-        if record is not None:
-            return PendingStatement(
-                url, record.discovered_as, record.summary, record.title, record.listed_published
-            )
-        item = discovered[url]
-        return PendingStatement(
-            url, item.discovered_as or "new", item.summary, item.title, item.listed_published
-        )
+        if record is None:
+            return discovered[url]
+        announce_as: AnnounceAs = "baseline" if record.discovered_as == "baseline" else "new"
+        return Discovered(url, announce_as, record.title, record.summary, record.listed_published)
 
     # Candidates for a move: statements that left the listing (only known when it was read)
     # or whose page is gone.
@@ -668,30 +753,19 @@ async def _check_tracked(
 
 def _moves_are_not_removals(updates: list[StatementUpdate]) -> list[StatementUpdate]:
     """A statement found at a new URL is `moved`; its old URL answering 404 is no `removed`."""
-    moved = {u.url for u in updates if u.status == "moved"}
+    moved = {u.url for u in updates if isinstance(u, StatusChange) and u.status == "moved"}
     return [
-        replace(u, status="moved", events=[e for e in u.events if e.event != "removed"])
-        if u.url in moved and u.status == "removed"
+        StatusChange(u.url, "moved", events=[e for e in u.events if e.event != "removed"])
+        if u.url in moved and isinstance(u, Removed)
         else u
         for u in updates
     ]
 
 
-@dataclass(frozen=True)
-class PendingStatement:
-    """A statement named by a listing and not fetched yet."""
-
-    url: str
-    announce_as: str  # "baseline" or "new"
-    summary: str | None
-    title: str | None
-    published: object | None
-
-
 async def _first_fetch(
     source: Source,
     ctx: CheckContext,
-    pending: PendingStatement,
+    pending: Discovered,
     known: dict[str, StatementRecord],
     gone_from_listing: Sequence[StatementRecord],
 ) -> list[StatementUpdate]:
@@ -702,15 +776,15 @@ async def _first_fetch(
         )
     except StatementError as exc:
         error = Event("error", source.name, pending.url, title=pending.title, error=str(exc))
-        return [StatementUpdate(pending.url, events=[error])]
+        return [CheckFailed(pending.url, events=[error])]
+    assert isinstance(update, NewVersion)  # a statement never fetched has no old version
     snapshot = update.snapshot
-    assert snapshot is not None
     alias_of = _alias_of(pending.url, snapshot, known)
     if alias_of is not None:
         # The page names a statement already tracked as its own (rel=canonical, or a
         # redirect to it): the same statement reached by another link, nothing new.
         log.info("%s: %s is %s under another URL", source.name, pending.url, alias_of.url)
-        return [StatementUpdate(pending.url, status="alias", title=pending.title)]
+        return [StatusChange(pending.url, "alias", title=pending.title)]
     if pending.announce_as == "baseline":
         return [update]
     moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
@@ -725,14 +799,14 @@ async def _first_fetch(
             moved_from=moved_from.url,
             published=snapshot.published,
         )
-        return [replace(update, events=[event]), StatementUpdate(moved_from.url, status="moved")]
+        return [replace(update, events=[event]), StatusChange(moved_from.url, "moved")]
     event = Event(
         "new",
         source.name,
         pending.url,
         title=title,
         version=1,
-        published=snapshot.published or pending.published,  # type: ignore[arg-type]
+        published=snapshot.published or pending.listed_published,
         summary=_summary(snapshot.text),
     )
     return [replace(update, events=[event])]
@@ -745,7 +819,7 @@ async def _recheck(
         update = await check_statement(source, previous.url, previous, ctx)
     except StatementError as exc:
         error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
-        return [StatementUpdate(previous.url, events=[error])]
+        return [CheckFailed(previous.url, events=[error])]
     return [update]
 
 

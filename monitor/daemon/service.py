@@ -43,10 +43,11 @@ import sqlalchemy as sa
 import uvicorn
 
 from monitor.alerts.outbox import OutboxWorker
+from monitor.archive.keeper import apply_retention
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
-from monitor.cli.main import config_option, fail, open_config, open_store, state_option
-from monitor.clock import utcnow
+from monitor.cli.options import config_option, fail, open_config, open_store, state_option
+from monitor.clock import iso_or_none, utcnow
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
@@ -66,7 +67,7 @@ from monitor.fetch.polite import HostSpacing, PoliteFetcher
 from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.urls import canonical_url, redact_url
-from monitor.state.store import Store, StoreError
+from monitor.state.store import Store, StoreError, error_text
 
 log = logging.getLogger(__name__)
 check_log = logging.getLogger("monitor.check")
@@ -78,6 +79,9 @@ DRAIN_CHECKS = 5.0
 DRAIN_OUTBOX = 2.0
 STOP_WEB = 1.0
 STOP_POOL = 1.0
+# Retention (`keep_versions`, `archive_keep`): a first pass soon after start, then hourly.
+RETENTION_FIRST = 60.0
+RETENTION_EVERY = 3600.0
 
 CheckFunction = Callable[[Source, CheckContext], Awaitable[CheckResult]]
 
@@ -345,11 +349,11 @@ class Service:
             records = {r.name: r for r in self._store.sources()}
             pending = self._store.pending_count()
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("health: cannot read the state database: %s", exc)
+            log.error("health: cannot read the state database: %s", error_text(exc))
             return dataclasses.replace(
                 assess_health(self.scheduler, [], 0, stopping=self.stopping),
                 status="failing",
-                problems=(f"the state database cannot be read: {exc}",),
+                problems=(f"the state database cannot be read: {error_text(exc)}",),
             )
         sources = []
         for name in self.scheduler.scheduled:
@@ -386,12 +390,12 @@ class Service:
                     "enabled": source.enabled,
                     "interval": self._config.interval_of(source),
                     "cron": timing.cron if timing else None,
-                    "next_check_at": _iso(self.scheduler.next_run(source.name)),
+                    "next_check_at": iso_or_none(self.scheduler.next_run(source.name)),
                     "running": source.name in self.scheduler.running,
                     "overdue": source.name in overdue,
-                    "last_check_at": _iso(record.last_check_at if record else None),
-                    "last_success_at": _iso(record.last_success_at if record else None),
-                    "last_change_at": _iso(record.last_change_at if record else None),
+                    "last_check_at": iso_or_none(record.last_check_at if record else None),
+                    "last_success_at": iso_or_none(record.last_success_at if record else None),
+                    "last_change_at": iso_or_none(record.last_change_at if record else None),
                     "last_status": record.last_status if record else None,
                     "last_error": record.last_error if record else None,
                     "consecutive_failures": record.consecutive_failures if record else 0,
@@ -437,6 +441,7 @@ class Service:
         """
         self.executor = make_pool(self.workers)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
+        retention = asyncio.create_task(self._retention(), name="retention")
         self._fetcher = await self._open_fetcher()
         self.outbox.start()
         self.scheduler.start()
@@ -447,6 +452,7 @@ class Service:
         finally:
             self.stopping = True
             warm.cancel()
+            retention.cancel()
             self.scheduler.pause()
             await self.scheduler.drain(0)
             self.scheduler.shutdown()
@@ -457,6 +463,20 @@ class Service:
             self._fetcher = None
             await asyncio.to_thread(stop_pool, self.executor, STOP_POOL)
             self._store.close()
+
+    async def _retention(self) -> None:
+        """Apply the retention rules periodically (in a thread: it deletes rows and files)."""
+        delay = RETENTION_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            delay = RETENTION_EVERY
+            defaults = self._config.defaults  # re-read: SIGHUP may have changed the rules
+            if defaults.keep_versions is None and defaults.archive_keep is None:
+                continue
+            try:
+                await asyncio.to_thread(apply_retention, self._config, self._store)
+            except Exception:
+                log.exception("retention failed; it runs again in an hour")
 
     def stop(self) -> None:
         """Ask the daemon to stop (SIGTERM, SIGINT)."""
@@ -587,8 +607,11 @@ class Service:
             result = self._record_error(source, message, checked_at)
             outcome = "timeout"
         except Exception as exc:
-            log.exception("the check of %s failed unexpectedly", name)
-            message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+            if isinstance(exc, sa.exc.SQLAlchemyError):  # no traceback: it would show the SQL
+                log.error("the check of %s failed unexpectedly: %s", name, error_text(exc))
+            else:
+                log.exception("the check of %s failed unexpectedly", name)
+            message = f"the check failed unexpectedly: {error_text(exc)}"
             result = self._record_error(source, message, checked_at)
             outcome = "error"
         duration = time.monotonic() - started
@@ -613,7 +636,7 @@ class Service:
             )
             self._store.save_check(update)
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("%s: could not record the failed check: %s", source.name, exc)
+            log.error("%s: could not record the failed check: %s", source.name, error_text(exc))
         return CheckResult(source.name, list(update.events), message)
 
     def _report(self, source: Source, outcome: str, result: CheckResult) -> None:
@@ -662,10 +685,6 @@ def _changes(added: list[str], removed: list[str], rescheduled: list[str]) -> st
         if names
     ]
     return f" ({'; '.join(parts)})" if parts else " (no change to the schedule)"
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _address_text(address: tuple[str, int]) -> str:

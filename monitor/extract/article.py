@@ -133,8 +133,8 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         return None
 
 
-def _soup(html: str) -> BeautifulSoup:
-    """The page as a BeautifulSoup tree, built by lxml's parser."""
+def parse_soup(html: str) -> BeautifulSoup:
+    """The page as a BeautifulSoup tree, built by lxml's parser (for CSS selectors)."""
     return BeautifulSoup(_utf8(html), "lxml", from_encoding="utf-8")
 
 
@@ -677,7 +677,7 @@ _DROPPED_TAGS = {
 def _select(html: str, url: str | None, selector: str) -> Article:
     """The text of every element `selector` matches, block elements as paragraphs."""
     html = _capped(html)
-    soup = _soup(html)
+    soup = parse_soup(html)
     try:
         matches = soup.select(selector)
     except SelectorSyntaxError as error:
@@ -715,7 +715,7 @@ _CHROME_NAME = re.compile(
 
 def _fallback_blocks(html: str) -> list[_Block]:
     """The page's text without its furniture, for pages trafilatura finds no content in."""
-    soup = _soup(html)
+    soup = parse_soup(html)
     root = soup.body or soup
     chrome = root.select(_CHROME_SELECTOR) + [
         tag for tag in root.find_all(True) if _CHROME_NAME.search(_class_and_id(tag))

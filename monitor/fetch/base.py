@@ -83,6 +83,14 @@ class Page:
     last_modified: str | None
     content_hash: str
     not_modified: bool = False
+    # what the archive keeps: the exchange as sent and received (header bytes read as
+    # latin-1, so they round-trip); `raw_body` is the body before its Content-Encoding was
+    # undone, None when it had none (then it is `body`)
+    headers: tuple[tuple[str, str], ...] = ()
+    request_headers: tuple[tuple[str, str], ...] = ()
+    http_version: str = "HTTP/1.1"
+    reason: str = ""
+    raw_body: bytes | None = None
 
 
 class Fetcher(Protocol):

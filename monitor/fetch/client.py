@@ -157,6 +157,9 @@ class _Response:
     headers: httpx.Headers
     media_type: str = ""
     body: bytes = b""
+    raw_body: bytes | None = None
+    request_headers: httpx.Headers | None = None
+    http_version: str = "HTTP/1.1"
 
 
 class HttpFetcher:
@@ -398,10 +401,20 @@ class HttpFetcher:
             declared = _media_type(response.headers.get("content-type", ""))
             _refuse_unusable_type(declared, accept, shown)
             self._refuse_announced_size(response.headers, shown)
-            body = await self._read_body(response, shown)
+            body, raw_body = await self._read_body(response, shown)
             media_type = _usable_type(declared, body, accept, shown)
             _refuse_bot_wall(response, body[:_BOT_WALL_HEAD])
-            return _Response(response.url, status, reason, response.headers, media_type, body)
+            return _Response(
+                response.url,
+                status,
+                reason,
+                response.headers,
+                media_type,
+                body,
+                raw_body,
+                _shown_headers(sent.headers, request.secrets),
+                response.http_version,
+            )
         finally:
             await response.aclose()
 
@@ -418,14 +431,18 @@ class HttpFetcher:
                 f"{_size(self.settings.max_bytes)} limit"
             )
 
-    async def _read_body(self, response: httpx.Response, shown: str) -> bytes:
-        """The decompressed body, refused as soon as it grows past `max_bytes`."""
+    async def _read_body(self, response: httpx.Response, shown: str) -> tuple[bytes, bytes | None]:
+        """The decompressed body, refused as soon as it grows past `max_bytes`, and the body
+        as received when it was compressed (None otherwise)."""
         limit = self.settings.max_bytes
         decoders = _decoders_for(response.headers.get("content-encoding", ""), shown)
         parts: list[bytes] = []
+        received: list[bytes] = []
         size = 0
         try:
             async for raw in response.aiter_raw():
+                if decoders:
+                    received.append(raw)
                 for piece in _decode(decoders, raw):
                     size += len(piece)
                     if size > limit:
@@ -440,7 +457,7 @@ class HttpFetcher:
         body = b"".join(parts)
         if len(body) > limit:  # the few bytes a decoder held back until the end
             raise ResponseTooLarge(f"{shown} sent more than the {_size(limit)} limit")
-        return body
+        return body, b"".join(received) if decoders else None
 
 
 async def _discard_small_body(response: httpx.Response) -> None:
@@ -506,6 +523,19 @@ def _headers(request: FetchRequest) -> dict[str, str]:
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     return headers
+
+
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _shown_headers(headers: httpx.Headers, secrets: tuple[str, ...]) -> httpx.Headers:
+    """The request headers as they may be kept (the archive): secret values masked."""
+    return httpx.Headers(
+        [
+            (name, "***" if name.lower() in _SECRET_HEADERS else mask_secrets(value, secrets))
+            for name, value in headers.multi_items()
+        ]
+    )
 
 
 def _port(url: httpx.URL) -> int:
@@ -808,7 +838,28 @@ def _make_page(url: str, response: _Response, validators: Validators, accept: Ac
         etag=etag,
         last_modified=last_modified,
         content_hash=hashlib.sha256(response.body).hexdigest(),
+        headers=_raw_headers(response.headers),
+        request_headers=_raw_headers(response.request_headers),
+        http_version=response.http_version,
+        reason=response.reason,
+        raw_body=response.raw_body,
     )
+
+
+def decode_stored(
+    body: bytes, content_type: str, content_encoding: str = "", accept: Accept = "html"
+) -> str:
+    """The text of a stored response body (the archive's), decoded as a fetch decodes it:
+    its Content-Encoding undone, then its charset found the same way."""
+    decoders = _decoders_for(content_encoding, "the archived page")
+    inflated = b"".join([*_decode(decoders, body), *_finish(decoders)]) if decoders else body
+    return _decode_text(inflated, _charset_param(content_type), accept=accept)[0]
+
+
+def _raw_headers(headers: httpx.Headers | None) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
 
 
 # Labels that browsers read as a superset encoding (WHATWG Encoding Standard); pages rely

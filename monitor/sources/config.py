@@ -12,79 +12,36 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from monitor.alerts.channels import (
+    NotifierSettings,
+    channel_types,
+    notifier_settings_union,
+    settings_models,
+)
+from monitor.sources.durations import (
+    Duration,
+    OptionalDuration,
+    Size,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
+
+__all__ = ["format_duration", "parse_duration", "parse_size"]
+
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------------
-# Durations and sizes
-# ---------------------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
-
-
-def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
-    """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
-    if isinstance(value, bool):
-        raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(
-                f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
-            )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError("a duration must be more than zero")
-    return seconds
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from "10MB", "500kb", or a bare number of bytes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        match = _SIZE.match(str(value))
-        if not match:
-            raise ValueError(f'{value!r} is not a size; write it like "10MB" or "500KB"')
-        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("a size must be more than zero")
-    return size
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-# A duration where "0s" means "none" (e.g. no spacing between requests).
-OptionalDuration = Annotated[float, BeforeValidator(partial(parse_duration, allow_zero=True))]
-Size = Annotated[int, BeforeValidator(parse_size)]
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact way to write a duration: 3600 -> "1h"."""
-    for unit in ("d", "h", "m", "s"):
-        size = _DURATION_UNITS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -113,7 +70,17 @@ class Defaults(_Strict):
     check_timeout: Duration = 600.0  # a check running longer is cancelled (an error)
     host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
     overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
-    keep_raw: bool = True  # keep the compressed raw page with each snapshot
+    keep_raw: bool = True  # keep the compressed raw page with each snapshot (archive "off")
+    # a statement that answered 404/410 is still fetched, at most this often, until it is back
+    recheck_removed: Duration = 3600.0
+    # the evidence archive: WARC files of what was fetched
+    archive: Literal["versions", "all", "off"] = "versions"  # "all": every fetch that changed
+    archive_dir: Path | None = None  # default: <state>/archive
+    archive_file_size: Size = 100 * 1024 * 1024  # a new WARC file once one would pass this
+    # retention, applied by the daemon: None keeps everything; the newest version of a
+    # statement is never deleted
+    keep_versions: int | None = Field(None, ge=1)  # versions kept per statement
+    archive_keep: Duration | None = None  # older versions are deleted after this ("365d")
     # alerts
     alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
     error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert
@@ -212,9 +179,7 @@ class Source(_Strict):
     @classmethod
     def _cron_parses(cls, cron: str | None) -> str | None:
         if cron is not None:
-            from monitor.daemon.scheduler import (
-                parse_cron,  # APScheduler loads only when cron is used
-            )
+            from monitor.sources.schedule import parse_cron  # APScheduler loads for cron only
 
             parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
         return cron
@@ -255,56 +220,11 @@ def _valid_proxy(proxy: str | None) -> str | None:
     return proxy
 
 
-class _Notifier(_Strict):
-    name: str = ""  # filled from the table key: [notifiers.<name>]
-    digest: Duration | None = None  # collect alerts and send one message per window
-
-
-class WebhookNotifier(_Notifier):
-    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
-
-    type: Literal["webhook"]
-    url: str
-    secret: SecretStr | None = None
-    timeout: Duration = 10.0
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
-            raise ValueError("a webhook URL must start with http:// or https://")
-        return url
-
-
-class EmailNotifier(_Notifier):
-    """Sends a text + HTML email through an SMTP server."""
-
-    type: Literal["email"]
-    smtp_host: str
-    smtp_port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = Field(alias="from")
-    to: tuple[str, ...] = Field(min_length=1)
-    timeout: Duration = 30.0
-
-    @model_validator(mode="after")
-    def _login_is_complete(self) -> EmailNotifier:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together: set both or neither")
-        return self
-
-
-class AppriseNotifier(_Notifier):
-    """Any service Apprise knows (Slack, Discord, Teams, Telegram, ntfy, Matrix, ...)."""
-
-    type: Literal["apprise"]
-    urls: tuple[SecretStr, ...] = Field(min_length=1)
-
-
-Notifier = Annotated[WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")]
+# Each channel declares its settings model (monitor.alerts.channels); the `type` key picks it.
+if TYPE_CHECKING:
+    Notifier = NotifierSettings
+else:
+    Notifier = notifier_settings_union()
 
 
 class Config(_Strict):
@@ -400,9 +320,11 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         _cross_check(config)
     except _KeyProblem as problem:
         problems = [_Problem(problem.loc, problem.message)]
-        raise ConfigError(_describe(path, raw_text, problems)) from None
+        raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
-        raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
+        raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
+    # Said once per process for each source: a reload (SIGHUP) names only new ones.
+    warned = _warned.setdefault(str(path), set())
     unverified = [s.name for s in config.sources if not config.verify_of(s)]
     if unverified:
         log.warning(
@@ -411,13 +333,33 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
             ", ".join(unverified[:5])
             + (f" and {len(unverified) - 5} more" if len(unverified) > 5 else ""),
         )
-    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
+    hurried = [
+        s.name
+        for s in config.sources
+        if s.cron is None and config.interval_of(s) < 60 and s.name not in warned
+    ]
     if hurried:
+        warned.update(hurried)
         shown = ", ".join(hurried[:5]) + (
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
     return config
+
+
+_warned: dict[str, set[str]] = {}  # sources file -> sources warned of
+
+
+def _source_names(data: Any) -> dict[int, str]:
+    """The `name` of each `[[sources]]` entry that has a usable one, by position."""
+    entries = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        i: entry["name"]
+        for i, entry in enumerate(entries)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
+    }
 
 
 def _cross_check(config: Config) -> None:
@@ -464,15 +406,19 @@ def _problems(exc: ValidationError) -> list[_Problem]:
         elif error["type"] == "missing":
             message = f"missing required key {loc[-1]!r}"
         elif error["type"] == "union_tag_invalid":
-            message = 'type must be one of "webhook", "email", "apprise"'
+            message = f"type must be one of {_quoted_types()}"
         elif error["type"] == "union_tag_not_found":
-            message = 'missing key "type" (one of "webhook", "email", "apprise")'
+            message = f'missing key "type" (one of {_quoted_types()})'
         problems.append(_Problem(loc, message))
     return problems
 
 
 def _is_union_tag(part: str | int) -> bool:
-    return part in {"webhook", "email", "apprise"}
+    return part in channel_types()
+
+
+def _quoted_types() -> str:
+    return ", ".join(f'"{kind}"' for kind in channel_types())
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
@@ -484,8 +430,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     elif len(loc) == 2 and loc[0] == "sources":
         model = Source
     elif len(loc) == 2 and loc[0] == "notifiers":
-        models: list[type[BaseModel]] = [WebhookNotifier, EmailNotifier, AppriseNotifier]
-        return sorted({key for m in models for key in _model_keys(m)})
+        return sorted({key for m in settings_models() for key in _model_keys(m)})
     return _model_keys(model) if model else []
 
 
@@ -500,10 +445,18 @@ def did_you_mean(word: str, choices: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
+def _describe(
+    path: Path, raw_text: str, problems: list[_Problem], names: dict[int, str] | None = None
+) -> str:
     lines = [f"{path}: invalid configuration"]
     for problem in problems:
         key = _dotted(problem.loc)
+        loc = problem.loc
+        if names and len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            # `sources[3]` means little in a long file: name the source too
+            name = names.get(loc[1])
+            if name is not None:
+                key = key.replace(f"sources[{loc[1]}]", f"sources[{loc[1]}] ({name})", 1)
         line = _find_line(raw_text, problem.loc)
         where = f"line {line}" if line else "file"
         lines.append(
