@@ -286,10 +286,18 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     """Check one source, then store everything it found (snapshots, events, alerts) at once."""
     started = time.monotonic()
     record = ctx.source_record(source.name)
-    if source.kind == "page":
-        update = await _check_page_source(source, ctx)
-    else:
-        update = await _check_listing_source(source, ctx, record)
+    try:
+        if source.kind == "page":
+            update = await _check_page_source(source, ctx)
+        else:
+            update = await _check_listing_source(source, ctx, record)
+    except Exception as exc:
+        # A bug, or an input nobody foresaw: this source's error, never the end of the run
+        # (the other sources' checks go on and are recorded). Nothing it found is kept.
+        log.exception("the check of %s failed unexpectedly", source.name)
+        message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+        error = Event("error", source.name, canonical_url(source.url), error=message)
+        update = source_update(source, ctx.config, error.at, error=message, events=[error])
     update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )

@@ -372,6 +372,19 @@ class CheckScheduler:
             self._timings[name] = timing
         return added, removed, rescheduled
 
+    def run_now(self, name: str) -> bool:
+        """Check a scheduled source now (its job fires at once); False when not scheduled.
+
+        The job keeps its trigger, so the checks after this one stay on the source's grid.
+        A check already in flight is not doubled: it is the check that was asked for.
+        """
+        job = self._scheduler.get_job(name)
+        if job is None:
+            return False
+        if name not in self.running:
+            job.modify(next_run_time=self._clock())
+        return True
+
     def next_run(self, name: str) -> dt.datetime | None:
         """When a source is checked next (None when it is not scheduled)."""
         job = self._scheduler.get_job(name)

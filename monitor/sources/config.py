@@ -175,6 +175,19 @@ class Source(_Strict):
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
 
+    @field_validator("selector", "links")
+    @classmethod
+    def _css_compiles(cls, selector: str | None) -> str | None:
+        if selector is not None:
+            import soupsieve  # the CSS engine of both keys (monitor.extract)
+
+            try:
+                soupsieve.compile(selector)
+            except soupsieve.SelectorSyntaxError as exc:
+                reason = str(exc).splitlines()[0]  # the rest repeats the selector with a caret
+                raise ValueError(f"{selector!r} is not a valid CSS selector: {reason}") from None
+        return selector
+
     @field_validator("cron")
     @classmethod
     def _cron_parses(cls, cron: str | None) -> str | None:
@@ -314,6 +327,11 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to read (arrays or tables inside each other "
+            f"{_deepest_nesting(raw_text)} levels deep); a sources file needs two or three"
+        ) from None
     try:
         data = _interpolate(data, env, ())
         config = Config.model_validate({**data, "path": path})
@@ -360,6 +378,18 @@ def _source_names(data: Any) -> dict[int, str]:
         for i, entry in enumerate(entries)
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
     }
+
+
+def _deepest_nesting(raw_text: str) -> str:
+    """Roughly how deep the brackets of a file nest (for the message; never recursive)."""
+    depth = deepest = 0
+    for char in raw_text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return f"about {deepest}"
 
 
 def _cross_check(config: Config) -> None:
