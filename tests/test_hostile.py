@@ -178,3 +178,35 @@ def test_an_ipv6_literal_source_is_checked(tmp_path: Path) -> None:
         assert [(e["event"], e["url"]) for e in events] == [("baseline", url)]
     finally:
         context.__exit__(None, None, None)
+
+
+EVIL_TITLE = (
+    "Evil \x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ "
+    "\u202eexe.txt"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["statements", "evil"],
+        ["history", "evil"],
+        ["sources"],
+    ],
+)
+def test_escape_sequences_in_scraped_titles_never_reach_the_terminal(
+    http_server: LoopbackServer, tmp_path: Path, command: list[str]
+) -> None:
+    url = http_server.page("/s", press_release(EVIL_TITLE, PARTNERSHIP))
+    config = write_config(tmp_path, source_table("evil", url))
+    state = tmp_path / "state"
+    if command[0] != "check":  # the check itself prints the baseline with its title
+        check_json(config, state)
+
+    result = run_cli(command[0], "--config", str(config), "--state", str(state), *command[1:])
+
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "\x07" not in result.output
+    if command[0] != "sources":
+        assert "Evil" in result.output  # the title is shown, only its controls are gone

@@ -138,7 +138,9 @@ def test_sources_are_overdue_when_failing_and_late_when_not_checked():
 
 def client_for(app: Any) -> httpx.AsyncClient:
     """An HTTP client talking to the app in-process."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8787")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8787"
+    )
 
 
 class FakeDaemon:

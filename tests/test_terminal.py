@@ -1,7 +1,7 @@
 """Escape injection: what a page or a receiver sends never drives the terminal.
 
 A scraped title, paragraph or a receiver's answer holding ANSI/OSC sequences, C1 controls or
-bidi overrides is printed by every command without them (monitor.text.for_terminal).
+bidi overrides is printed by every command without them (monitor.terminal.for_terminal).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from conftest import LoopbackServer, run_cli, source_table, write_config
 from pages import PARTNERSHIP, press_release
 
 from monitor.alerts.messages import one_line
-from monitor.text import for_terminal
+from monitor.terminal import for_terminal
 
 CLEAR = "\x1b[2J\x1b[H"
 OSC_TITLE = "\x1b]0;pwned\x07"

@@ -35,7 +35,7 @@ from monitor.cli.options import (
 from monitor.clock import iso_utc
 from monitor.sources.config import Config
 from monitor.state.store import OutboxAlert, Store
-from monitor.text import for_terminal
+from monitor.terminal import for_terminal
 
 
 def _open(
@@ -88,7 +88,7 @@ def outbox_command(
         click.echo("The outbox is empty." if status is None else f"No {status} alerts.")
         return
     for alert in alerts:
-        click.echo(_alert_line(alert, config))
+        click.echo(for_terminal(_alert_line(alert, config)))
 
 
 def _select(store: Store, status: str | None) -> list[OutboxAlert]:
@@ -120,8 +120,8 @@ def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
 def _alert_line(alert: OutboxAlert, config: Config | None) -> str:
     """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
     event = alert.event
-    heading = one_line(for_terminal(event.title or event.url), 80)
-    what = f"{event.event}: {heading} ({for_terminal(event.source, lines=False)})"
+    heading = one_line(event.title or event.url, 80)
+    what = f"{event.event}: {heading} ({event.source})"
     known = config is None or alert.notifier in config.notifiers
     notifier = alert.notifier + ("" if known else " (not configured)")
     tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
@@ -131,8 +131,7 @@ def _alert_line(alert: OutboxAlert, config: Config | None) -> str:
         tries += f", sent {alert.sent_at:%Y-%m-%d %H:%M:%S}Z"
     line = f"#{alert.id} {alert.status:<7} {notifier}  {what}  [{tries}]"
     if alert.last_error:
-        # A receiver's answer is quoted in it: no escape sequence reaches the terminal.
-        line += f"\n    last error: {for_terminal(alert.last_error, lines=False)}"
+        line += f"\n    last error: {alert.last_error}"
     return line
 
 
@@ -228,11 +227,11 @@ def notify_command(
     try:
         where, problems = asyncio.run(send_test(config, test_name))
     except UnknownNotifierError as exc:
-        click.echo(for_terminal(str(exc)), err=True)
+        click.echo(str(exc), err=True)
         raise SystemExit(2) from None
     except DeliveryError as exc:
-        click.echo(f"{test_name}: test message NOT delivered: {for_terminal(str(exc))}", err=True)
+        click.echo(for_terminal(f"{test_name}: test message NOT delivered: {exc}"), err=True)
         raise SystemExit(1) from None
     for problem in problems:
-        click.echo(f"warning: {for_terminal(str(problem))}", err=True)
+        click.echo(f"warning: {problem}", err=True)
     click.echo(f"{test_name}: test message delivered ({where}).")

@@ -94,10 +94,10 @@ def quiet_http_logs() -> None:
 
 
 class _TerminalFormatter(logging.Formatter):
-    """Log lines without escape sequences or control characters (monitor.text)."""
+    """Log lines without escape sequences or control characters (monitor.terminal)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from monitor.text import for_terminal
+        from monitor.terminal import for_terminal
 
         return for_terminal(super().format(record))
 

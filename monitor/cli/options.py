@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from monitor.text import for_terminal
+from monitor.terminal import for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -33,13 +33,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-import httpx
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 
-from monitor.fetch.client import Accept, Fetcher, FetchSettings, Page, Validators
 from monitor.sources.config import Config
 from monitor.sources.schedule import (
     CronSchedule,
@@ -224,68 +222,6 @@ def restart_delays(
         name: restart_window(waiting[name][0], now, jitter) * rank / count
         for rank, name in enumerate(order)
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Politeness: spacing between requests to one host
-# ---------------------------------------------------------------------------------------------
-
-
-class HostSpacing:
-    """Hands out request start times at least `spacing` seconds apart per host, first come
-    first served."""
-
-    def __init__(self, spacing: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.spacing = spacing
-        self._clock = clock
-        self._next: dict[str, float] = {}
-
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
-        if self.spacing <= 0:
-            return
-        key = origin_of(url)
-        now = self._clock()
-        start = max(now, self._next.get(key, now))
-        # Reserve the slot before sleeping, so waiters queue in order instead of racing.
-        self._next[key] = start + self.spacing
-        self._forget_idle(now)
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def _forget_idle(self, now: float) -> None:
-        # Hosts whose last slot has passed need no entry: keeps the map as small as the
-        # set of hosts being fetched right now, over weeks of runs.
-        if len(self._next) > 256:
-            self._next = {k: v for k, v in self._next.items() if v > now}
-
-
-def origin_of(url: str) -> str:
-    """`host:port` of a URL: the key of the per-host limits (the Fetcher uses the same)."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return url
-    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
-    return f"{parsed.host}:{port}"
-
-
-class PoliteFetcher(Fetcher):
-    """A Fetcher that also keeps a minimum spacing between requests to the same host.
-
-    The spacing applies to each `fetch` (one page, redirects and retries included); the
-    Fetcher's own per-host and global concurrency caps still hold.
-    """
-
-    def __init__(self, settings: FetchSettings, spacing: HostSpacing) -> None:
-        super().__init__(settings)
-        self.spacing = spacing
-
-    async def fetch(
-        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
-    ) -> Page:
-        await self.spacing.wait(url)
-        return await super().fetch(url, validators, accept=accept)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,8 +54,6 @@ from monitor.daemon.pool import DEFAULT_WORKER_MEMORY, WorkerPool, cap_memory
 from monitor.daemon.scheduler import (
     CheckScheduler,
     Health,
-    HostSpacing,
-    PoliteFetcher,
     ScheduleError,
     ScheduleSettings,
     Timing,
@@ -65,7 +63,9 @@ from monitor.daemon.scheduler import (
 )
 from monitor.daemon.web import create_app
 from monitor.events import Event
-from monitor.fetch.client import Fetcher
+from monitor.fetch.base import Fetcher
+from monitor.fetch.polite import HostSpacing, PoliteFetcher
+from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.durations import parse_size
 from monitor.sources.urls import canonical_url, redact_url
@@ -601,7 +601,7 @@ class Service:
         )
 
     async def _open_fetcher(self) -> Fetcher:
-        fetcher = PoliteFetcher(fetch_settings(self._config), self.spacing)
+        fetcher = PoliteFetcher(open_fetcher(fetch_settings(self._config)), self.spacing)
         await fetcher.__aenter__()
         return fetcher
 
