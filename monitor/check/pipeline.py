@@ -427,6 +427,8 @@ async def _capture(
 ) -> ArchiveRef | None:
     """With `archive = "all"`, the archived records of a fetch that changed the page's bytes
     but not the statement (None otherwise)."""
+    if ctx.config.defaults.archive != "all":
+        return None  # checked first: finding the archiver resolves paths, on every page
     archiver = ctx.archiver()
     if archiver is None or not archiver.every_change:
         return None
