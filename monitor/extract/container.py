@@ -31,6 +31,7 @@ _CONTAINER_TAGS = "article, main, section, div, td, body"
 _PROBE_CHARS = 80
 _PREFIX = "css:"
 _SAFE_ID = re.compile(r"[\w.:-]+")
+_HEADLINES = "title, h1, meta[property='og:title'], meta[name='twitter:title']"
 
 
 def _flat(text: str) -> str:
@@ -77,12 +78,14 @@ def _digest_of(tree: LexborHTMLParser, path: str) -> str | None:
         return None
     if len(found) != 1:
         return None
-    node = found[0]
     # Two readings of the text: joined as it stands (a space added or removed between two
     # words shows), and with a break at every text node (a word moved from one paragraph
-    # to the next shows, even in markup without whitespace between the paragraphs).
-    digest = hashlib.sha256(_flat(node.text(separator="")).encode("utf-8", "surrogatepass"))
-    digest.update(b"\0" + _flat(node.text(separator=" ")).encode("utf-8", "surrogatepass"))
+    # to the next shows, even in markup without whitespace between the paragraphs). Both
+    # come from one walk of the container: text nodes joined by NUL, which HTML parsing
+    # never leaves in text (it becomes U+FFFD).
+    nodes = found[0].text(separator="\0")
+    joined, spaced = _flat(nodes.replace("\0", "")), _flat(nodes.replace("\0", " "))
+    digest = hashlib.sha256(f"{joined}\0{spaced}".encode("utf-8", "surrogatepass"))
     # The headline lives outside the body container on many pages: include its candidates
     # so that a quietly edited headline is never skipped.
     for headline in _headline_candidates(tree):
@@ -91,12 +94,15 @@ def _digest_of(tree: LexborHTMLParser, path: str) -> str | None:
 
 
 def _headline_candidates(tree: LexborHTMLParser) -> list[str]:
+    """The first <title>, the first <h1> and the og: and twitter: titles (one walk)."""
     found: list[str] = []
-    for selector in ("title", "h1"):
-        node = tree.css_first(selector)
-        found.append(_flat(node.text(separator="")) if node is not None else "")
-    for meta in tree.css("meta[property='og:title'], meta[name='twitter:title']"):
-        found.append(_flat(meta.attributes.get("content") or ""))
+    seen: set[str] = set()
+    for node in tree.css(_HEADLINES):
+        if node.tag == "meta":
+            found.append(_flat(node.attributes.get("content") or ""))
+        elif node.tag not in seen:
+            seen.add(node.tag)
+            found.append(f"{node.tag}:{_flat(node.text(separator=''))}")
     return found
 
 
