@@ -6,12 +6,14 @@ with these annotated types.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+MAX_DURATION = 10 * 365 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
@@ -31,8 +33,13 @@ def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
                 f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a duration: it must be a finite number of seconds")
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be more than zero")
+    if seconds > MAX_DURATION:
+        # Every duration ends up added to a clock; beyond this, dates overflow.
+        raise ValueError(f"{value!r} is longer than ten years, the longest duration taken")
     return seconds
 
 
