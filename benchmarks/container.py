@@ -15,14 +15,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import lxml.html
 
-from monitor.extract.article import extract_article
-from monitor.extract.container import container_digest, learn_container
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
+
+from monitor.extract.article import extract_article  # noqa: E402
+from monitor.extract.container import container_digest, learn_container  # noqa: E402
 
 
 def cpu_ms(work: Callable[[], object], repeat: int) -> float:
