@@ -100,9 +100,9 @@ def _headline_candidates(tree: LexborHTMLParser) -> list[str]:
     for node in tree.css(_HEADLINES):
         if node.tag == "meta":
             found.append(_flat(node.attributes.get("content") or ""))
-        elif node.tag not in seen:
-            seen.add(node.tag)
-            found.append(f"{node.tag}:{_flat(node.text(separator=''))}")
+        elif (tag := node.tag or "") not in seen:
+            seen.add(tag)
+            found.append(f"{tag}:{_flat(node.text(separator=''))}")
     return found
 
 
