@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import check_json, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
+import monitor.check.pipeline as pipeline
 from monitor.extract.article import extract_article
 from monitor.extract.container import container_digest, learn_container
 
@@ -118,3 +123,43 @@ def test_hostile_markup_gives_a_digest_or_none_never_an_error():
     path, _ = learned(PAGE)
     for page in ("\x00", "<" * 10_000, "<html><body>\ud800</body></html>", "<div>" * 5_000):
         assert container_digest(page, path) is None or isinstance(container_digest(page, path), str)
+
+
+def test_monitor_check_skips_extraction_for_noise_and_still_reports_every_edit(
+    tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch
+):
+    extractions: list[str] = []
+    real = pipeline.read_statement
+
+    def counted(html: str, *args: Any, **kwargs: Any) -> Any:
+        extractions.append(html)
+        return real(html, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_statement", counted)
+    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
+    state = tmp_path / "state"
+
+    def check(page: str) -> list[dict[str, Any]]:
+        http_server.page("/s", page)
+        extractions.clear()
+        return check_json(config, state)[1]
+
+    assert [e["event"] for e in check(PAGE)] == ["baseline"]
+    # Noise around the statement and markup-only noise inside it: silent, no extraction.
+    noisy = NOISE["a class added to a body paragraph (markup only)"](
+        press_release(TITLE, PARTNERSHIP, Noise(views=7, rendered_at="later"))
+    )
+    assert check(noisy) == [] and extractions == []
+    # An edit inside the body and one of the headline alone: both found, in full.
+    edited = noisy.replace("multi-year", "multiyear")
+    (body_change,) = check(edited)
+    assert body_change["event"] == "changed" and len(extractions) == 1
+    assert "multiyear" in json.dumps(body_change["changes"])
+    retitled = (
+        edited.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} (updated)</h1>")
+        .replace(f"<title>{TITLE}", f"<title>{TITLE} (updated)")
+        .replace(f'content="{TITLE}"', f'content="{TITLE} (updated)"')
+    )
+    (headline,) = check(retitled)
+    assert headline["event"] == "changed"
+    assert "title" in [c["part"] for c in headline["changes"] if "part" in c]
