@@ -216,13 +216,22 @@ async def check_sources(
 
 
 async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
-    """Check one source, then store everything it found (snapshots, events, alerts) at once."""
+    """Check one source, then store everything it found (snapshots, events, alerts) at once.
+
+    No exception from one source's check escapes it: an unexpected one (a bug, a library
+    failing on a hostile answer) becomes that source's `error` event, recorded like a failed
+    fetch, with its statements untouched, so one bad server never stops a run.
+    """
     started = time.monotonic()
     record = ctx.source_record(source.name)
-    if source.kind == "page":
-        update = await _check_page_source(source, ctx)
-    else:
-        update = await _check_listing_source(source, ctx, record)
+    try:
+        if source.kind == "page":
+            update = await _check_page_source(source, ctx)
+        else:
+            update = await _check_listing_source(source, ctx, record)
+    except Exception as exc:
+        log.exception("%s: the check failed unexpectedly", source.name)
+        update = unexpected_failure(source, ctx.config, exc)
     update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
@@ -235,6 +244,15 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         return CheckResult(source.name, [error], message, time.monotonic() - started)
     events = [*update.events, *(e for s in update.statements for e in s.events)]
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def unexpected_failure(source: Source, config: Config, exc: BaseException) -> SourceUpdate:
+    """The update of a check that raised: only an `error` event, nothing else written."""
+    checked_at = utcnow()
+    reason = str(exc).strip() or type(exc).__name__
+    message = f"the check failed unexpectedly ({type(exc).__name__}: {reason[:300]})"
+    error = Event("error", source.name, canonical_url(source.url), error=message, at=checked_at)
+    return replace(source_update(source, config, checked_at), error=message, events=[error])
 
 
 def source_update(

@@ -30,13 +30,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Literal
 
 import charset_normalizer
 import httpx
 
+from monitor.retry_after import parse_retry_after
 from monitor.sources.urls import redact_url
 
 Accept = Literal["html", "feed"]
@@ -492,19 +492,8 @@ def _redirect_message(url: str, visited: Sequence[httpx.URL], location: httpx.UR
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asks us to wait (Retry-After as seconds or an HTTP date), if any."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # unreadable: fall back to our own backoff
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    """Seconds the server asks us to wait (Retry-After, clamped to a sane maximum), if any."""
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _after(attempt: int) -> str:

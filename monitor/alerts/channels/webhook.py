@@ -22,7 +22,6 @@ on the receiver's side meanwhile, and the message says what the receiver answere
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
 import hmac
 import importlib.metadata
@@ -36,6 +35,7 @@ from pydantic import Field, SecretStr, field_validator
 from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.errors import DeliveryError
 from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
+from monitor.retry_after import parse_retry_after
 from monitor.sources.durations import Duration
 
 if TYPE_CHECKING:
@@ -127,22 +127,6 @@ def request_headers(
         headers[SIGNATURE_HEADER] = sign(secret, outgoing.payload)
         headers[TIMED_SIGNATURE_HEADER] = sign_timed(secret, timestamp, outgoing.payload)
     return headers
-
-
-def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 async def send_webhook(

@@ -1,0 +1,127 @@
+"""Hostile servers and receivers (issue 16) through `monitor check` on loopback: one bad
+answer is one source's clean `error`, never a crashed run, and never a wedged outbox."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import check_json, source_table, write_config
+from notify_support import Receiver
+from pages import PARTNERSHIP, press_release
+
+from monitor.state.store import Store
+
+TITLE = "Example Corp and Sample Industries announce research partnership"
+HUGE = "99999999999999999999"
+FAR_DATE = "Fri, 31 Dec 9999 23:59:59 GMT"
+
+
+@pytest.mark.parametrize("retry_after", [HUGE, FAR_DATE, "-5", "1e400"], ids=str)
+def test_a_429_with_an_absurd_retry_after_fails_only_its_source(
+    http_server, tmp_path, retry_after
+):
+    good = http_server.page("/good", press_release(TITLE, PARTNERSHIP))
+    http_server.route("/bad", lambda _r: (429, {"Retry-After": retry_after}, b"slow down"))
+    config = write_config(
+        tmp_path, source_table("bad", http_server.url("/bad")) + source_table("good", good)
+    )
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 1
+    assert sorted((e["source"], e["event"]) for e in events) == [
+        ("bad", "error"),
+        ("good", "baseline"),
+    ]
+    bad = next(e for e in events if e["source"] == "bad")
+    assert "429" in bad["error"]
+    assert Store.open(tmp_path / "state").source("good") is not None
+
+
+def test_an_unexpected_failure_in_one_check_is_that_sources_error(
+    http_server, tmp_path, monkeypatch
+):
+    """A bug (here: the extractor raising something nobody expected) stays in its check."""
+    from monitor.check import pipeline
+
+    good = http_server.page("/good", press_release(TITLE, PARTNERSHIP))
+    bad = http_server.page("/bad", press_release("A different title", PARTNERSHIP[:3]))
+    config = write_config(tmp_path, source_table("bad", bad) + source_table("good", good))
+    real = pipeline._extract
+
+    async def flaky(source, page, *args, **kwargs):
+        if page.url.endswith("/bad"):
+            raise ZeroDivisionError("a bug")
+        return await real(source, page, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_extract", flaky)
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 1
+    by_source = {e["source"]: e for e in events}
+    assert by_source["good"]["event"] == "baseline"
+    assert by_source["bad"]["event"] == "error"
+    assert "ZeroDivisionError" in by_source["bad"]["error"]
+    store = Store.open(tmp_path / "state")
+    assert [s.url for s in store.statements()] == [good]  # nothing stored for the bad one
+
+
+@pytest.mark.parametrize("retry_after", [HUGE, FAR_DATE], ids=["seconds", "date"])
+def test_a_receivers_absurd_retry_after_counts_an_attempt(http_server, tmp_path, retry_after):
+    receiver = Receiver(replies=[(503, {"Retry-After": retry_after}, b"maintenance")] * 5)
+    http_server.route("/hook", receiver)
+    url = http_server.page("/s", press_release(TITLE, PARTNERSHIP))
+    config = write_config(
+        tmp_path,
+        source_table("corp", url)
+        + f'[notifiers.hook]\ntype = "webhook"\nurl = "{http_server.url("/hook")}"\n'
+        'timeout = "2s"\n',
+    )
+    state = tmp_path / "state"
+    assert check_json(config, state)[0] == 0  # the baseline
+    edited = [p.replace("spring of 2027", "autumn of 2027") for p in PARTNERSHIP]
+    http_server.page("/s", press_release(TITLE, edited))
+    code, events = check_json(config, state)
+    assert code == 3  # checked fine, alerts not delivered
+    assert [e["event"] for e in events] == ["changed"]
+    (pending,) = Store.open(state).outbox(status="pending")
+    assert pending.attempts == 1 and "503" in (pending.last_error or "")
+    assert pending.next_attempt_at is not None and pending.next_attempt_at.year < 9999
+
+
+class _V6Server(http.server.ThreadingHTTPServer):
+    address_family = __import__("socket").AF_INET6
+
+
+@contextlib.contextmanager
+def _serve_v6(body: bytes) -> Iterator[int]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = _V6Server(("::1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_ipv6_literal_source_is_checked(tmp_path):
+    with _serve_v6(press_release(TITLE, PARTNERSHIP).encode()) as port:
+        url = f"http://[::1]:{port}/news"
+        config = write_config(tmp_path, source_table("v6", url))
+        code, events = check_json(config, tmp_path / "state")
+    assert code == 0, events
+    assert [(e["event"], e["url"]) for e in events] == [("baseline", url)]
