@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import check_json, source_table, write_config
+from conftest import check_json, run_cli, source_table, write_config
 from notify_support import Receiver
 from pages import PARTNERSHIP, press_release
 
@@ -125,3 +125,60 @@ def test_an_ipv6_literal_source_is_checked(tmp_path):
         code, events = check_json(config, tmp_path / "state")
     assert code == 0, events
     assert [(e["event"], e["url"]) for e in events] == [("baseline", url)]
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile sources files: refused fast, with file and line, exit 2
+# ---------------------------------------------------------------------------------------------
+
+
+def _refused(tmp_path: Path, text: str) -> str:
+    config = tmp_path / "sources.toml"
+    config.write_text(text, encoding="utf-8")
+    result = run_cli("check", "--config", str(config), "--state", str(tmp_path / "state"))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("interval = nan", "finite"),
+        ("interval = inf", "finite"),
+        ("interval = -inf", "finite"),
+        ("timeout = nan", "finite"),
+        ('interval = "99999999999999999999d"', "at most 10 years"),
+    ],
+)
+def test_a_duration_must_be_finite(tmp_path, setting, words):
+    stderr = _refused(tmp_path, f"[defaults]\n{setting}\n")
+    assert f"sources.toml:2: defaults.{setting.split()[0]}" in stderr and words in stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = " + "[" * 5000 + "]" * 5000 + "\n",
+        "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n",
+        '[defaults]\ninterval = "1h"\n\nx = ' + "[" * 40 + "]" * 40 + "\n",
+    ],
+    ids=["arrays", "inline-tables", "just-too-deep"],
+)
+def test_deeply_nested_toml_is_a_config_error_with_its_line(tmp_path, text):
+    stderr = _refused(tmp_path, text)
+    line = text.count("\n", 0, text.index("x ="))  + 1
+    assert f"sources.toml:{line}: nested too deeply" in stderr
+
+
+def test_thousands_of_problems_list_the_first_50_and_a_count(tmp_path):
+    text = "".join(
+        f'[[sources]]\nname = "s{i}"\nurl = "ftp://example.org/{i}"\nkind = "page"\n'
+        for i in range(1000)
+    )
+    stderr = _refused(tmp_path, text)
+    listed = [line for line in stderr.splitlines() if ": sources[" in line]
+    assert len(listed) == 50
+    assert "sources.toml:3: sources[0] (s0).url" in listed[0]
+    assert "sources.toml:199: sources[49] (s49).url" in listed[-1]
+    assert "and 950 more problems (1000 in all" in stderr
