@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,68 @@ def test_thousands_of_problems_list_the_first_50_and_a_count(tmp_path):
     assert "sources.toml:3: sources[0] (s0).url" in listed[0]
     assert "sources.toml:199: sources[49] (s49).url" in listed[-1]
     assert "and 950 more problems (1000 in all" in stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# a damaged state database: what, where, how to recover; exit 2; never SQL or a traceback
+# ---------------------------------------------------------------------------------------------
+
+
+def _garbage(db: Path) -> None:
+    db.write_bytes(bytes(range(256)) * 200)
+
+
+def _truncated(db: Path) -> None:
+    with db.open("r+b") as f:
+        f.truncate(5000)
+
+
+def _bad_pages(db: Path) -> None:
+    """Overwrite every table's pages, the schema (page 1) left readable."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    with db.open("r+b") as f:
+        length = f.seek(0, 2)
+        f.seek(size)
+        f.write(b"\xff" * (length - size))
+
+
+@pytest.mark.parametrize("damage", [_garbage, _truncated, _bad_pages], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("command", ["check", "sources", "history"])
+def test_a_damaged_state_file_is_a_clear_exit_2(tmp_path, damage, command):
+    config = write_config(tmp_path, source_table("corp", "http://127.0.0.1:9/s"))
+    state = tmp_path / "state"
+    Store.open(state).close()
+    db = state / "monitor.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # everything into the one file
+        conn.execute("PRAGMA journal_mode = DELETE")
+    damage(db)
+    args = [command, "--config", str(config), "--state", str(state)]
+    if command == "history":
+        args.append("corp")
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "SELECT" not in result.output
+    assert "sqlalche" not in result.output
+    assert str(db) in result.stderr
+    assert "backup" in result.stderr and ".recover" in result.stderr
+
+
+def test_a_full_disk_says_disk_full(tmp_path):
+    import sqlalchemy as sa
+
+    from monitor.state.store import StoreError
+
+    store = Store.open(tmp_path / "state")
+    size = store.engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
+    store.engine.dispose()
+
+    @sa.event.listens_for(store.engine, "connect")
+    def cap(dbapi_connection, _record):  # a disk that has no room for one more page
+        dbapi_connection.execute(f"PRAGMA max_page_count = {size}")
+
+    with pytest.raises(StoreError, match="^disk full: the state database .*monitor.db"):
+        for _ in range(100):
+            with store._begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (x BLOB)")
+                conn.exec_driver_sql("INSERT INTO filler VALUES (randomblob(100000))")

@@ -58,6 +58,7 @@ from monitor.state.store import (
     SourceUpdate,
     StatementRecord,
     StatementUpdate,
+    StateCorrupt,
     StatusChange,
     Store,
     StoreError,
@@ -229,6 +230,8 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
             update = await _check_page_source(source, ctx)
         else:
             update = await _check_listing_source(source, ctx, record)
+    except StateCorrupt:
+        raise  # the whole run's state, not this source's trouble: the run stops
     except Exception as exc:
         log.exception("%s: the check failed unexpectedly", source.name)
         update = unexpected_failure(source, ctx.config, exc)
@@ -237,6 +240,8 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     )
     try:
         await ctx.record(update)
+    except StateCorrupt:
+        raise
     except StoreError as exc:
         message = f"could not record the check: {exc}"
         log.error("%s: %s", source.name, message)
