@@ -248,3 +248,27 @@ def test_a_full_disk_says_disk_full(tmp_path):
             with store._begin() as conn:
                 conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (x BLOB)")
                 conn.exec_driver_sql("INSERT INTO filler VALUES (randomblob(100000))")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "outcome"),
+    [("(a+)+$", "baseline"), ("(a|aa)+$", "error")],
+    ids=["nested-repeat", "alternation"],
+)
+def test_a_runaway_ignore_pattern_cannot_hang_a_check(http_server, tmp_path, pattern, outcome):
+    """`(a+)+$` hangs Python's `re` for ever on 40 a's; `regex` runs it at once, and a
+    pattern that still backtracks for minutes fails its own check after 1 s."""
+    paragraphs = [*PARTNERSHIP[:2], "a" * 40 + "!", *PARTNERSHIP[2:]]
+    slow = http_server.page("/slow", press_release(TITLE, paragraphs))
+    good = http_server.page("/good", press_release(TITLE, PARTNERSHIP))
+    config = write_config(
+        tmp_path,
+        source_table("slow", slow, extra=f"ignore = ['{pattern}']") + source_table("good", good),
+    )
+    code, events = check_json(config, tmp_path / "state")
+    by_source = {e["source"]: e for e in events}
+    assert by_source["good"]["event"] == "baseline"
+    assert by_source["slow"]["event"] == outcome
+    assert code == (0 if outcome == "baseline" else 1)
+    if outcome == "error":
+        assert f"ignore pattern '{pattern}' took longer than 1s" in by_source["slow"]["error"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
@@ -34,6 +33,7 @@ from monitor.extract.discover import (
     links_from_feed,
     links_from_index,
 )
+from monitor.extract.patterns import compile_ignore
 from monitor.fetch.client import (
     Fetcher,
     FetchError,
@@ -56,9 +56,9 @@ from monitor.state.store import (
     Removed,
     SourceRecord,
     SourceUpdate,
+    StateCorrupt,
     StatementRecord,
     StatementUpdate,
-    StateCorrupt,
     StatusChange,
     Store,
     StoreError,
@@ -165,7 +165,7 @@ def read_statement(
 ) -> tuple[Article, Container | None]:
     """Extract a page's statement and learn its container (a top-level function, so that a
     process pool can run it)."""
-    patterns = [re.compile(p) for p in ignore]
+    patterns = compile_ignore(ignore)  # with a time limit: a runaway pattern fails the check
     article = extract_statement(html, url, selector=selector, ignore=patterns)
     # With a selector the body's place is given; learning applies to automatic extraction.
     learned = learn_container(html, article) if selector is None and article.text else None

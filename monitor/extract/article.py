@@ -39,6 +39,8 @@ from bs4.element import NavigableString, PageElement
 from lxml import etree
 from soupsieve import SelectorSyntaxError
 
+from monitor.extract.patterns import IgnorePattern, PatternTimeout
+
 log = logging.getLogger(__name__)
 
 # Pages beyond this size are cut before parsing: a statement is never this long, and the cap
@@ -87,7 +89,7 @@ def extract_statement(
     url: str | None = None,
     *,
     selector: str | None = None,
-    ignore: Sequence[re.Pattern[str]] = (),
+    ignore: Sequence[re.Pattern[str] | IgnorePattern] = (),
 ) -> Article:
     """The statement of one source: a CSS `selector` override, `ignore` regexes dropped.
 
@@ -846,9 +848,12 @@ def _join(paragraphs: Iterable[str]) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str] | IgnorePattern]) -> str:
     """`text` with every match of the `ignore` patterns removed, emptied paragraphs dropped."""
     for pattern in ignore:
-        text = pattern.sub("", text)
+        try:
+            text = pattern.sub("", text)
+        except PatternTimeout as exc:
+            raise ExtractionError(str(exc)) from None
     paragraphs = (_tidy_line(p) for p in re.split(r"\n\s*\n", text))
     return _join(paragraphs)

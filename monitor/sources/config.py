@@ -122,10 +122,12 @@ class Source(_Strict):
     @field_validator("ignore")
     @classmethod
     def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        import regex  # what checks run the patterns with (see monitor.extract.patterns)
+
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
 
