@@ -272,3 +272,13 @@ def test_a_runaway_ignore_pattern_cannot_hang_a_check(http_server, tmp_path, pat
     assert code == (0 if outcome == "baseline" else 1)
     if outcome == "error":
         assert f"ignore pattern '{pattern}' took longer than 1s" in by_source["slow"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("key", "css"),
+    [("selector", "article >> p"), ("selector", "div["), ("links", "a:nope(")],
+)
+def test_an_invalid_css_selector_is_refused_at_load(tmp_path, key, css):
+    text = source_table("corp", "https://example.org/", "index", f"{key} = '{css}'")
+    stderr = _refused(tmp_path, text)
+    assert f"sources.toml:5: sources[0] (corp).{key}: '{css}' is not a valid CSS selector" in stderr

@@ -119,6 +119,20 @@ class Source(_Strict):
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return url
 
+    @field_validator("selector", "links")
+    @classmethod
+    def _css_compiles(cls, css: str | None) -> str | None:
+        # refused at load (and on SIGHUP), not at every check of the source
+        if css is not None:
+            import soupsieve  # the CSS engine of extraction and link discovery
+
+            try:
+                soupsieve.compile(css)
+            except soupsieve.SelectorSyntaxError as exc:
+                reason = str(exc).splitlines()[0]
+                raise ValueError(f"{css!r} is not a valid CSS selector: {reason}") from None
+        return css
+
     @field_validator("ignore")
     @classmethod
     def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
