@@ -282,3 +282,38 @@ def test_an_invalid_css_selector_is_refused_at_load(tmp_path, key, css):
     text = source_table("corp", "https://example.org/", "index", f"{key} = '{css}'")
     stderr = _refused(tmp_path, text)
     assert f"sources.toml:5: sources[0] (corp).{key}: '{css}' is not a valid CSS selector" in stderr
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x0b", "\x0c", "\x1b", "\x7f"], ids=repr)
+def test_a_control_character_in_a_page_changes_nothing(http_server, tmp_path, char):
+    clean = press_release(TITLE, PARTNERSHIP)
+    dirty = clean.replace("<head>", "<head>" + char, 1).replace("multi-year", f"multi-{char}year")
+    url = http_server.page("/s", dirty)
+    config = write_config(tmp_path, source_table("corp", url))
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 0 and [(e["event"], e["title"]) for e in events] == [("baseline", TITLE)]
+    store = Store.open(tmp_path / "state")
+    snapshot = store.snapshot(store.statements()[0].id)
+    assert snapshot is not None
+    assert not any(c in snapshot.text for c in "\x00\x01\x0b\x0c\x1b\x7f")
+    assert snapshot.text.count("\n\n") == len(PARTNERSHIP) - 1  # no spurious paragraph
+
+
+def _short_body(req):
+    body = press_release(TITLE, PARTNERSHIP).encode()
+    req.send_response(200)
+    req.send_header("Content-Type", "text/html; charset=utf-8")
+    req.send_header("Content-Length", str(len(body) + 5000))
+    req.end_headers()
+    req.wfile.write(body[: len(body) // 2])
+    req.wfile.flush()
+    req.close_connection = True
+
+
+def test_a_body_shorter_than_its_content_length_is_an_error(http_server, tmp_path):
+    http_server.route("/s", _short_body)
+    config = write_config(tmp_path, source_table("corp", http_server.url("/s")))
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 1 and [e["event"] for e in events] == ["error"]
+    assert "expected" in events[0]["error"] and "received" in events[0]["error"]
+    assert Store.open(tmp_path / "state").statements() == []  # no truncated baseline

@@ -58,6 +58,9 @@ class Article:
     canonical_url: str | None = None  # the page's <link rel="canonical">, made absolute
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class ExtractionError(Exception):
     """No statement text could be found in the page (message meant for people)."""
 
@@ -100,6 +103,9 @@ def extract_statement(
     Raises ExtractionError when the selector is invalid or matches nothing, or when no body
     text remains.
     """
+    # C0 controls (but tab and newlines) and DEL mean nothing in HTML text; left in, lxml and
+    # htmldate stumble on them (a lost date, a spurious paragraph)
+    html = _CONTROLS.sub("", html.replace("\x0b", " ").replace("\x0c", " "))
     article = extract_article(html, url) if selector is None else _select(html, url, selector)
     text = _drop_ignored(article.text, ignore)
     if not text:
