@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -317,3 +318,27 @@ def test_a_body_shorter_than_its_content_length_is_an_error(http_server, tmp_pat
     assert code == 1 and [e["event"] for e in events] == ["error"]
     assert "expected" in events[0]["error"] and "received" in events[0]["error"]
     assert Store.open(tmp_path / "state").statements() == []  # no truncated baseline
+
+
+def _slow_answer(req):
+    threading.Event().wait(1.5)  # under the 2 s fetch timeout, over the run's limit
+    return 200, {"Content-Type": "text/html"}, press_release(TITLE, PARTNERSHIP).encode()
+
+
+def test_check_timeout_bounds_the_whole_run(http_server, tmp_path):
+    http_server.route("/slow", _slow_answer)
+    good = http_server.page("/good", press_release(TITLE, PARTNERSHIP))
+    config = write_config(
+        tmp_path, source_table("slow", http_server.url("/slow")) + source_table("good", good)
+    )
+    result = run_cli(
+        "check", "--config", str(config), "--state", str(tmp_path / "state"),
+        "--format", "json", "--timeout", "700ms",
+    )
+    events = {e["source"]: e for e in map(json.loads, result.stdout.splitlines())}
+    assert result.exit_code == 1
+    assert events["good"]["event"] == "baseline"
+    assert events["slow"]["event"] == "error"
+    assert "not finished within the run's time limit (0.7s" in events["slow"]["error"]
+    bad = run_cli("check", "--config", str(config), "--timeout", "nan")
+    assert bad.exit_code == 2 and "--timeout" in bad.stderr

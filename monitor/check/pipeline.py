@@ -42,7 +42,7 @@ from monitor.fetch.client import (
     Page,
     Validators,
 )
-from monitor.sources.config import Config, Source
+from monitor.sources.config import Config, Source, format_duration
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
 from monitor.state.store import (
@@ -195,8 +195,15 @@ async def check_sources(
     *,
     executor: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
+    timeout: float | None = None,
 ) -> list[CheckResult]:
-    """Check several sources concurrently with one shared, rate-limited HTTP client."""
+    """Check several sources concurrently with one shared, rate-limited HTTP client.
+
+    `timeout` (seconds) bounds the whole run: a source still being checked then is
+    abandoned and reported as that source's `error`.
+    """
+    loop = asyncio.get_running_loop()
+    ends = None if timeout is None else loop.time() + timeout
     async with Fetcher(fetch_settings(config)) as fetcher:
         ctx = CheckContext(
             config,
@@ -208,7 +215,11 @@ async def check_sources(
         )
 
         async def run(source: Source) -> CheckResult:
-            result = await check_source(source, ctx)
+            try:
+                async with asyncio.timeout_at(ends):
+                    result = await check_source(source, ctx)
+            except TimeoutError:
+                result = unfinished(source, timeout or 0.0)
             if on_result is not None:
                 on_result(result)
             return result
@@ -249,6 +260,16 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         return CheckResult(source.name, [error], message, time.monotonic() - started)
     events = [*update.events, *(e for s in update.statements for e in s.events)]
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def unfinished(source: Source, timeout: float) -> CheckResult:
+    """A check abandoned at the run's time limit (`monitor check --timeout`)."""
+    message = (
+        f"not finished within the run's time limit ({format_duration(timeout)}; "
+        "`monitor check --timeout` sets it): abandoned"
+    )
+    url = canonical_url(source.url)
+    return CheckResult(source.name, [Event("error", source.name, url, error=message)], message)
 
 
 def unexpected_failure(source: Source, config: Config, exc: BaseException) -> SourceUpdate:
