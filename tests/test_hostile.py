@@ -24,9 +24,7 @@ FAR_DATE = "Fri, 31 Dec 9999 23:59:59 GMT"
 
 
 @pytest.mark.parametrize("retry_after", [HUGE, FAR_DATE, "-5", "1e400"], ids=str)
-def test_a_429_with_an_absurd_retry_after_fails_only_its_source(
-    http_server, tmp_path, retry_after
-):
+def test_a_429_with_an_absurd_retry_after_fails_only_its_source(http_server, tmp_path, retry_after):
     good = http_server.page("/good", press_release(TITLE, PARTNERSHIP))
     http_server.route("/bad", lambda _r: (429, {"Retry-After": retry_after}, b"slow down"))
     config = write_config(
@@ -169,7 +167,7 @@ def test_a_duration_must_be_finite(tmp_path, setting, words):
 )
 def test_deeply_nested_toml_is_a_config_error_with_its_line(tmp_path, text):
     stderr = _refused(tmp_path, text)
-    line = text.count("\n", 0, text.index("x ="))  + 1
+    line = text.count("\n", 0, text.index("x =")) + 1
     assert f"sources.toml:{line}: nested too deeply" in stderr
 
 
@@ -332,8 +330,15 @@ def test_check_timeout_bounds_the_whole_run(http_server, tmp_path):
         tmp_path, source_table("slow", http_server.url("/slow")) + source_table("good", good)
     )
     result = run_cli(
-        "check", "--config", str(config), "--state", str(tmp_path / "state"),
-        "--format", "json", "--timeout", "700ms",
+        "check",
+        "--config",
+        str(config),
+        "--state",
+        str(tmp_path / "state"),
+        "--format",
+        "json",
+        "--timeout",
+        "700ms",
     )
     events = {e["source"]: e for e in map(json.loads, result.stdout.splitlines())}
     assert result.exit_code == 1
@@ -342,3 +347,15 @@ def test_check_timeout_bounds_the_whole_run(http_server, tmp_path):
     assert "not finished within the run's time limit (0.7s" in events["slow"]["error"]
     bad = run_cli("check", "--config", str(config), "--timeout", "nan")
     assert bad.exit_code == 2 and "--timeout" in bad.stderr
+
+
+def test_a_host_with_more_sources_than_its_spacing_allows_is_warned_of(tmp_path, caplog):
+    sources = "".join(
+        source_table(f"s{i}", f"https://crowded.example/{i}", extra='interval = "1m"')
+        for i in range(150)
+    ) + source_table("alone", "https://quiet.example/", extra='interval = "1m"')
+    config = write_config(tmp_path, sources, defaults='host_spacing = "500ms"')
+    result = run_cli("sources", "--config", str(config), "--state", str(tmp_path / "state"))
+    assert result.exit_code == 0
+    assert "150 sources on crowded.example need 75s per round" in caplog.text
+    assert "quiet.example" not in caplog.text

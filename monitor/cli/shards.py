@@ -42,7 +42,9 @@ def check_in_shards(
     with ProcessPoolExecutor(
         max_workers=shards, mp_context=context, initializer=_init, initargs=(progress,)
     ) as pool:
-        futures = [pool.submit(_check_shard, shard_config, state_dir, part, timeout) for part in parts]
+        futures = [
+            pool.submit(_check_shard, shard_config, state_dir, part, timeout) for part in parts
+        ]
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.2)

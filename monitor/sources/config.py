@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -287,7 +288,45 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
+    _warn_crowded_hosts(config, warned)
     return config
+
+
+def _warn_crowded_hosts(config: Config, warned: set[str]) -> None:
+    """Warn when one host's sources cannot all be checked within their interval.
+
+    Requests to one host are spaced by `host_spacing`, so N sources there need at least
+    N x host_spacing per round; more than their shortest interval means checks fall behind.
+    """
+    spacing = config.defaults.host_spacing
+    if spacing <= 0:
+        return
+    hosts: dict[str, list[Source]] = {}
+    for source in config.sources:
+        if source.enabled:
+            host = (urlsplit(source.url).hostname or "").lower()
+            hosts.setdefault(host, []).append(source)
+    for host, sources in hosts.items():
+        needed = len(sources) * spacing
+        shortest = (
+            min(config.interval_of(s) for s in sources if s.cron is None)
+            if any(s.cron is None for s in sources)
+            else None
+        )
+        key = f"host:{host}:{len(sources)}:{shortest}"
+        if shortest is None or needed <= shortest or key in warned:
+            continue
+        warned.add(key)
+        log.warning(
+            "%d sources on %s need %s per round at host_spacing %s, longer than their "
+            "interval %s: their checks will fall behind (fewer sources there, a longer "
+            "interval or a shorter host_spacing)",
+            len(sources),
+            host,
+            format_duration(needed),
+            format_duration(spacing),
+            format_duration(shortest),
+        )
 
 
 _warned: dict[str, set[str]] = {}  # sources file -> sources warned of
