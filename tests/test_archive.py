@@ -462,3 +462,26 @@ def test_pywb_replays_each_version_at_its_url_and_timestamp(
         "20261120090000",
         "20261121143005",
     ]
+
+
+def test_a_writer_never_appends_after_another_process_torn_record(tmp_path: Path) -> None:
+    exchange = HttpExchange(
+        url="https://example.org/s",
+        status=200,
+        response_headers=(("Content-Type", "text/plain"),),
+        body=b"the statement",
+        fetched_at=FIRST,
+    )
+    daemon, cron_job = ArchiveWriter(tmp_path), ArchiveWriter(tmp_path)
+    first = daemon.write(exchange, VersionInfo(text_sha256="ab")).ref
+    killed = cron_job.write(exchange, VersionInfo(text_sha256="cd")).ref
+    assert killed.file == first.file  # both append to the day's file, under a lock
+    os.truncate(tmp_path / killed.file, killed.offset + killed.length - 10)  # died mid-record
+
+    after = daemon.write(exchange, VersionInfo(text_sha256="ef")).ref
+
+    assert after.file != first.file
+    report = verify(tmp_path, [first, after])
+    assert report.ok
+    assert [p.kind for p in report.problems] == ["truncated"]  # the torn record, at the end
+    assert killed.offset <= report.problems[0].offset < killed.offset + killed.length

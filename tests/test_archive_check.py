@@ -287,3 +287,91 @@ def test_retention_trims_old_versions_but_never_the_newest(
     assert later.files == ("monitor-20250101-001.warc.gz",)
     assert [p.name for p in archive_files(state / "archive")] != []
     assert run("archive", "verify", "--state", str(state)).exit_code == 0
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_in_a_browser_the_page_as_fetched_shows_but_runs_and_loads_nothing(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import Dialog, sync_playwright
+
+    beacon = http_server.url("/beacon.gif")
+    hostile = (
+        press_release(TITLE, PARTNERSHIP)
+        .replace(
+            "</head>",
+            "<script>alert('ran'); document.title = 'pwned'</script>"
+            "<style>h1 { color: rgb(200, 0, 0) }</style></head>",
+        )
+        .replace("</body>", f'<img src="{beacon}"><iframe src="{beacon}"></iframe></body>')
+    )
+    url = http_server.page("/news/p", hostile)
+    config_path = write_config(tmp_path, url)
+    check(config_path, tmp_path / "state")
+    store, config = Store.open(tmp_path / "state"), load_config(config_path)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(create_ui(lambda: store, lambda: config), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page()
+
+            def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            page.goto(f"{base}/statement?url={url}")
+            page.get_by_role("link", name="As fetched").click()
+            page.wait_for_load_state("load")
+            shown = page.locator("h1").first
+            assert shown.inner_text() == TITLE
+            assert shown.evaluate("h => getComputedStyle(h).color") == "rgb(200, 0, 0)"
+            assert page.title() != "pwned"
+            assert "multi-year partnership" in page.inner_text("body")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert dialogs == []  # the script never ran
+    assert http_server.hits("/beacon.gif") == 0  # nothing was loaded from the page's links
+
+
+def test_a_redirected_statement_is_archived_at_its_final_url(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    final = http_server.page("/news/2026/partnership", press_release(TITLE, PARTNERSHIP))
+    http_server.route("/p/123", lambda _request: (301, {"Location": "/news/2026/partnership"}, b""))
+    config = write_config(tmp_path, http_server.url("/p/123"))
+    check(config, tmp_path / "state")
+    store = Store.open(tmp_path / "state")
+    ref = store.snapshots(store.statements()[0].id)[0].archived
+    assert ref is not None
+
+    records = {r.record_type: r for r in read_version(tmp_path / "state" / "archive", ref)}
+
+    assert records["response"].target_uri == final
+    assert records["request"].block.startswith(b"GET /news/2026/partnership HTTP/1.1\r\n")
+    meta = records["metadata"].payload.decode()
+    assert f"requested-url: {http_server.url('/p/123')}\r\n" in meta

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from notify_support import Receiver, alert, changed_event, make_config, queue_alert
 
-from monitor.retry_after import parse_retry_after
+from monitor.alerts.channels.webhook import parse_retry_after
 from monitor.alerts.outbox import RetryPolicy, deliver_due
 from monitor.clock import utcnow
 from monitor.sources.config import Config

@@ -232,7 +232,7 @@ def test_page_is_standalone_with_two_views_switchable_without_javascript() -> No
     assert "<script" not in html.lower()
     assert 'id="diff-inline"' in html and 'id="diff-side"' in html
     assert 'href="#diff-side"' in html and 'href="#diff-inline"' in html
-    assert ".view-side:target" in html  # the CSS that switches views
+    assert "#diff-side:target ~ .view-side" in html  # the CSS that switches views
     assert "default-src 'none'" in html  # and a CSP that forbids scripts anyway
     assert "similarity 9" in html
     assert "2 modified · 1 added · 1 removed" in html

@@ -149,12 +149,31 @@ class FakeDaemon:
         self.store = store
         self._health = health
         self.metrics = Metrics(lambda: store, lambda: self._health)
+        self.calls: list[tuple[str, str]] = []  # the buttons' calls, in order
+        self._paused: set[str] = set()
 
     def health(self) -> Health:
         return self._health
 
     def source_statuses(self) -> list[dict[str, Any]]:
         return [{"name": "a", "url": "http://127.0.0.1:9/a", "last_status": None}]
+
+    def recheck(self, name: str) -> bool:
+        self.calls.append(("recheck", name))
+        return name not in self._paused
+
+    def pause(self, name: str) -> bool:
+        self.calls.append(("pause", name))
+        self._paused.add(name)
+        return True
+
+    def resume(self, name: str) -> bool:
+        self.calls.append(("resume", name))
+        self._paused.discard(name)
+        return True
+
+    def paused_sources(self) -> frozenset[str]:
+        return frozenset(self._paused)
 
 
 HEALTHY = Health(

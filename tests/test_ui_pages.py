@@ -152,7 +152,7 @@ def test_stylesheet_is_served_as_a_versioned_file(client: AsgiClient) -> None:
     assert response.headers["content-type"] == "text/css; charset=utf-8"
     assert "immutable" in response.headers["cache-control"]
     assert response.content == css
-    assert ".view-side:target" in response.text  # the diff views switch without script
+    assert "#diff-side:target ~ .view-side" in response.text  # views switch without script
     assert "immutable" not in client.get("/static/style.css").headers["cache-control"]
 
 
@@ -328,22 +328,42 @@ def event_kinds(client: AsgiClient, query: str) -> list[str]:
     return [c.removeprefix("event-") for c in classes if c and c.startswith("event-")]
 
 
-def test_events_lists_everything_newest_first(client: AsgiClient) -> None:
+def test_events_lists_everything_newest_first(
+    client: AsgiClient,
+    ui_state: UiState,  # noqa: F811
+) -> None:
     kinds = event_kinds(client, "")
-    assert sorted(kinds) == sorted(["baseline"] * 2 + ["changed"] * 3 + ["error"] * 3)
-    assert kinds[-1] in ("baseline", "error")  # the first check comes last
+    # the broken source's three failed checks in a row are one row
+    assert sorted(kinds) == sorted(["baseline"] * 2 + ["changed"] * 3 + ["error"])
+    # ... which sits where its latest error is among the stored events, newest first (which
+    # check of a run is recorded first depends on which finishes first)
+    stored = [e.kind for e in ui_state.store().events(limit=100)]
+    assert kinds.index("error") == stored.index("error")
+    assert [k for k in kinds if k != "error"] == [k for k in stored if k != "error"]
+
+
+def test_repeated_errors_of_a_source_are_one_row_with_a_count(client: AsgiClient) -> None:
+    html = client.get("/events?type=error").text
+    rows = re.findall(r'<tr class="event-error[^"]*">(.*?)</tr>', html, re.S)
+    assert len(rows) == 1
+    text = Page(rows[0]).text
+    assert "×3" in text and "3 failed checks in a row" in text and "first" in text
+    assert "HTTP 500" in text
+    # the source's page collapses them too
+    source = Page(client.get("/sources/broken").text).text
+    assert source.count("×3") == 1
 
 
 def test_events_filters(client: AsgiClient) -> None:
     assert event_kinds(client, "?source=corp") == ["changed", "changed", "baseline"]
-    assert event_kinds(client, "?type=error") == ["error"] * 3
+    assert event_kinds(client, "?type=error") == ["error"]  # three, collapsed
     assert event_kinds(client, "?source=corp&type=changed") == ["changed"] * 2
     tomorrow = (utcnow() + dt.timedelta(days=1)).date().isoformat()
     yesterday = (utcnow() - dt.timedelta(days=1)).date().isoformat()
     assert event_kinds(client, f"?since={tomorrow}") == []
-    assert len(event_kinds(client, f"?since={yesterday}")) == 8
+    assert len(event_kinds(client, f"?since={yesterday}")) == 6
     # a submitted form with blank fields is no filter
-    assert len(event_kinds(client, "?source=&type=&since=")) == 8
+    assert len(event_kinds(client, "?source=&type=&since=")) == 6
 
 
 def test_events_form_keeps_the_filters(client: AsgiClient) -> None:

@@ -35,6 +35,7 @@ from monitor.cli.options import (
 from monitor.clock import iso_utc
 from monitor.sources.config import Config
 from monitor.state.store import OutboxAlert, Store
+from monitor.terminal import for_terminal
 
 
 def _open(
@@ -87,7 +88,7 @@ def outbox_command(
         click.echo("The outbox is empty." if status is None else f"No {status} alerts.")
         return
     for alert in alerts:
-        click.echo(_alert_line(alert, config))
+        click.echo(for_terminal(_alert_line(alert, config)))
 
 
 def _select(store: Store, status: str | None) -> list[OutboxAlert]:
@@ -229,7 +230,7 @@ def notify_command(
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None
     except DeliveryError as exc:
-        click.echo(f"{test_name}: test message NOT delivered: {exc}", err=True)
+        click.echo(for_terminal(f"{test_name}: test message NOT delivered: {exc}"), err=True)
         raise SystemExit(1) from None
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)

@@ -38,8 +38,7 @@ from monitor.alerts.errors import DeliveryError
 from monitor.alerts.messages import MessageRenderer
 from monitor.alerts.outgoing import Outgoing, for_alert, for_digest
 from monitor.alerts.redact import redactor_for
-from monitor.clock import utcnow
-from monitor.retry_after import clamp_delay
+from monitor.clock import MAX_SERVER_DELAY, utcnow
 from monitor.sources.config import Config, format_duration
 from monitor.state.store import OutboxAlert, Store, StoreError
 
@@ -303,8 +302,7 @@ class _Round:
     def _wait(self, batch: Batch, retry_after: float | None) -> float:
         """Seconds until the next attempt: the receiver's Retry-After, else the backoff."""
         if retry_after is not None:
-            # clamped again: a channel may pass on any number its receiver sent
-            return max(clamp_delay(retry_after), MIN_RETRY_AFTER)
+            return min(max(retry_after, MIN_RETRY_AFTER), MAX_SERVER_DELAY)
         return self.policy.delay(max(a.attempts for a in batch.alerts), self.rng)
 
     def _record_failure(self, batch: Batch, message: str, wait: float) -> None:

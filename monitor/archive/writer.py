@@ -170,6 +170,7 @@ class ArchiveWriter:
         self._current: str | None = None
         self._checked: set[str] = set()  # files whose tail this writer found whole
         self._full: set[str] = set()
+        self._ends: dict[str, int] = {}  # where each file ended after our last append
 
     def write(
         self,
@@ -304,13 +305,18 @@ class ArchiveWriter:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 size = os.fstat(fd).st_size
-                if not self._fits(name, size, len(blob)):
-                    # another process filled it since we picked it
+                # Another process wrote since our last append: it may have died mid-record.
+                # Its lock is released then, so under ours the tail is final: check it.
+                moved = self._ends.get(name, size) != size
+                if not self._fits(name, size, len(blob)) or (
+                    moved and not tail_is_clean(self.folder / name)
+                ):
                     self._current = None
                     self._full.add(name)
                     continue
                 _write_all(fd, blob)
                 os.fsync(fd)
+                self._ends[name] = size + len(blob)
             finally:
                 os.close(fd)  # closing releases the lock
             break
@@ -356,6 +362,8 @@ class ArchiveWriter:
                 and last not in self._full
                 and (last in self._checked or tail_is_clean(path))
             ):
+                if last not in self._checked:
+                    self._ends[last] = size  # the tail was whole at this size
                 self._checked.add(last)
                 self._current = last
                 return last
@@ -372,8 +380,9 @@ class ArchiveWriter:
         """Create `name` holding its warcinfo record, atomically; False when it exists."""
         temporary = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        head = self._warcinfo(name)
         try:
-            _write_all(fd, self._warcinfo(name))
+            _write_all(fd, head)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -384,6 +393,7 @@ class ArchiveWriter:
         finally:
             temporary.unlink()
         _fsync_dir(self.folder)
+        self._ends[name] = len(head)
         return True
 
 

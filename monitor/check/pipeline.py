@@ -34,14 +34,18 @@ from monitor.extract.discover import (
     links_from_index,
 )
 from monitor.extract.patterns import compile_ignore
-from monitor.fetch.client import (
+from monitor.fetch.base import (
+    Accept,
     Fetcher,
     FetchError,
-    FetchSettings,
+    FetchRequest,
     HTTPStatusError,
     Page,
+    RenderOptions,
     Validators,
 )
+from monitor.fetch.client import FetchSettings
+from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, Source, format_duration
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
@@ -185,7 +189,70 @@ def fetch_settings(config: Config) -> FetchSettings:
         retries=d.retries,
         max_connections=d.concurrency,
         per_host=d.per_host,
+        allow_networks=d.allow_networks,
+        browser=d.browser,
+        browser_pages=d.browser_pages,
     )
+
+
+def fetch_request(
+    source: Source,
+    config: Config,
+    url: str,
+    validators: Validators | None = None,
+    *,
+    accept: Accept = "html",
+) -> FetchRequest:
+    """How to fetch `url` for `source`: its request settings over the `[defaults]` ones.
+
+    Every page of a source (its listing, its statements, an advertised feed) is fetched
+    with the same settings, rendered too when the source says `render = true`.
+    """
+    d = config.defaults
+    render = source.render if source.render is not None else d.render
+    proxy = source.proxy if source.proxy is not None else d.proxy
+    headers = {**d.headers, **(source.headers or {})}
+    cookies = {**d.cookies, **(source.cookies or {})}
+    options = None
+    if render:
+        options = RenderOptions(
+            wait_for=source.wait_for,
+            wait=source.wait if source.wait is not None else d.wait,
+            timeout=source.render_timeout or d.render_timeout,
+        )
+    return FetchRequest(
+        url=url,
+        validators=validators or Validators(),
+        accept=accept,
+        headers=headers,
+        cookies=cookies,
+        user_agent=source.user_agent,
+        proxy=proxy,
+        verify=config.verify_of(source),
+        render=options,
+        origin=source.url,
+        secrets=_request_secrets(headers, cookies, proxy),
+    )
+
+
+def _request_secrets(
+    headers: dict[str, str], cookies: dict[str, str], proxy: str | None
+) -> tuple[str, ...]:
+    """The values of a request that must never be shown: header and cookie values, the
+    proxy's credentials."""
+    found = [v for v in headers.values() if len(v) >= 8] + list(cookies.values())
+    if proxy is not None and "@" in proxy:
+        userinfo = proxy.split("://", 1)[-1].rsplit("@", 1)[0]
+        found += [part for part in userinfo.split(":", 1) if part]
+    return tuple(found)
+
+
+def request_secrets(config: Config) -> list[str]:
+    """Every request secret of a configuration, for log redaction."""
+    found: list[str] = []
+    for source in config.sources:
+        found += fetch_request(source, config, source.url).secrets
+    return sorted(set(found))
 
 
 async def check_sources(
@@ -204,7 +271,7 @@ async def check_sources(
     """
     loop = asyncio.get_running_loop()
     ends = None if timeout is None else loop.time() + timeout
-    async with Fetcher(fetch_settings(config)) as fetcher:
+    async with open_fetcher(fetch_settings(config)) as fetcher:
         ctx = CheckContext(
             config,
             store,
@@ -244,8 +311,12 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     except StateCorrupt:
         raise  # the whole run's state, not this source's trouble: the run stops
     except Exception as exc:
-        log.exception("%s: the check failed unexpectedly", source.name)
-        update = unexpected_failure(source, ctx.config, exc)
+        # A bug, or an input nobody foresaw: this source's error, never the end of the run
+        # (the other sources' checks go on and are recorded). Nothing it found is kept.
+        log.exception("the check of %s failed unexpectedly", source.name)
+        message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+        error = Event("error", source.name, canonical_url(source.url), error=message)
+        update = source_update(source, ctx.config, error.at, error=message, events=[error])
     update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
@@ -270,15 +341,6 @@ def unfinished(source: Source, timeout: float) -> CheckResult:
     )
     url = canonical_url(source.url)
     return CheckResult(source.name, [Event("error", source.name, url, error=message)], message)
-
-
-def unexpected_failure(source: Source, config: Config, exc: BaseException) -> SourceUpdate:
-    """The update of a check that raised: only an `error` event, nothing else written."""
-    checked_at = utcnow()
-    reason = str(exc).strip() or type(exc).__name__
-    message = f"the check failed unexpectedly ({type(exc).__name__}: {reason[:300]})"
-    error = Event("error", source.name, canonical_url(source.url), error=message, at=checked_at)
-    return replace(source_update(source, config, checked_at), error=message, events=[error])
 
 
 def source_update(
@@ -355,7 +417,7 @@ async def check_statement(
     the stored snapshot is then left alone, so the next good fetch is compared with the last
     good one and an outage never shows as a change.
     """
-    page = await _fetch(url, previous, ctx.fetcher)
+    page = await _fetch(source, url, previous, ctx)
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
@@ -480,13 +542,15 @@ async def _capture(
     return await archiver.keep(page, info)
 
 
-async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:
+async def _fetch(
+    source: Source, url: str, previous: StatementRecord | None, ctx: CheckContext
+) -> Page | None:
     """The page, or None when a known statement is gone; StatementError otherwise."""
     validators = None
     if previous is not None and previous.version and previous.status != "removed":
         validators = previous.validators
     try:
-        return await fetcher.fetch(url, validators)
+        return await ctx.fetcher.fetch(fetch_request(source, ctx.config, url, validators))
     except HTTPStatusError as exc:
         if exc.status in GONE_STATUSES and previous is not None and previous.version:
             return None
@@ -583,7 +647,7 @@ async def _check_listing_source(
     update = source_update(source, ctx.config, checked_at)
     listed: list[Link] = []
     try:
-        listing = await _read_listing(source, record, ctx.fetcher)
+        listing = await _read_listing(source, record, ctx)
     except StatementError as exc:
         # The store keeps the listing's old validators; tracked statements are still checked.
         error = Event("error", source.name, canonical_url(source.url), error=str(exc))
@@ -604,14 +668,16 @@ class _Listing:
     links: list[Link]  # empty when the listing is unchanged since the last check
 
 
-async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fetcher) -> _Listing:
+async def _read_listing(source: Source, record: SourceRecord | None, ctx: CheckContext) -> _Listing:
     validators = None
     if record is not None and record.last_success_at is not None:
         validators = record.validators
+    accept: Accept = "feed" if source.kind == "feed" else "html"
     try:
-        page = await fetcher.fetch(
-            source.url, validators, accept="feed" if source.kind == "feed" else "html"
-        )
+        request = fetch_request(source, ctx.config, source.url, validators, accept=accept)
+        if source.kind == "feed":
+            request = replace(request, render=None)  # a feed is XML; its items are rendered
+        page = await ctx.fetcher.fetch(request)
     except FetchError as exc:
         raise StatementError(str(exc)) from exc
     unchanged = page.not_modified or (
@@ -627,7 +693,7 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
     except DiscoveryError as exc:
         raise StatementError(f"{exc} ({redact_url(source.url)})") from exc
     if source.kind == "index" and source.follow_feed:
-        links = await _with_advertised_feed(page, links, fetcher)
+        links = await _with_advertised_feed(source, page, links, ctx)
     if not links:
         what = "items in the feed" if source.kind == "feed" else "statement links on the page"
         hint = "" if source.kind == "feed" or source.links else "; set `links` to a CSS selector"
@@ -637,7 +703,9 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
     return _Listing(page, links)
 
 
-async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher) -> list[Link]:
+async def _with_advertised_feed(
+    source: Source, page: Page, links: list[Link], ctx: CheckContext
+) -> list[Link]:
     """The items of the feed the index page advertises, then the page's own links.
 
     A feed names statements the page may not show (and gives their dates); a feed that is
@@ -647,7 +715,9 @@ async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher)
     if feed_url is None:
         return links
     try:
-        feed = await fetcher.fetch(feed_url, accept="feed")
+        # A feed is XML: read as served, never rendered.
+        request = replace(fetch_request(source, ctx.config, feed_url, accept="feed"), render=None)
+        feed = await ctx.fetcher.fetch(request)
         items = links_from_feed(feed.body, feed.final_url)
     except (FetchError, DiscoveryError) as exc:
         log.warning("the feed advertised by %s is unusable: %s", redact_url(page.url), exc)

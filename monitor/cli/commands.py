@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,6 +31,7 @@ from monitor.cli.options import (
     state_option,
 )
 from monitor.cli.tables import TextTable, print_table
+from monitor.terminal import for_terminal, shown
 
 if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands that use it
     from monitor.check.pipeline import CheckResult
@@ -68,7 +68,6 @@ def check(
     """
     from monitor.check.pipeline import check_sources
     from monitor.cli.shards import check_in_shards
-
     from monitor.sources.durations import parse_duration
 
     try:
@@ -116,7 +115,7 @@ def deliver_alerts(store: Store, config: Config, console: Console | None) -> boo
 
     delivery = asyncio.run(deliver_due(store, config, ignore_backoff=True))
     for problem in delivery.problems:
-        click.echo(f"monitor: {problem}", err=True)
+        click.echo(f"monitor: {for_terminal(problem)}", err=True)
     if console is not None and (delivery.sent or delivery.failed or delivery.dead):
         console.print(delivery.summary())
     return delivery.ok
@@ -187,21 +186,21 @@ def print_event(console: Console, event: Event) -> None:
     from monitor.review import report
 
     style = _EVENT_STYLE.get(event.event, "")
-    title = escape(event.title or "")
-    head = f"[{style}]{event.event:<8}[/] {escape(event.source)}  {title}"
+    title = shown(event.title or "")
+    head = f"[{style}]{event.event:<8}[/] {shown(event.source)}  {title}"
     console.print(head.rstrip())
-    details = [escape(event.url)]
+    details = [shown(event.url)]
     if event.version is not None:
         details.append(f"version {event.version}")
     if event.similarity is not None:
         details.append(f"similarity {event.similarity:.3f}")
     if event.moved_from:
-        details.append(f"moved from {escape(event.moved_from)}")
+        details.append(f"moved from {shown(event.moved_from)}")
     console.print("         " + " · ".join(details), style="dim")
     if event.error:
-        console.print(f"         {escape(event.error)}", style="red")
+        console.print(f"         {shown(event.error)}", style="red")
     for finding in event.meaning if event.event == "changed" else ():
-        console.print(f"         • {escape(describe(finding))}", style="bold")
+        console.print(f"         • {shown(describe(finding))}", style="bold")
     if event.event == "changed" and event.changes:
         comparison = diff.Comparison(event.similarity or 0.0, event.changes)
         console.print(Padding(report.render_rich(comparison), (0, 0, 0, 9)))
@@ -401,7 +400,7 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
             )
         return
     console = make_console()
-    console.print(f"{escape(statement.title or '')}\n{escape(statement.url)} · {statement.status}")
+    console.print(f"{shown(statement.title or '')}\n{shown(statement.url)} · {statement.status}")
     table = TextTable(("version", "fetched", "title", "paragraphs", "similarity to previous"))
     previous: Snapshot | None = None
     for snap in snapshots:
@@ -493,12 +492,12 @@ def diff_command(
     else:
         console = make_console()
         console.print(
-            f"{escape(new.title)}\n{escape(statement.url)}\n"
+            f"{shown(new.title)}\n{shown(statement.url)}\n"
             f"version {from_version} ({_when(old.fetched_at)}) → {to_version} "
             f"({_when(new.fetched_at)}) · similarity {comparison.similarity:.3f}"
         )
         for finding in findings:
-            console.print(f"• {escape(describe(finding))}", style="bold")
+            console.print(f"• {shown(describe(finding))}", style="bold")
         if comparison.unchanged:
             console.print("no change in the statement text")
         else:

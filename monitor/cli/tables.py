@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from monitor.terminal import for_terminal, shown
 
 # A rich table spends a border and two spaces of padding per column, and one more border.
 _PER_COLUMN = 3
@@ -32,7 +33,10 @@ class TextTable:
 
     def add(self, *values: str) -> None:
         """One row, a value per column."""
-        self.rows.append([" ".join(v.split()) if "\n" in v or "\t" in v else v for v in values])
+        # Cells are scraped text: no terminal controls, and one line each (a tab would
+        # break the piped form's columns).
+        cells = [for_terminal(v) for v in values]
+        self.rows.append([" ".join(v.split()) if "\n" in v or "\t" in v else v for v in cells])
 
     def natural_width(self) -> int:
         """Characters the table takes with no cell wrapped."""
@@ -55,7 +59,7 @@ def print_table(table: TextTable, console: Console | None = None) -> None:
     if table.natural_width() <= console.width:
         rich_table = Table(*table.columns)
         for row in table.rows:
-            rich_table.add_row(*(escape(v) for v in row))
+            rich_table.add_row(*(shown(v) for v in row))
         console.print(rich_table)
         return
     _print_blocks(table, console)
@@ -70,7 +74,7 @@ def _print_blocks(table: TextTable, console: Console) -> None:
             console.print()
         for position, i in enumerate(whole):
             # soft_wrap: the terminal folds a long URL, rich never cuts or breaks it
-            console.print(escape(row[i]), style="bold" if position == 0 else None, soft_wrap=True)
+            console.print(shown(row[i]), style="bold" if position == 0 else None, soft_wrap=True)
         for i in rest:
             if row[i]:
-                console.print(f"  {escape(table.columns[i])}: {escape(row[i])}", soft_wrap=False)
+                console.print(f"  {shown(table.columns[i])}: {shown(row[i])}", soft_wrap=False)

@@ -33,13 +33,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-import httpx
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 
-from monitor.fetch.client import Accept, Fetcher, FetchSettings, Page, Validators
 from monitor.sources.config import Config
 from monitor.sources.schedule import (
     CronSchedule,
@@ -227,68 +225,6 @@ def restart_delays(
 
 
 # ---------------------------------------------------------------------------------------------
-# Politeness: spacing between requests to one host
-# ---------------------------------------------------------------------------------------------
-
-
-class HostSpacing:
-    """Hands out request start times at least `spacing` seconds apart per host, first come
-    first served."""
-
-    def __init__(self, spacing: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.spacing = spacing
-        self._clock = clock
-        self._next: dict[str, float] = {}
-
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
-        if self.spacing <= 0:
-            return
-        key = origin_of(url)
-        now = self._clock()
-        start = max(now, self._next.get(key, now))
-        # Reserve the slot before sleeping, so waiters queue in order instead of racing.
-        self._next[key] = start + self.spacing
-        self._forget_idle(now)
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def _forget_idle(self, now: float) -> None:
-        # Hosts whose last slot has passed need no entry: keeps the map as small as the
-        # set of hosts being fetched right now, over weeks of runs.
-        if len(self._next) > 256:
-            self._next = {k: v for k, v in self._next.items() if v > now}
-
-
-def origin_of(url: str) -> str:
-    """`host:port` of a URL: the key of the per-host limits (the Fetcher uses the same)."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return url
-    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
-    return f"{parsed.host}:{port}"
-
-
-class PoliteFetcher(Fetcher):
-    """A Fetcher that also keeps a minimum spacing between requests to the same host.
-
-    The spacing applies to each `fetch` (one page, redirects and retries included); the
-    Fetcher's own per-host and global concurrency caps still hold.
-    """
-
-    def __init__(self, settings: FetchSettings, spacing: HostSpacing) -> None:
-        super().__init__(settings)
-        self.spacing = spacing
-
-    async def fetch(
-        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
-    ) -> Page:
-        await self.spacing.wait(url)
-        return await super().fetch(url, validators, accept=accept)
-
-
-# ---------------------------------------------------------------------------------------------
 # The scheduler
 # ---------------------------------------------------------------------------------------------
 
@@ -435,6 +371,19 @@ class CheckScheduler:
             (added if name not in self._timings else rescheduled).append(name)
             self._timings[name] = timing
         return added, removed, rescheduled
+
+    def run_now(self, name: str) -> bool:
+        """Check a scheduled source now (its job fires at once); False when not scheduled.
+
+        The job keeps its trigger, so the checks after this one stay on the source's grid.
+        A check already in flight is not doubled: it is the check that was asked for.
+        """
+        job = self._scheduler.get_job(name)
+        if job is None:
+            return False
+        if name not in self.running:
+            job.modify(next_run_time=self._clock())
+        return True
 
     def next_run(self, name: str) -> dt.datetime | None:
         """When a source is checked next (None when it is not scheduled)."""

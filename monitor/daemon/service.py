@@ -53,8 +53,6 @@ from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
     CheckScheduler,
     Health,
-    HostSpacing,
-    PoliteFetcher,
     ScheduleError,
     ScheduleSettings,
     Timing,
@@ -64,7 +62,10 @@ from monitor.daemon.scheduler import (
 )
 from monitor.daemon.web import create_app
 from monitor.events import Event
-from monitor.fetch.client import Fetcher, FetchSettings
+from monitor.fetch.base import Fetcher
+from monitor.fetch.client import FetchSettings
+from monitor.fetch.polite import HostSpacing, PoliteFetcher
+from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.store import Store, StoreError, error_text
@@ -336,6 +337,9 @@ class Service:
         self._reload_lock = asyncio.Lock()
         self.stopping = False
         self.address: tuple[str, int] | None = None
+        # Sources paused from the web UI: not scheduled until resumed. Kept across reloads
+        # (the file does not know about them), not across restarts.
+        self._paused: set[str] = set()
 
     # -- what the web app reads ----------------------------------------------------------
 
@@ -409,9 +413,41 @@ class Service:
                     "last_status": record.last_status if record else None,
                     "last_error": record.last_error if record else None,
                     "consecutive_failures": record.consecutive_failures if record else 0,
+                    "paused": source.name in self._paused,
                 }
             )
         return statuses
+
+    # -- what the web UI's buttons do ---------------------------------------------------
+
+    def recheck(self, name: str) -> bool:
+        """Check a source now, through the scheduler; False unless it is scheduled."""
+        started = self.scheduler.run_now(name)
+        if started:
+            log.info("%s: a check now was asked for", name)
+        return started
+
+    def pause(self, name: str) -> bool:
+        """No more checks of a source until `resume()`; False when no such source is enabled."""
+        if _find(self._config, name) is None:
+            return False
+        if name not in self._paused:
+            self._paused.add(name)
+            self._schedule(self._config)
+            log.info("%s: paused; no checks until it is resumed", name)
+        return True
+
+    def resume(self, name: str) -> bool:
+        """Schedule a paused source again (due at once when its interval has passed)."""
+        if name not in self._paused:
+            return _find(self._config, name) is not None
+        self._paused.discard(name)
+        self._schedule(self._config)
+        log.info("%s: resumed", name)
+        return True
+
+    def paused_sources(self) -> frozenset[str]:
+        return frozenset(self._paused)
 
     # -- running -------------------------------------------------------------------------
 
@@ -519,11 +555,12 @@ class Service:
         return {s.name: timing_of(s, config) for s in config.sources if s.enabled}
 
     def _schedule(self, config: Config) -> tuple[list[str], list[str], list[str]]:
-        timings = self._timings(config)
+        self._paused &= {s.name for s in config.sources if s.enabled}  # gone from the file
+        timings = {n: t for n, t in self._timings(config).items() if n not in self._paused}
         last_checks = {r.name: r.last_check_at for r in self._store.sources()}
         added, removed, rescheduled = self.scheduler.sync(timings, last_checks)
         self._metrics.track(added)
-        self._metrics.forget(removed)
+        self._metrics.forget(n for n in removed if n not in self._paused)  # paused: kept
         return added, removed, rescheduled
 
     def reload(self) -> None:
@@ -588,7 +625,7 @@ class Service:
         )
 
     async def _open_fetcher(self) -> Fetcher:
-        fetcher = PoliteFetcher(fetch_settings(self._config), self.spacing)
+        fetcher = PoliteFetcher(open_fetcher(fetch_settings(self._config)), self.spacing)
         await fetcher.__aenter__()
         return fetcher
 
@@ -619,8 +656,8 @@ class Service:
     async def check(self, name: str) -> None:
         """One scheduled check of a source, cancelled at its time limit (the watchdog)."""
         source = _find(self._config, name)
-        if source is None:
-            return  # removed by a reload while it waited
+        if source is None or name in self._paused:
+            return  # removed by a reload or paused while it waited
         limit = self.settings.check_timeout
         deadline = asyncio.timeout(limit)
         started = time.monotonic()

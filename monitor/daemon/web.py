@@ -9,7 +9,11 @@ Routes, in the order they match:
 - `GET /api/sources`: every configured source with its schedule and last results.
 - `GET /api/events?source=&kind=&since=&url=&limit=`: stored events, newest first, each as
   in the JSON contract plus its `id`.
-- `/`: the review UI (`monitor.ui.create_ui`) when that module exists, else a small index.
+- `POST /sources/{name}/recheck|pause|resume`: the UI's buttons (form fields `csrf`, the
+  token of `monitor.review.controls.csrf_token`, and `back`, the page to return to): check
+  the source now, or stop and restart its checks. 303 back to the page, 403 without the
+  right CSRF token, 404 for an unknown source, 409 when it cannot be done now.
+- `/`: the review UI (`monitor.review.app.create_ui`).
 
 Access: with a token (required when listening beyond loopback), every path but /healthz
 wants `Authorization: Bearer <token>` or the `token` cookie. Visiting any page once with
@@ -23,9 +27,10 @@ import datetime as dt
 import hmac
 import html
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,6 +43,14 @@ from monitor.clock import iso_or_none, parse_utc
 from monitor.daemon.metrics import CONTENT_TYPE, Metrics
 from monitor.daemon.scheduler import Health
 from monitor.review.app import create_ui
+from monitor.review.controls import (
+    ACTIONS,
+    BACK_FIELD,
+    CSRF_FIELD,
+    SourceControls,
+    csrf_token,
+    csrf_valid,
+)
 from monitor.sources.config import Config
 from monitor.state.store import Store
 
@@ -47,6 +60,7 @@ TOKEN_COOKIE = "token"
 TOKEN_COOKIE_MAX_AGE = 30 * 86400
 OPEN_PATHS = frozenset({"/healthz"})
 MAX_EVENTS = 1000
+MAX_FORM_BYTES = 4096  # a button's form is a token and a path
 
 
 class Daemon(Protocol):
@@ -65,17 +79,37 @@ class Daemon(Protocol):
 
     def source_statuses(self) -> list[dict[str, Any]]: ...
 
+    def recheck(self, name: str) -> bool:
+        """Check the source now; False when it is not scheduled (unknown, disabled, paused)."""
+        ...
+
+    def pause(self, name: str) -> bool:
+        """No checks of the source until resumed; False when there is no such source."""
+        ...
+
+    def resume(self, name: str) -> bool:
+        """Check the paused source on its schedule again; False when there is no such source."""
+        ...
+
+    def paused_sources(self) -> frozenset[str]: ...
+
 
 def create_app(daemon: Daemon, *, token: str | None = None) -> ASGIApp:
     """The whole HTTP endpoint; with a token, everything but /healthz asks for it."""
+    # With a token, the forms' CSRF token follows from it (open pages stay valid across
+    # restarts); without one, from a key of this process.
+    csrf = csrf_token(token.encode("utf-8") if token else secrets.token_bytes(32))
     routes: list[BaseRoute] = [
         Route("/healthz", _endpoint(healthz, daemon)),
         Route("/metrics", _endpoint(metrics, daemon)),
         Route("/api/sources", _endpoint(api_sources, daemon)),
         Route("/api/events", _endpoint(api_events, daemon)),
+        Route("/sources/{name}/{action}", _control_endpoint(daemon, csrf), methods=["POST"]),
     ]
+    controls = SourceControls(csrf, daemon.paused_sources)
     # The review UI after our routes, so ours win.
-    routes.append(Mount("/", app=create_ui(lambda: daemon.store, lambda: daemon.config)))
+    ui = create_ui(lambda: daemon.store, lambda: daemon.config, controls=controls)
+    routes.append(Mount("/", app=ui))
     app: ASGIApp = Starlette(routes=routes)
     return TokenGate(app, token) if token else app
 
@@ -168,6 +202,74 @@ def _parse_since(value: str) -> dt.datetime:
         raise BadQuery(
             f"since must be an ISO 8601 date or time such as 2026-11-26T09:00:00Z, not {value!r}"
         ) from None
+
+
+def _control_endpoint(daemon: Daemon, csrf: str) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        response = await control(request, daemon, csrf)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return endpoint
+
+
+async def control(request: Request, daemon: Daemon, csrf: str) -> Response:
+    """A button of the UI: check a source now, pause it or resume it; then back to the page."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _refused(request, 413, "the form is too large")
+    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+    if not csrf_valid(_field(form, CSRF_FIELD), csrf):
+        return _refused(request, 403, "the form's CSRF token is missing or wrong; reload the page")
+    name, action = request.path_params["name"], request.path_params["action"]
+    if action not in ACTIONS:
+        return _refused(request, 404, f"there is no action {action!r}")
+    if not any(source.name == name for source in daemon.config.sources):
+        return _refused(request, 404, f"there is no source named {name!r}")
+    if action == "recheck":
+        done = daemon.recheck(name)
+    elif action == "pause":
+        done = daemon.pause(name)
+    else:
+        done = daemon.resume(name)
+    if not done:
+        why = "it is paused or disabled" if action == "recheck" else "it is disabled"
+        return _refused(request, 409, f"cannot {action} {name}: {why}")
+    back = _local_path(_field(form, BACK_FIELD))
+    separator = "&" if "?" in back else "?"
+    target = f"{back}{separator}{urlencode({'done': action, 'done_for': name})}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _field(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
+def _local_path(value: str | None) -> str:
+    """A page of this site to go back to: a path, never another site ("//x", "http://x")."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, v) for k, v in pairs if k not in {"done", "done_for"}])
+    return parts.path + (f"?{query}" if query else "")
+
+
+def _refused(request: Request, status: int, reason: str) -> Response:
+    if "text/html" in request.headers.get("accept", ""):
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>not done</title></head><body><h1>Not done</h1><p>{html.escape(reason)}.</p>"
+            '<p><a href="/">Back to the dashboard</a></p></body></html>'
+        )
+        return HTMLResponse(page, status_code=status)
+    return JSONResponse({"error": reason}, status_code=status)
 
 
 # ---------------------------------------------------------------------------------------------

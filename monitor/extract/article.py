@@ -9,10 +9,11 @@ Two entry points:
   more: …", "Related" lists), headings left with nothing under them, the headline repeated at
   the top of the body, sidebars of layout tables. Before that, an article body split into
   several chunks around ad slots is put back together, and page furniture (navigation,
-  asides, footers, buttons) is removed. When trafilatura finds little, its last-resort
-  rescue (the whole page flattened) gives way to the page's own paragraphs minus furniture,
-  unless the rescue holds text the page lacks, as with the structured data of a page
-  rendered by scripts.
+  asides, footers, buttons) is removed, and so are bylines and datelines at the edges of
+  the body ("By Jane Doe | 3 min read", see `bylines`). When trafilatura finds little, its
+  last-resort rescue (the whole page flattened) gives way to the page's own paragraphs minus
+  furniture, unless the rescue holds text the page lacks, as with the structured data of a
+  page rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
 
@@ -39,6 +40,7 @@ from bs4.element import NavigableString, PageElement
 from lxml import etree
 from soupsieve import SelectorSyntaxError
 
+from monitor.extract.bylines import drop_bylines
 from monitor.extract.patterns import IgnorePattern, PatternTimeout
 
 log = logging.getLogger(__name__)
@@ -319,7 +321,7 @@ def _main_paragraphs(
         blocks = _rescued_or_fallback_blocks(body, html)
     else:
         blocks = list(_blocks(body))
-    return [block.text for block in _drop_noise(blocks, title)]
+    return drop_bylines([block.text for block in _drop_noise(blocks, title)])
 
 
 # Page furniture that is never part of a statement. trafilatura drops it from its main
@@ -693,7 +695,9 @@ def _select(html: str, url: str | None, selector: str) -> Article:
         raise ExtractionError(f"invalid CSS selector {selector!r}: {reason}") from error
     if not matches:
         raise ExtractionError(f"selector {selector!r} matched nothing in the page")
-    paragraphs = [block.text for element in _outermost(matches) for block in _soup_blocks(element)]
+    paragraphs = drop_bylines(
+        [block.text for element in _outermost(matches) for block in _soup_blocks(element)]
+    )
     # Title and date come from lxml's tree, as on the automatic path, so they are the same.
     tree = _parse(html)
     if tree is None:

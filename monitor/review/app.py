@@ -2,7 +2,9 @@
 
 `create_ui(store_provider, config_provider)` returns a Starlette app with:
 
-- `/`: the dashboard (sources and their status, recent changes);
+- `/`: the dashboard (sources and their status, recent changes); `?q=` searches sources
+  and statements by name, title and URL; changes newer than the last visit (the `seen`
+  cookie holds the newest event id shown then) are marked unread;
 - `/sources/{name}`: one source and its statements;
 - `/statement?url=<url>`: a statement's versions;
 - `/diff?url=<url>&from=N&to=M`: the changes between two versions (the permalink alerts
@@ -16,6 +18,9 @@ No JavaScript anywhere. Every response carries a strict Content-Security-Policy 
 styles only from this server, no framing) and nosniff / no-referrer headers. Pages are built
 by `monitor.review.views` and rendered with the package's templates, the same ones the static
 export (`monitor report`) and `monitor diff --format html` use.
+
+Under the daemon, `controls` (see `monitor.review.controls`) adds a check-now and a pause or
+resume button per source on the dashboard and the source pages; the daemon answers them.
 
 Endpoints are plain functions: Starlette runs them in its thread pool, so reading the
 database and comparing long statements never blocks the daemon's event loop.
@@ -44,6 +49,7 @@ from monitor.archive.keeper import stored_page
 from monitor.archive.model import ArchiveError
 from monitor.clock import utcnow
 from monitor.review import views as ui_pages
+from monitor.review.controls import Buttons, SourceControls
 from monitor.review.feed import atom_feed
 from monitor.sources.config import Config
 from monitor.state.store import Store, StoreError
@@ -76,6 +82,8 @@ SECURITY_HEADERS = {
 }
 
 FEED_ENTRIES = 50
+SEEN_COOKIE = "seen"  # the newest event id the dashboard showed: later ones are unread
+SEEN_COOKIE_MAX_AGE = 365 * 86400
 
 StoreProvider = Callable[[], Store]
 ConfigProvider = Callable[[], Config]
@@ -170,13 +178,19 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_ui(store_provider: StoreProvider, config_provider: ConfigProvider) -> Starlette:
+def create_ui(
+    store_provider: StoreProvider,
+    config_provider: ConfigProvider,
+    *,
+    controls: SourceControls | None = None,
+) -> Starlette:
     """The review UI as a Starlette app, to mount at "/" (it works under any prefix).
 
     The providers are called on every request, so a reloaded configuration or a reopened
-    store is picked up without rebuilding the app.
+    store is picked up without rebuilding the app. With `controls`, pages show the
+    per-source buttons.
     """
-    ui = _Endpoints(store_provider, config_provider)
+    ui = _Endpoints(store_provider, config_provider, controls)
     routes = [
         Route("/", ui.dashboard, name="dashboard"),
         Route("/sources/{name}", ui.source, name="source"),
@@ -199,6 +213,12 @@ def _links(request: Request) -> ServedLinks:
     return ServedLinks(root=str(request.scope.get("root_path", "")).rstrip("/"))
 
 
+def _seen(request: Request) -> int | None:
+    """The newest event id of the last dashboard visit (the `seen` cookie); None at first."""
+    value = request.cookies.get(SEEN_COOKIE, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
 def _html(body: str, status: int = 200) -> HTMLResponse:
     # Pages show live state: browsers may keep them but must ask again before reusing them.
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-cache"})
@@ -207,9 +227,27 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
 class _Endpoints:
     """The UI's request handlers, around the page builders of `monitor.review.views`."""
 
-    def __init__(self, store_provider: StoreProvider, config_provider: ConfigProvider) -> None:
+    def __init__(
+        self,
+        store_provider: StoreProvider,
+        config_provider: ConfigProvider,
+        controls: SourceControls | None = None,
+    ) -> None:
         self.store_provider = store_provider
         self.config_provider = config_provider
+        self.controls = controls
+
+    def _buttons(self, request: Request) -> Buttons | None:
+        """The per-source buttons of a page, when the daemon lent its controls."""
+        if self.controls is None:
+            return None
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Buttons(
+            self.controls.csrf_token,
+            self.controls.paused(),
+            root=_links(request).root,
+            back=back,
+        )
 
     def _page(
         self, request: Request, build: Callable[[Store, ServedLinks], ui_pages.Page]
@@ -258,19 +296,52 @@ class _Endpoints:
         return response
 
     def dashboard(self, request: Request) -> Response:
-        return self._page(
-            request,
-            lambda store, links: ui_pages.dashboard_page(
-                store, self.config_provider(), links, utcnow()
-            ),
-        )
+        params = request.query_params
+        seen = _seen(request)
+        shown: list[int] = []
+        buttons = self._buttons(request)
+
+        def build(store: Store, links: ServedLinks) -> ui_pages.Page:
+            page = ui_pages.dashboard_page(
+                store,
+                self.config_provider(),
+                links,
+                utcnow(),
+                query=params.get("q", ""),
+                seen=seen,
+                buttons=buttons,
+                notice=ui_pages.notice(params.get("done"), params.get("done_for")),
+            )
+            shown.append(page.context["newest_event"])
+            return page
+
+        response = self._page(request, build)
+        if shown and shown[0] is not None and (seen is None or shown[0] > seen):
+            response.set_cookie(
+                SEEN_COOKIE,
+                str(shown[0]),
+                max_age=SEEN_COOKIE_MAX_AGE,
+                path=_links(request).root or "/",
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
+        return response
 
     def source(self, request: Request) -> Response:
         name = request.path_params["name"]
+        params = request.query_params
+        buttons = self._buttons(request)
         return self._page(
             request,
             lambda store, links: ui_pages.source_page(
-                store, self.config_provider(), links, utcnow(), name
+                store,
+                self.config_provider(),
+                links,
+                utcnow(),
+                name,
+                buttons=buttons,
+                notice=ui_pages.notice(params.get("done"), params.get("done_for")),
             ),
         )
 

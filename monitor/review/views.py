@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ from monitor.clock import utc_text as clock_text
 from monitor.diff import compare, split_paragraphs
 from monitor.events import EVENT_KINDS, Event
 from monitor.review import report
+from monitor.review.controls import Buttons
 from monitor.sources.config import Config, format_duration
 from monitor.sources.schedule import is_overdue, timing_of
 from monitor.sources.urls import redact_url, safe_href
@@ -44,6 +45,8 @@ STATEMENT_EVENTS = 50  # on a statement's page
 EVENTS_DEFAULT_LIMIT = 100
 EVENTS_MAX_LIMIT = 2000
 NEW_SUMMARY_CHARS = 240  # how much of a new statement's opening the event lists show
+SEARCH_RESULTS = 50  # statements listed for a dashboard search
+SEARCH_EVENTS = 500  # latest changes a dashboard search looks through
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -232,6 +235,7 @@ class SourceView:
     interval: str | None  # "1h", from the configuration
     overdue: bool  # no successful check for `overdue_after` periods (as /healthz says)
     configured: bool
+    paused: bool = False  # by a button of the UI: no checks until resumed
 
 
 def source_names(state: StateView, config: Config | None) -> list[str]:
@@ -242,7 +246,11 @@ def source_names(state: StateView, config: Config | None) -> list[str]:
 
 
 def source_views(
-    state: StateView, config: Config | None, links: Links, now: dt.datetime
+    state: StateView,
+    config: Config | None,
+    links: Links,
+    now: dt.datetime,
+    paused: frozenset[str] = frozenset(),
 ) -> list[SourceView]:
     """Every configured source (in configuration order), then those only the state knows."""
     records = {record.name: record for record in state.sources}
@@ -266,6 +274,7 @@ def source_views(
                 configured=True,
                 period=timing_of(source, config).period(now),
                 overdue_after=config.defaults.overdue_after,
+                paused=source.name in paused,
             )
         )
     known = {source.name for source in configured}
@@ -302,6 +311,7 @@ def _source_view(
     configured: bool,
     period: float | None = None,
     overdue_after: float = 3.0,
+    paused: bool = False,
 ) -> SourceView:
     status, status_text = _source_status(record, enabled)
     last_check = record.last_check_at if record else None
@@ -309,6 +319,7 @@ def _source_view(
     # interval or of the cron schedule), counted from the source's first check.
     overdue = bool(
         enabled
+        and not paused
         and period is not None
         and record is not None
         and is_overdue(period, record.last_success_at, record.created_at, now, overdue_after)
@@ -329,6 +340,7 @@ def _source_view(
         interval=format_duration(interval) if interval is not None else None,
         overdue=overdue,
         configured=configured,
+        paused=paused,
     )
 
 
@@ -409,6 +421,10 @@ class EventView:
     moved_from: ExternalUrl | None
     moved_from_link: str | None
     event: Event
+    count: int = 1  # repeated errors of a source shown as one row: how many
+    first_at: Moment | None = None  # of those, the earliest
+    other_errors: tuple[str, ...] = ()  # of those, messages that differ from the latest
+    unread: bool = False  # newer than the last visit of the dashboard
 
 
 def event_view(event: StoredEvent, state: StateView, links: Links, now: dt.datetime) -> EventView:
@@ -466,6 +482,52 @@ def event_views(
     events: Iterable[StoredEvent], state: StateView, links: Links, now: dt.datetime
 ) -> list[EventView]:
     return [event_view(event, state, links, now) for event in events]
+
+
+def collapse_errors(views: Sequence[EventView]) -> list[EventView]:
+    """A streak of errors of one source (and URL) as one row with a count, at the latest.
+
+    `views` is newest first. A source's streak is broken by any other event of that source
+    (a success in between means two separate outages); other sources' events in between
+    do not break it.
+    """
+    rows: list[EventView] = []
+    open_streak: dict[tuple[str, str], int] = {}  # (source, url) → index in rows
+    for view in views:
+        key = (view.source, view.raw_url)
+        if view.kind != "error":
+            for streak in [k for k in open_streak if k[0] == view.source]:
+                del open_streak[streak]
+            rows.append(view)
+            continue
+        index = open_streak.get(key)
+        if index is None:
+            open_streak[key] = len(rows)
+            rows.append(view)
+            continue
+        latest = rows[index]
+        others = latest.other_errors
+        message = view.detail or ""
+        if message and message != latest.detail and message not in others:
+            others = (*others, message)
+        rows[index] = replace(latest, count=latest.count + 1, first_at=view.at, other_errors=others)
+    return rows
+
+
+def notice(done: str | None, source: str | None) -> str | None:
+    """What a button just did, for the page it returns to (`?done=&done_for=`)."""
+    if not source:
+        return None
+    messages = {
+        "recheck": f"A check of {source} was started; reload in a moment to see its result.",
+        "pause": f"{source} is paused: no checks until it is resumed.",
+        "resume": f"{source} is checked on its schedule again.",
+    }
+    return messages.get(done or "")
+
+
+def _matches(query: str, *texts: str | None) -> bool:
+    return any(query in text.casefold() for text in texts if text)
 
 
 @dataclass(frozen=True)
@@ -541,23 +603,59 @@ def dashboard_page(
     links: Links,
     now: dt.datetime,
     since: dt.datetime | None = None,
+    *,
+    query: str = "",
+    seen: int | None = None,
+    buttons: Buttons | None = None,
+    notice: str | None = None,
 ) -> Page:
-    """Sources with their status, then the latest changes of statements."""
+    """Sources with their status, then the latest changes of statements.
+
+    `query` narrows both to what mentions it (source name, statement title or URL) and lists
+    the matching statements; changes with an id above `seen` are marked unread.
+    """
     state = StateView.read(store)
-    sources = source_views(state, config, links, now)
+    paused = buttons.paused if buttons else frozenset()
+    sources = source_views(state, config, links, now, paused)
     week = store.count_events(CHANGE_KINDS, since=now - dt.timedelta(days=7))
-    recent = store.events(kinds=CHANGE_KINDS, since=since, limit=RECENT_CHANGES)
+    needle = " ".join(query.split()).casefold()
+    if needle:
+        found = store.events(kinds=CHANGE_KINDS, since=since, limit=SEARCH_EVENTS)
+        recent = [e for e in found if _matches(needle, e.source, e.title, e.url)][:RECENT_CHANGES]
+        shown_sources = [s for s in sources if _matches(needle, s.name, s.url.text)]
+        statements = [
+            statement_view(s, state.source_of(s), links, now)
+            for s in sorted(state.statements, key=_by_latest_activity, reverse=True)
+            if _matches(needle, s.title, s.url, state.source_of(s))
+        ]
+    else:
+        recent = store.events(kinds=CHANGE_KINDS, since=since, limit=RECENT_CHANGES)
+        shown_sources, statements = sources, []
+    newest = store.events(limit=1)
+    views = [
+        replace(view, unread=True) if seen is not None and view.id > seen else view
+        for view in event_views(recent, state, links, now)
+    ]
     return Page(
         "ui_dashboard.html",
-        "Dashboard",
+        f"Search: {query}" if needle else "Dashboard",
         {
             "nav": "dashboard",
-            "sources": sources,
+            "sources": shown_sources,
+            "source_total": len(sources),
             "failing": sum(1 for s in sources if s.status == "error"),
+            "paused": sum(1 for s in sources if s.paused),
             "statement_count": len(state.statements),
             "changes_this_week": week,
-            "recent": event_views(recent, state, links, now),
+            "recent": views,
+            "unread": sum(1 for view in views if view.unread),
             "since": moment(since, now),
+            "query": query.strip(),
+            "statements": statements[:SEARCH_RESULTS],
+            "more_statements": len(statements) > SEARCH_RESULTS,
+            "newest_event": newest[0].id if newest else None,
+            "buttons": buttons,
+            "notice": notice,
         },
     )
 
@@ -569,10 +667,15 @@ def source_page(
     now: dt.datetime,
     name: str,
     since: dt.datetime | None = None,
+    *,
+    buttons: Buttons | None = None,
+    notice: str | None = None,
 ) -> Page:
     """One source: its status and settings, its statements, its latest events."""
     state = StateView.read(store)
-    view = next((s for s in source_views(state, config, links, now) if s.name == name), None)
+    paused = buttons.paused if buttons else frozenset()
+    views = source_views(state, config, links, now, paused)
+    view = next((s for s in views if s.name == name), None)
     if view is None:
         raise not_found(f"There is no source named “{name}” in the configuration or the state.")
     statements = sorted(state.statements_of(name), key=_by_latest_activity, reverse=True)
@@ -584,9 +687,11 @@ def source_page(
             "nav": "dashboard",
             "source": view,
             "statements": [statement_view(s, name, links, now) for s in statements],
-            "events": event_views(events, state, links, now),
+            "events": collapse_errors(event_views(events, state, links, now)),
             "all_events": links.events(source=name),
             "source_feed": links.feed(source=name),
+            "buttons": buttons,
+            "notice": notice,
         },
     )
 
@@ -661,7 +766,7 @@ def statement_page_for(
             "version_numbers": [s.version for s in snapshots],
             "latest": latest,
             "latest_paragraphs": split_paragraphs(latest.text) if latest else [],
-            "events": event_views(events, state, links, now),
+            "events": collapse_errors(event_views(events, state, links, now)),
         },
     )
 
@@ -838,7 +943,7 @@ def events_page(
             "filters": filters,
             "kinds": EVENT_KINDS,
             "source_names": names,
-            "events": event_views(events[: filters.limit], state, links, now),
+            "events": collapse_errors(event_views(events[: filters.limit], state, links, now)),
             "more": more,
             "more_limit": min(filters.limit * 2, EVENTS_MAX_LIMIT),
             "can_show_more": more and filters.limit < EVENTS_MAX_LIMIT,

@@ -87,6 +87,38 @@ class Defaults(_Strict):
     error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert
     templates: Path | None = None  # a folder of message templates overriding the built-in ones
     public_url: str | None = None  # where the web UI is reachable, for links in alerts
+    # how pages are requested (each source may set its own; headers and cookies merge)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    cookies: dict[str, str] = Field(default_factory=dict, repr=False)
+    proxy: str | None = Field(
+        None, repr=False
+    )  # http://, https:// or socks5:// (credentials may use ${ENV})
+    verify: bool = True  # false: accept self-signed TLS certificates (warned about)
+    render: bool = False  # fetch pages with a real Chromium (needs statement-monitor[browser])
+    wait: OptionalDuration = 0.0  # rendered pages: extra time for scripts after load
+    render_timeout: Duration = 30.0  # rendered pages: the whole rendering of one page
+    browser: str = "/usr/bin/chromium"  # the Chromium executable (Debian's `chromium`)
+    browser_pages: int = Field(2, ge=1, le=32)  # pages rendered at once
+    # networks beyond the public internet that fetches may reach (see monitor/fetch/guard.py)
+    allow_networks: tuple[str, ...] = ()
+
+    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
+    _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))
+    _check_proxy = field_validator("proxy")(classmethod(lambda cls, v: _valid_proxy(v)))
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f'{value!r} is not a network; write it like "10.0.0.0/8" or "192.168.1.7"'
+                ) from None
+        return values
 
 
 class Source(_Strict):
@@ -103,6 +135,20 @@ class Source(_Strict):
     ignore: tuple[str, ...] = ()
     notify: tuple[str, ...] | None = None
     enabled: bool = True
+    # request settings; unset ones come from [defaults] (headers and cookies merge with them)
+    headers: dict[str, str] | None = Field(None, repr=False)  # values may hold secrets
+    cookies: dict[str, str] | None = Field(None, repr=False)
+    user_agent: str | None = None
+    proxy: str | None = Field(None, repr=False)
+    verify: bool | None = None
+    render: bool | None = None
+    wait_for: str | None = None  # rendered pages: a CSS selector to wait for
+    wait: OptionalDuration | None = None
+    render_timeout: Duration | None = None
+
+    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
+    _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))
+    _check_proxy = field_validator("proxy")(classmethod(lambda cls, v: _valid_proxy(v)))
 
     @field_validator("name")
     @classmethod
@@ -120,20 +166,6 @@ class Source(_Strict):
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return url
 
-    @field_validator("selector", "links")
-    @classmethod
-    def _css_compiles(cls, css: str | None) -> str | None:
-        # refused at load (and on SIGHUP), not at every check of the source
-        if css is not None:
-            import soupsieve  # the CSS engine of extraction and link discovery
-
-            try:
-                soupsieve.compile(css)
-            except soupsieve.SelectorSyntaxError as exc:
-                reason = str(exc).splitlines()[0]
-                raise ValueError(f"{css!r} is not a valid CSS selector: {reason}") from None
-        return css
-
     @field_validator("ignore")
     @classmethod
     def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -145,6 +177,19 @@ class Source(_Strict):
             except regex.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
+
+    @field_validator("selector", "links")
+    @classmethod
+    def _css_compiles(cls, selector: str | None) -> str | None:
+        if selector is not None:
+            import soupsieve  # the CSS engine of both keys (monitor.extract)
+
+            try:
+                soupsieve.compile(selector)
+            except soupsieve.SelectorSyntaxError as exc:
+                reason = str(exc).splitlines()[0]  # the rest repeats the selector with a caret
+                raise ValueError(f"{selector!r} is not a valid CSS selector: {reason}") from None
+        return selector
 
     @field_validator("cron")
     @classmethod
@@ -160,6 +205,35 @@ class Source(_Strict):
         if self.cron is not None and self.interval is not None:
             raise ValueError("set either interval or cron, not both")
         return self
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _valid_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    for name, value in (headers or {}).items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid HTTP header name")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"the value of header {name!r} holds a line break")
+    return headers
+
+
+def _valid_cookies(cookies: dict[str, str] | None) -> dict[str, str] | None:
+    for name, value in (cookies or {}).items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid cookie name")
+        if any(c in value for c in ";\r\n\0"):
+            raise ValueError(f"the value of cookie {name!r} holds ';' or a line break")
+    return cookies
+
+
+def _valid_proxy(proxy: str | None) -> str | None:
+    if proxy is not None and not re.match(r"^(https?|socks5h?)://[^/\s]+/?$", proxy, re.IGNORECASE):
+        raise ValueError(
+            'a proxy is written like "http://host:3128" or "socks5://user:pass@host:1080"'
+        )
+    return proxy
 
 
 # Each channel declares its settings model (monitor.alerts.channels); the `type` key picks it.
@@ -196,6 +270,10 @@ class Config(_Strict):
 
     def interval_of(self, source: Source) -> float:
         return source.interval if source.interval is not None else self.defaults.interval
+
+    def verify_of(self, source: Source) -> bool:
+        """Whether TLS certificates of this source's pages are verified."""
+        return source.verify if source.verify is not None else self.defaults.verify
 
     def notifiers_for(self, source: Source) -> list[str]:
         """Names of the notifiers a source alerts: its `notify` list, else all of them."""
@@ -277,6 +355,14 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
     # Said once per process for each source: a reload (SIGHUP) names only new ones.
     warned = _warned.setdefault(str(path), set())
+    unverified = [s.name for s in config.sources if not config.verify_of(s)]
+    if unverified:
+        log.warning(
+            "TLS certificates are not verified for %s (verify = false): anyone on the path "
+            "can change what these sources show",
+            ", ".join(unverified[:5])
+            + (f" and {len(unverified) - 5} more" if len(unverified) > 5 else ""),
+        )
     hurried = [
         s.name
         for s in config.sources

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+MAX_DURATION = 10 * 365 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-# Longer is surely a typo, and would overflow date arithmetic (datetime + timedelta).
-MAX_DURATION = 10 * 365 * 86400.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
 
@@ -35,12 +34,12 @@ def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
     if not math.isfinite(seconds):
-        # TOML reads bare `nan` and `inf` as floats: neither can be scheduled
-        raise ValueError(f"{value!r} is not a duration; a duration must be a finite number")
-    if seconds > MAX_DURATION:
-        raise ValueError("a duration must be at most 10 years")
+        raise ValueError(f"{value!r} is not a duration: it must be a finite number of seconds")
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be more than zero")
+    if seconds > MAX_DURATION:
+        # Every duration ends up added to a clock; beyond this, dates overflow.
+        raise ValueError(f"{value!r} is longer than ten years, the longest duration taken")
     return seconds
 
 

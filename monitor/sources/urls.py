@@ -56,7 +56,7 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if ":" in host:
-        host = f"[{host}]"  # an IPv6 literal keeps its brackets, or its colons read as a port
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
     if "@" in parts.netloc:

@@ -35,7 +35,7 @@ from pydantic import Field, SecretStr, field_validator
 from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.errors import DeliveryError
 from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
-from monitor.retry_after import parse_retry_after
+from monitor.clock import retry_after_seconds
 from monitor.sources.durations import Duration
 
 if TYPE_CHECKING:
@@ -127,6 +127,11 @@ def request_headers(
         headers[SIGNATURE_HEADER] = sign(secret, outgoing.payload)
         headers[TIMED_SIGNATURE_HEADER] = sign_timed(secret, timestamp, outgoing.payload)
     return headers
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), clamped."""
+    return retry_after_seconds(value, now)
 
 
 async def send_webhook(
