@@ -18,6 +18,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+# The checkout these benchmarks belong to: the `monitor` commands they measure import its
+# package, not whichever copy the virtual environment's editable install points at.
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def _response(status: int, body: bytes, etag: str | None = None) -> bytes:
@@ -134,7 +139,9 @@ def measured(command: list[str]) -> Run:
     started_at = time.time()
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path}
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
         # wait4 gives this child's usage alone, so one tool's memory never shows in another's
         _pid, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import check_json, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
+import monitor.check.pipeline as pipeline
 from monitor.extract.article import extract_article
 from monitor.extract.container import container_digest, learn_container
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
+PAGE = press_release(TITLE, PARTNERSHIP)
 
 
 def learned(html: str) -> tuple[str, str]:
@@ -16,22 +26,140 @@ def learned(html: str) -> tuple[str, str]:
     return found
 
 
+def body_edit(old: str, new: str) -> str:
+    """The page with one edit inside the statement's body."""
+    edited = [p.replace(old, new, 1) for p in PARTNERSHIP]
+    assert edited != PARTNERSHIP
+    return press_release(TITLE, edited)
+
+
 def test_container_holds_the_statement_and_not_the_page_chrome():
-    html = press_release(TITLE, PARTNERSHIP)
-    path, digest = learned(html)
-    assert "body" not in path.rsplit("/", 1)[-1]
-    noisy = press_release(TITLE, PARTNERSHIP, Noise(views=9, rendered_at="tomorrow"))
-    assert container_digest(noisy, path) == digest
+    path, _ = learned(PAGE)
+    last_step = path.rsplit(">", 1)[-1]
+    assert "body" not in last_step and "main" not in last_step
 
 
-def test_any_edit_in_the_statement_or_its_headline_changes_the_digest():
-    path, digest = learned(press_release(TITLE, PARTNERSHIP))
-    edited = [PARTNERSHIP[0].replace("multi-year", "multiyear"), *PARTNERSHIP[1:]]
-    assert container_digest(press_release(TITLE, edited), path) != digest
-    assert container_digest(press_release(TITLE + ".", PARTNERSHIP), path) != digest
+# Pages whose statement reads as before: the digest stays, so extraction is skipped.
+NOISE: dict[str, Callable[[str], str]] = {
+    "timestamp, views, ad slot and sidebar": lambda _: press_release(
+        TITLE,
+        PARTNERSHIP,
+        Noise(views=9, rendered_at="tomorrow", ad_slot="ad-7", most_read=["Other story"]),
+    ),
+    "related posts and the main wrapper's class": lambda _: press_release(
+        TITLE, PARTNERSHIP, Noise(related=["A new related post"], wrapper_class="content v2")
+    ),
+    "a class added to a body paragraph (markup only)": lambda page: page.replace(
+        "<p>Under", '<p class="lead">Under', 1
+    ),
+    "indentation inside the body": lambda page: page.replace("        <p>", "<p>"),
+}
+
+
+@pytest.mark.parametrize("noise", NOISE.values(), ids=NOISE.keys())
+def test_noise_around_or_in_the_markup_keeps_the_digest(noise: Callable[[str], str]):
+    path, digest = learned(PAGE)
+    assert container_digest(noise(PAGE), path) == digest
+
+
+# Pages whose statement or headline changed: the digest must change (or the container be
+# gone), so the check extracts and compares in full. Each case: the page before, after.
+MINIFIED = press_release(TITLE, ["Part one ends here", *PARTNERSHIP]).replace(
+    "here</p>\n        <p>", "here</p><p>"
+)
+EDITS: dict[str, tuple[str, str]] = {
+    "one word of the body": (PAGE, body_edit("multi-year", "multiyear")),
+    "one digit of the body": (PAGE, body_edit("2027", "2028")),
+    "a sentence removed": (
+        PAGE,
+        body_edit(" Financial terms of the agreement were not disclosed.", ""),
+    ),
+    "a paragraph added": (PAGE, press_release(TITLE, [*PARTNERSHIP, "A new closing line."])),
+    "a space inside a word": (PAGE, body_edit("infrastructure", "infra structure")),
+    "a word moved to the next paragraph, no whitespace between paragraphs": (
+        MINIFIED,
+        MINIFIED.replace("here</p><p>", "</p><p>here"),
+    ),
+    "the headline": (PAGE, press_release(TITLE + ".", PARTNERSHIP)),
+    "the headline in the <h1> only": (
+        PAGE,
+        PAGE.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} (updated)</h1>"),
+    ),
+    "the og:title only": (PAGE, PAGE.replace(f'content="{TITLE}"', f'content="{TITLE}, revised"')),
+    "a word inside a link of the body": (
+        PAGE,
+        PAGE.replace("dedicated capacity", 'dedicated <a href="/c">spare capacity</a>'),
+    ),
+}
+
+
+@pytest.mark.parametrize(("before", "after"), EDITS.values(), ids=EDITS.keys())
+def test_any_edit_in_the_statement_or_its_headline_changes_the_digest(before: str, after: str):
+    assert before != after
+    path, digest = learned(before)
+    assert container_digest(after, path) != digest
 
 
 def test_a_container_that_is_gone_gives_no_digest():
-    path, _ = learned(press_release(TITLE, PARTNERSHIP))
+    path, _ = learned(PAGE)
     assert container_digest("<html><body><p>Redesigned</p></body></html>", path) is None
     assert container_digest("", path) is None
+
+
+def test_a_path_stored_by_an_older_version_gives_no_digest():
+    # Older versions stored XPaths: the page is then extracted once and learned anew.
+    assert container_digest(PAGE, "/html/body/main/article/div") is None
+
+
+def test_the_container_is_anchored_at_an_id_and_survives_a_wrapper_added_above_it():
+    page = PAGE.replace('<div class="post-body">', '<div class="post-body" id="story">')
+    path, digest = learned(page)
+    assert re.search(r'\[id="story"\]', path)
+    wrapped = page.replace("<main", '<div class="shell"><main').replace("</main>", "</main></div>")
+    assert container_digest(wrapped, path) == digest
+
+
+def test_hostile_markup_gives_a_digest_or_none_never_an_error():
+    path, _ = learned(PAGE)
+    for page in ("\x00", "<" * 10_000, "<html><body>\ud800</body></html>", "<div>" * 5_000):
+        assert container_digest(page, path) is None or isinstance(container_digest(page, path), str)
+
+
+def test_monitor_check_skips_extraction_for_noise_and_still_reports_every_edit(
+    tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch
+):
+    extractions: list[str] = []
+    real = pipeline.read_statement
+
+    def counted(html: str, *args: Any, **kwargs: Any) -> Any:
+        extractions.append(html)
+        return real(html, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_statement", counted)
+    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
+    state = tmp_path / "state"
+
+    def check(page: str) -> list[dict[str, Any]]:
+        http_server.page("/s", page)
+        extractions.clear()
+        return check_json(config, state)[1]
+
+    assert [e["event"] for e in check(PAGE)] == ["baseline"]
+    # Noise around the statement and markup-only noise inside it: silent, no extraction.
+    noisy = NOISE["a class added to a body paragraph (markup only)"](
+        press_release(TITLE, PARTNERSHIP, Noise(views=7, rendered_at="later"))
+    )
+    assert check(noisy) == [] and extractions == []
+    # An edit inside the body and one of the headline alone: both found, in full.
+    edited = noisy.replace("multi-year", "multiyear")
+    (body_change,) = check(edited)
+    assert body_change["event"] == "changed" and len(extractions) == 1
+    assert "multiyear" in json.dumps(body_change["changes"])
+    retitled = (
+        edited.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} (updated)</h1>")
+        .replace(f"<title>{TITLE}", f"<title>{TITLE} (updated)")
+        .replace(f'content="{TITLE}"', f'content="{TITLE} (updated)"')
+    )
+    (headline,) = check(retitled)
+    assert headline["event"] == "changed"
+    assert "title" in [c["part"] for c in headline["changes"] if "part" in c]

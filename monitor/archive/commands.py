@@ -29,6 +29,7 @@ from monitor.cli.options import (
     state_option,
 )
 from monitor.extract.article import ExtractionError, extract_statement
+from monitor.extract.patterns import compile_ignore
 from monitor.sources.config import Config
 from monitor.sources.urls import canonical_url
 from monitor.state.store import Store
@@ -175,7 +176,7 @@ def extract_command(
             EXIT_SOURCE_FAILED,
         )
     source = next((s for s in config.sources if s.name == source_name), None)
-    patterns = [re.compile(p) for p in source.ignore] if source else []
+    patterns = compile_ignore(source.ignore) if source else []
     try:
         article = extract_statement(
             page.html,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
@@ -35,6 +34,7 @@ from monitor.extract.discover import (
     links_from_feed,
     links_from_index,
 )
+from monitor.extract.patterns import compile_ignore
 from monitor.fetch.base import (
     Accept,
     Fetcher,
@@ -47,7 +47,7 @@ from monitor.fetch.base import (
 )
 from monitor.fetch.client import FetchSettings
 from monitor.fetch.router import open_fetcher
-from monitor.sources.config import Config, Source
+from monitor.sources.config import Config, Source, format_duration
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
 from monitor.state.store import (
@@ -61,6 +61,7 @@ from monitor.state.store import (
     Removed,
     SourceRecord,
     SourceUpdate,
+    StateCorrupt,
     StatementRecord,
     StatementUpdate,
     StatusChange,
@@ -179,7 +180,7 @@ def read_statement(
 ) -> tuple[Article, Container | None]:
     """Extract a page's statement and learn its container (a top-level function, so that a
     process pool can run it)."""
-    patterns = [re.compile(p) for p in ignore]
+    patterns = compile_ignore(ignore)  # with a time limit: a runaway pattern fails the check
     article = extract_statement(html, url, selector=selector, ignore=patterns)
     # With a selector the body's place is given; learning applies to automatic extraction.
     learned = learn_container(html, article) if selector is None and article.text else None
@@ -272,8 +273,15 @@ async def check_sources(
     *,
     executor: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
+    timeout: float | None = None,
 ) -> list[CheckResult]:
-    """Check several sources concurrently with one shared, rate-limited HTTP client."""
+    """Check several sources concurrently with one shared, rate-limited HTTP client.
+
+    `timeout` (seconds) bounds the whole run: a source still being checked then is
+    abandoned and reported as that source's `error`.
+    """
+    loop = asyncio.get_running_loop()
+    ends = None if timeout is None else loop.time() + timeout
     async with open_fetcher(fetch_settings(config)) as fetcher:
         ctx = CheckContext(
             config,
@@ -285,7 +293,11 @@ async def check_sources(
         )
 
         async def run(source: Source) -> CheckResult:
-            result = await check_source(source, ctx)
+            try:
+                async with asyncio.timeout_at(ends):
+                    result = await check_source(source, ctx)
+            except TimeoutError:
+                result = unfinished(source, timeout or 0.0)
             if on_result is not None:
                 on_result(result)
             return result
@@ -294,7 +306,12 @@ async def check_sources(
 
 
 async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
-    """Check one source, then store everything it found (snapshots, events, alerts) at once."""
+    """Check one source, then store everything it found (snapshots, events, alerts) at once.
+
+    No exception from one source's check escapes it: an unexpected one (a bug, a library
+    failing on a hostile answer) becomes that source's `error` event, recorded like a failed
+    fetch, with its statements untouched, so one bad server never stops a run.
+    """
     started = time.monotonic()
     record = ctx.source_record(source.name)
     try:
@@ -302,6 +319,8 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
             update = await _check_page_source(source, ctx)
         else:
             update = await _check_listing_source(source, ctx, record)
+    except StateCorrupt:
+        raise  # the whole run's state, not this source's trouble: the run stops
     except Exception as exc:
         # A bug, or an input nobody foresaw: this source's error, never the end of the run
         # (the other sources' checks go on and are recorded). Nothing it found is kept.
@@ -314,6 +333,8 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     )
     try:
         await ctx.record(update)
+    except StateCorrupt:
+        raise
     except StoreError as exc:
         message = f"could not record the check: {exc}"
         log.error("%s: %s", source.name, message)
@@ -321,6 +342,16 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         return CheckResult(source.name, [error], message, time.monotonic() - started)
     events = [*update.events, *(e for s in update.statements for e in s.events)]
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def unfinished(source: Source, timeout: float) -> CheckResult:
+    """A check abandoned at the run's time limit (`monitor check --timeout`)."""
+    message = (
+        f"not finished within the run's time limit ({format_duration(timeout)}; "
+        "`monitor check --timeout` sets it): abandoned"
+    )
+    url = canonical_url(source.url)
+    return CheckResult(source.name, [Event("error", source.name, url, error=message)], message)
 
 
 def source_update(
@@ -513,6 +544,8 @@ async def _capture(
 ) -> ArchiveRef | None:
     """With `archive = "all"`, the archived records of a fetch that changed the page's bytes
     but not the statement (None otherwise)."""
+    if ctx.config.defaults.archive != "all":
+        return None  # checked first: finding the archiver resolves paths, on every page
     archiver = ctx.archiver()
     if archiver is None or not archiver.every_change:
         return None

@@ -44,9 +44,21 @@ if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands 
 @config_option
 @state_option
 @format_option
+@click.option(
+    "--timeout",
+    "run_timeout",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    help="The longest the whole run may take; a check still running then is an error.",
+)
 @click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
 def check(
-    config_path: Path, state_dir: Path, output_format: str, source_names: tuple[str, ...]
+    config_path: Path,
+    state_dir: Path,
+    output_format: str,
+    run_timeout: str,
+    source_names: tuple[str, ...],
 ) -> None:
     """Check every source (or the named ones) once, report what changed, and exit.
 
@@ -56,7 +68,12 @@ def check(
     """
     from monitor.check.pipeline import check_sources
     from monitor.cli.shards import check_in_shards
+    from monitor.sources.durations import parse_duration
 
+    try:
+        timeout = parse_duration(run_timeout)
+    except ValueError as exc:
+        fail(f"--timeout: {exc}")
     config = open_config(config_path)
     sources = select_sources(config, source_names)
     store = open_store(state_dir)
@@ -65,9 +82,13 @@ def check(
         shards = shard_count(len(sources))
         if shards > 1:
             store.close()  # SQLite connections must not cross a fork; reopened on next use
-            results = check_in_shards(config, state_dir, sources, shards, on_progress=advance)
+            results = check_in_shards(
+                config, state_dir, sources, shards, on_progress=advance, timeout=timeout
+            )
         else:
-            results = asyncio.run(check_sources(config, store, sources, on_result=advance))
+            results = asyncio.run(
+                check_sources(config, store, sources, on_result=advance, timeout=timeout)
+            )
     for result in results:
         for event in result.events:
             if output_format == "json":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from typing import Any
 
 import click
@@ -46,6 +47,21 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module), name)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a state database that fails under it exits 2 with its message.
+
+        A damaged file or a full disk can surface in any read of any command: said here
+        once, as the store words it (never a traceback, never SQL).
+        """
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            store = sys.modules.get("monitor.state.store")  # loaded only if a state was used
+            if store is None or not isinstance(exc, store.StoreError):
+                raise
+            click.echo(f"monitor: {exc}", err=True)
+            ctx.exit(2)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]

@@ -64,6 +64,7 @@ from monitor.daemon.scheduler import (
 from monitor.daemon.web import create_app
 from monitor.events import Event
 from monitor.fetch.base import Fetcher
+from monitor.fetch.client import FetchSettings
 from monitor.fetch.polite import HostSpacing, PoliteFetcher
 from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
@@ -298,6 +299,14 @@ async def _warm_up(executor: Executor | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _ReloadPlan:
+    """What a reload sets, computed (and so validated) before anything changes."""
+
+    settings: ScheduleSettings
+    fetch: FetchSettings
+
+
 class Service:
     """The running daemon: scheduler, checks, outbox worker, HTTP endpoint, signals.
 
@@ -335,6 +344,8 @@ class Service:
         self._fetcher: Fetcher | None = None
         self._leases: dict[Fetcher, int] = {}
         self._stop = asyncio.Event()
+        self._reloading: set[asyncio.Task[None]] = set()
+        self._reload_lock = asyncio.Lock()
         self.stopping = False
         self.address: tuple[str, int] | None = None
         # Sources paused from the web UI: not scheduled until resumed. Kept across reloads
@@ -564,33 +575,57 @@ class Service:
         return added, removed, rescheduled
 
     def reload(self) -> None:
-        """Read the configuration file again and apply it (SIGHUP); keep the old one if bad."""
+        """SIGHUP: read the configuration file again and apply it whole, or keep the old one.
+
+        The file is read and validated in a thread, so a large or broken file never stalls
+        the event loop (and /healthz with it); reloads run one at a time, in order.
+        """
         path = self.config_path
         if path is None:
             log.warning("reload: the configuration was not read from a file; nothing to do")
             return
-        try:
-            config = load_config(path)
-            self._timings(config)  # a bad cron expression refuses the whole file
-        except (ConfigError, ScheduleError) as exc:
-            log.error("reload refused, the running configuration stays in use:\n%s", exc)
-            return
-        except Exception:
-            log.exception("reload failed; the running configuration stays in use")
-            return
-        self._apply(config)
+        task = asyncio.get_running_loop().create_task(self._reload(path))
+        self._reloading.add(task)
+        task.add_done_callback(self._reloading.discard)
 
-    def _apply(self, config: Config) -> None:
+    async def _reload(self, path: Path) -> None:
+        async with self._reload_lock:
+            try:
+                config = await asyncio.to_thread(load_config, path)
+                plan = self._plan(config)  # everything that can refuse the file, run first
+            except (ConfigError, ScheduleError) as exc:
+                log.error("reload refused, the running configuration stays in use:\n%s", exc)
+                return
+            except Exception:
+                log.exception("reload failed; the running configuration stays in use")
+                return
+            self._apply(config, plan)
+
+    def _plan(self, config: Config) -> _ReloadPlan:
+        """What a reload would set, computed without touching the running state.
+
+        Raises (ConfigError, ScheduleError or anything unexpected) before anything changes,
+        so a reload is applied whole or not at all.
+        """
+        settings = ScheduleSettings.from_config(config)
+        timings = self._timings(config)  # a bad cron expression refuses the whole file
+        for timing in timings.values():
+            now = utcnow()
+            timing.nominal(now).next_after(now)  # a timing that cannot run refuses it too
+            timing.period(now)
+        return _ReloadPlan(settings, fetch_settings(config))
+
+    def _apply(self, config: Config, plan: _ReloadPlan) -> None:
         old = self._config
         self._config = config
         self.secrets.use(config, [self.token])
-        self.settings = ScheduleSettings.from_config(config)
+        self.settings = plan.settings
         self.scheduler.settings = dataclasses.replace(
             self.settings, heartbeat=self.scheduler.settings.heartbeat
         )
         self.spacing.spacing = self.settings.host_spacing
         self.outbox.reload(config)
-        if fetch_settings(config) != fetch_settings(old):
+        if plan.fetch != fetch_settings(old):
             asyncio.get_running_loop().create_task(self._replace_fetcher())
         added, removed, rescheduled = self._schedule(config)
         log.info(

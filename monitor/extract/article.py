@@ -42,6 +42,7 @@ from soupsieve import SelectorSyntaxError
 
 from monitor import diff
 from monitor.extract.bylines import drop_bylines
+from monitor.extract.patterns import IgnorePattern, PatternTimeout
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class Article:
     text: str
     published: dt.date | None = None
     canonical_url: str | None = None  # the page's <link rel="canonical">, made absolute
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ExtractionError(Exception):
@@ -91,7 +95,7 @@ def extract_statement(
     url: str | None = None,
     *,
     selector: str | None = None,
-    ignore: Sequence[re.Pattern[str]] = (),
+    ignore: Sequence[re.Pattern[str] | IgnorePattern] = (),
 ) -> Article:
     """The statement of one source: a CSS `selector` override, `ignore` regexes dropped.
 
@@ -102,6 +106,9 @@ def extract_statement(
     Raises ExtractionError when the selector is invalid or matches nothing, or when no body
     text remains.
     """
+    # C0 controls (but tab and newlines) and DEL mean nothing in HTML text; left in, lxml and
+    # htmldate stumble on them (a lost date, a spurious paragraph)
+    html = _CONTROLS.sub("", html.replace("\x0b", " ").replace("\x0c", " "))
     article = extract_article(html, url) if selector is None else _select(html, url, selector)
     text = _drop_ignored(article.text, ignore)
     if not text:
@@ -880,9 +887,12 @@ def _join(paragraphs: Iterable[str]) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str] | IgnorePattern]) -> str:
     """`text` with every match of the `ignore` patterns removed, emptied paragraphs dropped."""
     for pattern in ignore:
-        text = pattern.sub("", text)
+        try:
+            text = pattern.sub("", text)
+        except PatternTimeout as exc:
+            raise ExtractionError(str(exc)) from None
     paragraphs = (_tidy_line(p) for p in re.split(r"\n\s*\n", text))
     return _join(paragraphs)

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -168,10 +169,12 @@ class Source(_Strict):
     @field_validator("ignore")
     @classmethod
     def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        import regex  # what checks run the patterns with (see monitor.extract.patterns)
+
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
 
@@ -303,6 +306,12 @@ class _Problem:
     message: str
 
 
+# No setting nests deeper than a few levels; far deeper is hostile or broken input that
+# would exhaust the recursion of the parser and validators.
+MAX_NESTING = 32
+# A file with thousands of problems is listed by its first ones and a count.
+MAX_LISTED_PROBLEMS = 50
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -328,10 +337,13 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:
+        data = None  # nested beyond what the parser can follow: said below with the line
+    if data is None or _depth(data) > MAX_NESTING:
+        line = _deep_line(raw_text)
         raise ConfigError(
-            f"{path}: nested too deeply to read (arrays or tables inside each other "
-            f"{_deepest_nesting(raw_text)} levels deep); a sources file needs two or three"
-        ) from None
+            f"{path}:{line}: nested too deeply: arrays or tables more than "
+            f"{MAX_NESTING} levels deep (no setting needs more than a few)"
+        )
     try:
         data = _interpolate(data, env, ())
         config = Config.model_validate({**data, "path": path})
@@ -362,10 +374,84 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
+    _warn_crowded_hosts(config, warned)
     return config
 
 
+def _warn_crowded_hosts(config: Config, warned: set[str]) -> None:
+    """Warn when one host's sources cannot all be checked within their interval.
+
+    Requests to one host are spaced by `host_spacing`, so N sources there need at least
+    N x host_spacing per round; more than their shortest interval means checks fall behind.
+    """
+    spacing = config.defaults.host_spacing
+    if spacing <= 0:
+        return
+    hosts: dict[str, list[Source]] = {}
+    for source in config.sources:
+        if source.enabled:
+            host = (urlsplit(source.url).hostname or "").lower()
+            hosts.setdefault(host, []).append(source)
+    for host, sources in hosts.items():
+        needed = len(sources) * spacing
+        shortest = (
+            min(config.interval_of(s) for s in sources if s.cron is None)
+            if any(s.cron is None for s in sources)
+            else None
+        )
+        key = f"host:{host}:{len(sources)}:{shortest}"
+        if shortest is None or needed <= shortest or key in warned:
+            continue
+        warned.add(key)
+        log.warning(
+            "%d sources on %s need %s per round at host_spacing %s, longer than their "
+            "interval %s: their checks will fall behind (fewer sources there, a longer "
+            "interval or a shorter host_spacing)",
+            len(sources),
+            host,
+            format_duration(needed),
+            format_duration(spacing),
+            format_duration(shortest),
+        )
+
+
 _warned: dict[str, set[str]] = {}  # sources file -> sources warned of
+
+
+def _depth(value: Any, limit: int = MAX_NESTING + 1) -> int:
+    """How deeply arrays and tables nest in `value` (stops counting past `limit`)."""
+    depth = 0
+    level = [value]
+    while level and depth <= limit:
+        nested = [v for item in level if isinstance(item, dict | list) for v in _children(item)]
+        depth += 1
+        level = nested
+    return depth - 1 if depth else 0
+
+
+def _children(item: dict[str, Any] | list[Any]) -> list[Any]:
+    return list(item.values()) if isinstance(item, dict) else item
+
+
+def _deep_line(raw_text: str) -> int:
+    """The first line where `[`/`{` open more than MAX_NESTING deep (strings skipped)."""
+    depth = 0
+    quote = ""
+    for number, line in enumerate(raw_text.splitlines(), start=1):
+        for char in line:
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char == "#":
+                break
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_NESTING + 1:
+                    return number
+            elif char in "]}":
+                depth -= 1
+    return 1
 
 
 def _source_names(data: Any) -> dict[int, str]:
@@ -378,18 +464,6 @@ def _source_names(data: Any) -> dict[int, str]:
         for i, entry in enumerate(entries)
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
     }
-
-
-def _deepest_nesting(raw_text: str) -> str:
-    """Roughly how deep the brackets of a file nest (for the message; never recursive)."""
-    depth = deepest = 0
-    for char in raw_text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(0, depth - 1)
-    return f"about {deepest}"
 
 
 def _cross_check(config: Config) -> None:
@@ -488,7 +562,8 @@ def _describe(
     path: Path, raw_text: str, problems: list[_Problem], names: dict[int, str] | None = None
 ) -> str:
     lines = [f"{path}: invalid configuration"]
-    for problem in problems:
+    index = _LineIndex(raw_text)  # built once: a file with thousands of problems stays fast
+    for problem in problems[:MAX_LISTED_PROBLEMS]:
         key = _dotted(problem.loc)
         loc = problem.loc
         if names and len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
@@ -496,12 +571,17 @@ def _describe(
             name = names.get(loc[1])
             if name is not None:
                 key = key.replace(f"sources[{loc[1]}]", f"sources[{loc[1]}] ({name})", 1)
-        line = _find_line(raw_text, problem.loc)
+        line = index.find(problem.loc)
         where = f"line {line}" if line else "file"
         lines.append(
             f"  {path}:{line or '?'}: {key}: {problem.message}"
             if key
             else f"  {path} ({where}): {problem.message}"
+        )
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(
+            f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more problems "
+            f"({len(problems)} in all; the first {MAX_LISTED_PROBLEMS} are listed)"
         )
     return "\n".join(lines)
 
@@ -516,45 +596,53 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _find_line(raw_text: str, loc: tuple[str | int, ...]) -> int | None:
-    """The line number of the key at `loc`, found by walking the TOML table headers.
+_HEADER = re.compile(r"^\s*\[(\[)?\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
+
+
+class _LineIndex:
+    """Where each table and key of a sources file is, read once from its lines.
 
     tomllib keeps no positions, so this follows the file's own structure: the n-th
-    `[[sources]]` header opens sources[n], `[notifiers.x]` opens notifiers.x, and the key
-    is the first `key =` line after the header (or the header itself).
+    `[[sources]]` header opens sources[n], `[notifiers.x]` opens notifiers.x, and a key is
+    the first `key =` line after its table's header (or the header itself).
     """
-    if not loc:
-        return None
-    header_line = _table_start(raw_text.splitlines(), loc)
-    key = next((part for part in reversed(loc) if isinstance(part, str)), None)
-    lines = raw_text.splitlines()
-    start = header_line if header_line is not None else 0
-    key_pattern = re.compile(rf"^\s*\"?{re.escape(str(key))}\"?\s*=") if key else None
-    for number in range(start, len(lines)):
-        text = lines[number]
-        if number > start and re.match(r"^\s*\[", text) and header_line is not None:
-            break
-        if key_pattern and key_pattern.match(text):
-            return number + 1
-    return header_line + 1 if header_line is not None else None
 
+    def __init__(self, raw_text: str) -> None:
+        self.sources: list[int] = []  # line index of each [[sources]] header
+        self.tables: dict[str, int] = {}  # "defaults", "notifiers.x" -> header line index
+        self.keys: dict[int | None, dict[str, int]] = {None: {}}  # header -> key -> line
+        header: int | None = None
+        for number, text in enumerate(raw_text.splitlines()):
+            match = _HEADER.match(text)
+            if match:
+                header = number
+                self.keys[header] = {}
+                name = match.group(2).replace('"', "").replace(" ", "")
+                if match.group(1) and name == "sources":
+                    self.sources.append(number)
+                else:
+                    self.tables.setdefault(name, number)
+                continue
+            key = _KEY.match(text)
+            if key:
+                self.keys[header].setdefault(key.group(1), number)
 
-def _table_start(lines: list[str], loc: tuple[str | int, ...]) -> int | None:
-    if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
-        count = -1
-        for number, text in enumerate(lines):
-            if re.match(r"^\s*\[\[\s*sources\s*\]\]", text):
-                count += 1
-                if count == loc[1]:
-                    return number
-        return None
-    if loc[0] == "notifiers" and len(loc) > 1:
-        name = re.escape(str(loc[1]))
-        for number, text in enumerate(lines):
-            if re.match(rf"^\s*\[\s*notifiers\.\"?{name}\"?\s*\]", text):
-                return number
-        return None
-    for number, text in enumerate(lines):
-        if re.match(rf"^\s*\[\s*{re.escape(str(loc[0]))}\s*\]", text):
-            return number
-    return None
+    def find(self, loc: tuple[str | int, ...]) -> int | None:
+        """The line number (from 1) of the key at `loc`, or of its table, if found."""
+        if not loc:
+            return None
+        header = self._table_start(loc)
+        key = next((part for part in reversed(loc) if isinstance(part, str)), None)
+        if key is not None:
+            number = self.keys.get(header, {}).get(key)
+            if number is not None:
+                return number + 1
+        return header + 1 if header is not None else None
+
+    def _table_start(self, loc: tuple[str | int, ...]) -> int | None:
+        if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+            return self.sources[loc[1]] if loc[1] < len(self.sources) else None
+        if loc[0] == "notifiers" and len(loc) > 1:
+            return self.tables.get(f"notifiers.{loc[1]}")
+        return self.tables.get(str(loc[0]))

@@ -43,6 +43,45 @@ class StoreError(Exception):
     """The state database cannot be opened or written; the message says why and where."""
 
 
+class StateCorrupt(StoreError):
+    """The state database file is damaged: the run stops (exit 2) and says how to recover."""
+
+
+# SQLite's words for a damaged file (sqlite3.DatabaseError), and for a full disk.
+_CORRUPT_WORDS = ("malformed", "not a database", "file is encrypted", "corrupt")
+_FULL_WORDS = ("database or disk is full", "disk is full")
+
+
+def corrupt_message(db_path: str, reason: str) -> str:
+    """What a user reads about a damaged state file: what, where and how to recover."""
+    return (
+        f"the state database {db_path} is damaged ({reason}).\n"
+        "  To recover, stop the daemon and any `monitor check`, keep a copy of the file, then\n"
+        "  either put back your last backup of it, or salvage what is readable:\n"
+        f"    sqlite3 {db_path} .recover | sqlite3 {db_path}.recovered\n"
+        f"    mv {db_path}.recovered {db_path}   (and remove {db_path}-wal, {db_path}-shm)"
+    )
+
+
+def _translate_sqlite_error(context: Any) -> None:
+    """Engine hook: a damaged file or a full disk becomes a plain StoreError.
+
+    Raised here, before SQLAlchemy wraps the driver's error with the SQL and parameters,
+    so neither a traceback nor raw SQL ever reaches a user.
+    """
+    orig = context.original_exception
+    text = str(orig).lower()
+    database = context.engine.url.database if context.engine is not None else None
+    where = database or "(the state database)"
+    if any(word in text for word in _FULL_WORDS):
+        raise StoreError(
+            f"disk full: the state database {where} cannot be written ({orig}); "
+            "free space on its disk and run again (nothing was half-written)"
+        ) from None
+    if any(word in text for word in _CORRUPT_WORDS):
+        raise StateCorrupt(corrupt_message(where, str(orig))) from None
+
+
 def error_text(exc: BaseException) -> str:
     """An exception as users may read it: for a database error, the driver's message only.
 
@@ -640,6 +679,7 @@ class Store:
         if engine.dialect.name == "sqlite":
             sa_event.listen(engine, "connect", _sqlite_pragmas)
             sa_event.listen(engine, "begin", _sqlite_begin)
+            sa_event.listen(engine, "handle_error", _translate_sqlite_error)
         try:
             store = cls(engine)
         except sa.exc.OperationalError as exc:

@@ -1,0 +1,98 @@
+"""The learned container on real pages: what an unchanged statement costs, and that edits show.
+
+    python benchmarks/container.py [--data ../shared/extraction-dev] [--repeat 5]
+
+For each page of DIR (laid out like `../shared/extraction-dev`: html/<id>.html.gz): a full
+extraction learns the container, then the page is read again the way a later check whose
+statement did not change reads it. Reports the share of pages with a learned container, the
+CPU time of that digest (lexbor, what checks use) beside a plain lxml parse of the same page
+(what the digest cost before) and a full extraction, and, as a correctness check, how many
+one-word edits of the extracted body and of the <title> change the digest (must be all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import lxml.html
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
+
+from monitor.extract.article import extract_article  # noqa: E402
+from monitor.extract.container import container_digest, learn_container  # noqa: E402
+
+
+def cpu_ms(work: Callable[[], object], repeat: int) -> float:
+    """The median CPU time of `work` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.process_time()
+        work()
+        times.append((time.process_time() - started) * 1000)
+    return statistics.median(times)
+
+
+def one_word_edit(html: str, text: str) -> str | None:
+    """The page with the first long word of the body that occurs once in the page changed."""
+    for word in text.split():
+        if len(word) >= 7 and word.isalpha() and html.count(word) == 1:
+            return html.replace(word, word[::-1] + "x")
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/extraction-dev"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    sizes, digest, lxml_parse, extraction = [], [], [], []
+    learned = body_edits = body_found = title_edits = title_found = 0
+    pages = sorted((args.data / "html").glob("*.html.gz"))
+    for file in pages:
+        html = gzip.decompress(file.read_bytes()).decode("utf-8", "replace")
+        article = extract_article(html)
+        found = learn_container(html, article)
+        if found is None:
+            continue
+        learned += 1
+        path, stored = found
+        sizes.append(len(html.encode()) / 1000)
+        digest.append(cpu_ms(lambda: container_digest(html, path), args.repeat))  # noqa: B023
+        lxml_parse.append(cpu_ms(lambda: lxml.html.document_fromstring(html), args.repeat))  # noqa: B023
+        extraction.append(cpu_ms(lambda: extract_article(html), 1))  # noqa: B023
+        assert container_digest(html, path) == stored
+        edited = one_word_edit(html, article.text)
+        if edited is not None:
+            body_edits += 1
+            body_found += container_digest(edited, path) != stored
+        if article.title and html.count(article.title) >= 1 and "<title>" in html:
+            title_edits += 1
+            retitled = html.replace("<title>", "<title>Updated: ", 1)
+            title_found += container_digest(retitled, path) != stored
+
+    def line(name: str, values: list[float]) -> str:
+        values = sorted(values)
+        p90 = values[int(len(values) * 0.9)]
+        return (
+            f"{name:<34}mean {statistics.mean(values):6.2f} ms, "
+            f"median {statistics.median(values):6.2f} ms, p90 {p90:6.2f} ms"
+        )
+
+    print(f"pages: {len(pages)}, container learned: {learned} ({learned / len(pages):.0%})")
+    print(f"page size: median {statistics.median(sizes):.0f} KB, max {max(sizes):.0f} KB")
+    print(line("container digest (lexbor)", digest))
+    print(line("lxml parse alone (the old digest)", lxml_parse))
+    print(line("full extraction", extraction))
+    print(f"one-word body edits that change the digest: {body_found}/{body_edits}")
+    print(f"<title> edits that change the digest: {title_found}/{title_edits}")
+
+
+if __name__ == "__main__":
+    main()
