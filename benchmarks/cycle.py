@@ -5,13 +5,19 @@ sidebar (noise), and 10 % of the pages get a real edit of their body (one word c
 removed or added). Reports wall time, CPU time and peak RSS of each `monitor check`, and
 detected versus true changes.
 
-    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch] [--rounds 3]
+    python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
+                               [--vs-urlwatch-selector] [--server asyncio|nginx] [--rounds 3]
 
 With --vs-urlwatch, urlwatch 2.29 is installed into its own virtual environment
 (benchmarks/.urlwatch-venv, reused on later runs) and runs the same two cycles over the same
 pages with its default whole-page settings (10 worker threads) in the same run. Each round
 runs both tools, taking turns at going first; the table shows each figure's median over the
-rounds, and the ratio is the median of the per-round ratios.
+rounds, and the ratio is the median of the per-round ratios. With --vs-urlwatch-selector,
+urlwatch also runs with a hand-set `css: article` filter on every job (exact, like us: it
+then flags only the real edits), the fair comparison for speed.
+
+`--server nginx` serves the pages from Debian's nginx on 127.0.0.1 (sendfile, ETag on; the
+cycles are folders, switched by an atomic symlink) instead of the asyncio stand-in.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -20,16 +26,19 @@ accounting; both run on this machine, so compare figures from one run, not acros
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -135,6 +144,60 @@ class Cycle:
     errors: int
 
 
+class NginxServer:
+    """Debian's nginx on 127.0.0.1 serving one folder per cycle; `switch` swaps a symlink."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder = folder
+        self.port = port
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def switch(self, cycle: int) -> None:
+        link = self.folder / "next"
+        link.symlink_to(self.folder / f"cycle-{cycle}")
+        link.replace(self.folder / "root")  # atomic: nginx never sees a missing root
+
+
+@contextlib.contextmanager
+def nginx_server(cycles: list[dict[str, bytes]]) -> Iterator[NginxServer]:
+    """The pages of every cycle on disk, served by nginx (sendfile, ETag) until the end."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("--server nginx needs Debian's nginx: apt-get install nginx-light")
+    folder = Path(tempfile.mkdtemp(prefix="monitor-nginx-"))
+    folder.chmod(0o755)  # nginx workers run as another user
+    for number, pages in enumerate(cycles):
+        for path, body in pages.items():
+            target = folder / f"cycle-{number}" / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (folder / "nginx.conf").write_text(
+        "daemon off; worker_processes 1; error_log stderr error; pid nginx.pid;\n"
+        "events { worker_connections 1024; }\n"
+        "http { default_type text/html; sendfile on; etag on; access_log off;\n"
+        "  keepalive_requests 100000;\n"
+        f"  server {{ listen 127.0.0.1:{port}; root {folder}/root; }} }}\n"
+    )
+    server = NginxServer(folder, port)
+    server.switch(0)
+    process = subprocess.Popen([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")])
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def monitor_cycle(config: Path, state: Path) -> Cycle:
     monitor = Path(sys.executable).parent / "monitor"
     run = measured(
@@ -146,8 +209,8 @@ def monitor_cycle(config: Path, state: Path) -> Cycle:
     return Cycle(run.wall, run.cpu, run.peak_rss_mb, changed, errors)
 
 
-def urlwatch_cycle(venv: Path, work: Path) -> Cycle:
-    files = ("--urls", "urls.yaml", "--config", "urlwatch.yaml", "--cache", "cache.db")
+def urlwatch_cycle(venv: Path, work: Path, jobs: str = "urls.yaml") -> Cycle:
+    files = ("--urls", jobs, "--config", "urlwatch.yaml", "--cache", f"cache-{jobs}.db")
     run = measured(
         [
             str(venv / "bin" / "urlwatch"),
@@ -173,7 +236,7 @@ def ensure_urlwatch() -> Path:
     return venv
 
 
-def two_cycles(server: PageServer, run: Callable[[], Cycle]) -> tuple[Cycle, Cycle]:
+def two_cycles(server: PageServer | NginxServer, run: Callable[[], Cycle]) -> tuple[Cycle, Cycle]:
     """The first cycle (baseline) on cycle-1 pages, then the second on cycle-2 pages."""
     server.switch(0)
     first = run()
@@ -205,15 +268,23 @@ def main() -> None:
     parser.add_argument("--edit-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--vs-urlwatch", action="store_true")
+    parser.add_argument("--vs-urlwatch-selector", action="store_true")
+    parser.add_argument("--server", choices=["asyncio", "nginx"], default="asyncio")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=20, help="as in [defaults]")
     parser.add_argument("--per-host", type=int, default=4, help="as in [defaults]")
     args = parser.parse_args()
 
-    venv = ensure_urlwatch() if args.vs_urlwatch else None
+    venv = ensure_urlwatch() if args.vs_urlwatch or args.vs_urlwatch_selector else None
     cycles, edits = build_site(args.pages, args.edit_share, args.seed)
-    runs: dict[str, list[tuple[Cycle, Cycle]]] = {"statement monitor": [], "urlwatch 2.29": []}
-    with page_server(cycles) as server:
+    selector_name = "urlwatch 2.29, css: article"
+    runs: dict[str, list[tuple[Cycle, Cycle]]] = {
+        "statement monitor": [],
+        "urlwatch 2.29": [],
+        selector_name: [],
+    }
+    serve = nginx_server if args.server == "nginx" else page_server
+    with serve(cycles) as server:
         urls = [server.url(f"/s/{page}") for page in range(args.pages)]
         for round_number in range(args.rounds):
             work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
@@ -224,12 +295,19 @@ def main() -> None:
                 lines += [f'[[sources]]\nname = "s{i}"\nurl = "{u}"\n' for i, u in enumerate(urls)]
                 config.write_text("\n".join(lines))
                 (work / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls))
+                (work / "selector.yaml").write_text(
+                    "\n---\n".join(f'url: "{u}"\nfilter:\n  - css: article' for u in urls)
+                )
                 (work / "hooks.py").write_text("")
                 tools: list[tuple[str, Callable[[], Cycle]]] = [
                     ("statement monitor", partial(monitor_cycle, config, work / "state"))
                 ]
-                if venv is not None:
+                if venv is not None and args.vs_urlwatch:
                     tools.append(("urlwatch 2.29", partial(urlwatch_cycle, venv, work)))
+                if venv is not None and args.vs_urlwatch_selector:
+                    tools.append(
+                        (selector_name, partial(urlwatch_cycle, venv, work, "selector.yaml"))
+                    )
                 if round_number % 2:
                     tools.reverse()
                 for name, tool in tools:
@@ -242,7 +320,8 @@ def main() -> None:
     print(
         f"pages: {args.pages}, true edits in cycle 2: {len(truth)}, seed {args.seed}, "
         f"rounds: {args.rounds}, CPUs: {os.cpu_count()}, "
-        f"limits: concurrency {args.concurrency}, per_host {args.per_host}"
+        f"limits: concurrency {args.concurrency}, per_host {args.per_host}, "
+        f"server: {args.server}"
     )
     print(
         f"{'median of rounds':<28}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}"
@@ -252,13 +331,15 @@ def main() -> None:
         if pairs:
             print_row(f"{name}, cycle 1", median_cycle([p[0] for p in pairs]), set())
             print_row(f"{name}, cycle 2", median_cycle([p[1] for p in pairs]), truth)
-    if venv is not None:
+    for other in ("urlwatch 2.29", selector_name):
+        if not runs[other]:
+            continue
         ratios = [
             ours[1].wall / theirs[1].wall
-            for ours, theirs in zip(runs["statement monitor"], runs["urlwatch 2.29"], strict=True)
+            for ours, theirs in zip(runs["statement monitor"], runs[other], strict=True)
         ]
         print(
-            f"cycle 2 wall time, ours / urlwatch: {statistics.median(ratios):.2f}x "
+            f"cycle 2 wall time, ours / {other}: {statistics.median(ratios):.2f}x "
             f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
     print(

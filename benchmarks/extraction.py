@@ -1,6 +1,6 @@
 """Measure article-body extraction against a labelled page set.
 
-    python benchmarks/extraction.py --data DIR [--compare] [--repeat N] [--worst N]
+    python benchmarks/extraction.py --data DIR [--compare] [--repeat N] [--worst N] [--folds 5]
 
 DIR holds `html/<id>.html.gz` pages and `ground-truth.json` ({id: {"articleBody": ...}}), the
 layout of the scrapinghub article-extraction-benchmark. Scoring follows that benchmark's
@@ -18,6 +18,12 @@ Timing is wall-clock milliseconds per page of each extractor call (the median is
 to compare; the mean shows the cost of the largest pages). With --compare, plain
 `trafilatura.extract(include_comments=False)` and readability-lxml are scored in the same run,
 taking turns page by page so that other load on the machine weighs on all of them alike.
+
+With --folds K, the pages are split into K folds by site (the host of the page's canonical or
+og:url address), and each optional rule of the extractor is judged the honest way: for every
+fold, a rule is kept only when turning it off lowers F1 on the other folds, and the F1 of that
+choice is measured on the held-out fold. The mean held-out F1 is the figure that generalises;
+the table also shows each rule's effect per fold.
 """
 
 from __future__ import annotations
@@ -202,6 +208,96 @@ def print_worst(result: Result, count: int) -> None:
         print(f"  {page_id}  F1={s.f1:.3f}  precision={s.precision:.3f}  recall={s.recall:.3f}")
 
 
+# The extractor's optional rules, each turned off by replacing one function of
+# monitor.extract.article (a pass-through of the same signature).
+RULES: dict[str, tuple[str, Callable[..., object]]] = {
+    "drop furniture": ("_drop_furniture", lambda tree: None),
+    "join split bodies": ("_join_split_bodies", lambda tree: None),
+    "drop noise blocks": ("_drop_noise", lambda blocks, title: blocks),
+    "drop repeated title": ("_drop_repeated_title", lambda blocks, title: blocks),
+}
+
+
+def site_of(page: Page) -> str:
+    """The site a page comes from: the host of its canonical or og:url address."""
+    match = re.search(
+        r"""(?:rel=["']canonical["'][^>]*href|property=["']og:url["'][^>]*content)=["']"""
+        r"""https?://([^/"']+)""",
+        page.html,
+    )
+    return match.group(1).lower().removeprefix("www.") if match else page.id
+
+
+def _f1(scores: list[Score]) -> float:
+    precision = statistics.mean([s.precision for s in scores if s.tp + s.fp > 0] or [0.0])
+    recall = statistics.mean([s.recall for s in scores if s.tp + s.fn > 0] or [0.0])
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _scores_without(pages: list[Page], off: frozenset[str]) -> list[Score]:
+    """Every page's score with the named rules turned off."""
+    import monitor.extract.article as article
+
+    saved = {RULES[rule][0]: getattr(article, RULES[rule][0]) for rule in off}
+    try:
+        for rule in off:
+            setattr(article, RULES[rule][0], RULES[rule][1])
+        return [score(p.expected, article.extract_article(p.html).text) for p in pages]
+    finally:
+        for name, function in saved.items():
+            setattr(article, name, function)
+
+
+def cross_validate(pages: list[Page], folds: int) -> None:
+    """Per-fold rule selection on the other folds, scored on the held-out one (see --folds).
+
+    A rule is kept for a fold when turning it off alone lowers F1 on the training folds; the
+    held-out fold is then scored with exactly that choice of rules.
+    """
+    sites = sorted({site_of(p) for p in pages})
+    fold_of_site = {site: i % folds for i, site in enumerate(sites)}
+    fold = [fold_of_site[site_of(p)] for p in pages]
+    cache: dict[frozenset[str], list[Score]] = {}
+
+    def scores(off: frozenset[str]) -> list[Score]:
+        if off not in cache:
+            cache[off] = _scores_without(pages, off)
+        return cache[off]
+
+    def f1(off: frozenset[str], rows: list[int]) -> float:
+        every = scores(off)
+        return _f1([every[i] for i in rows])
+
+    none: frozenset[str] = frozenset()
+    print(f"\n{len(pages)} pages from {len(sites)} sites in {folds} folds by site")
+    print(f"{'held-out fold':<16}{'pages':>6}{'all rules':>11}{'chosen':>9}  rules dropped")
+    held_out: list[float] = []
+    for k in range(folds):
+        train = [i for i, f in enumerate(fold) if f != k]
+        test = [i for i, f in enumerate(fold) if f == k]
+        if not test:
+            continue
+        base = f1(none, train)
+        dropped = frozenset(r for r in RULES if f1(frozenset({r}), train) >= base)
+        chosen = f1(dropped, test)
+        held_out.append(chosen)
+        print(
+            f"fold {k:<11}{len(test):>6}{f1(none, test):>11.4f}{chosen:>9.4f}  "
+            f"{', '.join(sorted(dropped)) or '-'}"
+        )
+    mean = statistics.mean(held_out)
+    print(f"mean held-out F1 with the rules chosen on the other folds: {mean:.4f}")
+    print(
+        f"\n{'F1 change, rule off':<22}" + "".join(f"{'fold ' + str(k):>9}" for k in range(folds))
+    )
+    for rule in RULES:
+        deltas = []
+        for k in range(folds):
+            test = [i for i, f in enumerate(fold) if f == k]
+            deltas.append(f1(frozenset({rule}), test) - f1(none, test))
+        print(f"{rule:<22}" + "".join(f"{d:>+9.4f}" for d in deltas))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="benchmark directory")
@@ -216,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         help="time each page N times, keep the fastest",
     )
     parser.add_argument("--worst", type=int, default=0, metavar="N", help="list our N worst pages")
+    parser.add_argument(
+        "--folds", type=int, default=0, metavar="K", help="cross-validate the rules by site"
+    )
     args = parser.parse_args(argv)
     # trafilatura warns about every page it finds no text in; the table is what matters here.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -230,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results, len(pages))
     if args.worst:
         print_worst(results[0], args.worst)
+    if args.folds:
+        cross_validate(pages, args.folds)
     return 0
 
 

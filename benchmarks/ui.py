@@ -39,9 +39,10 @@ from starlette.applications import Starlette  # noqa: E402
 from monitor.clock import utcnow  # noqa: E402
 from monitor.diff import normalize  # noqa: E402
 from monitor.events import Event, EventKind  # noqa: E402
+from monitor.fetch import Validators  # noqa: E402
 from monitor.review.app import create_ui  # noqa: E402
 from monitor.sources.config import Config  # noqa: E402
-from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store  # noqa: E402
+from monitor.state.store import Fetched, NewSnapshot, NewVersion, SourceUpdate, Store  # noqa: E402
 
 URL = "https://example.org/news/long-statement"
 IDENTITY = {"Accept-Encoding": "identity"}  # the page as is, without gzip
@@ -68,7 +69,13 @@ def build_state(state_dir: Path, size: int) -> tuple[Store, int]:
     for version, text in ((1, old), (2, new)):
         kind: EventKind = "baseline" if version == 1 else "changed"
         event = Event(kind, "bench", URL, title="A long statement", version=version)
-        update = StatementUpdate(URL, snapshot=_version("A long statement", text), events=[event])
+        update = NewVersion(
+            URL,
+            _version("A long statement", text),
+            base_version=version - 1,
+            fetched=Fetched(Validators(), None),
+            events=[event],
+        )
         store.save_check(
             SourceUpdate("bench", URL, "page", checked_at=utcnow(), statements=[update])
         )

@@ -2,4 +2,4 @@
 
 from monitor.cli.main import main
 
-main()
+main(prog_name="monitor")

@@ -13,14 +13,20 @@ from typing import Any, Literal, get_args
 
 from monitor.clock import iso_utc, parse_utc, utcnow
 from monitor.diff import Change
+from monitor.meaning import Finding
 
-EventKind = Literal["baseline", "new", "changed", "moved", "removed", "error", "recovered", "test"]
-EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+EventKind = Literal[
+    "baseline", "new", "changed", "moved", "removed", "restored", "error", "recovered", "test"
+]
+# The kinds a check records (all but `test`), in the order people filter on them.
+EVENT_KINDS: tuple[str, ...] = tuple(k for k in get_args(EventKind) if k != "test")
 
 # Kinds that people are alerted about; a baseline is recorded silently, and an error only
 # alerts when it completes a streak of failed checks (then `failures` is set). `test` is the
 # message of `monitor notify --test`, never stored.
-ALERTING_KINDS: frozenset[str] = frozenset({"new", "changed", "moved", "removed", "recovered"})
+ALERTING_KINDS: frozenset[str] = frozenset(
+    {"new", "changed", "moved", "removed", "restored", "recovered"}
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class Event:
     summary: str | None = None  # the start of the statement's text (new statements)
     failures: int | None = None  # failed checks in a row (error and recovered alerts)
     at: dt.datetime = field(default_factory=utcnow)
+    # What a `changed` event's edits mean (monitor.meaning), most important first.
+    meaning: tuple[Finding, ...] = ()
 
     @property
     def alerts(self) -> bool:
@@ -60,6 +68,7 @@ class Event:
             out["similarity"] = round(self.similarity, 4)
         if self.event == "changed":
             out["changes"] = [c.to_json(detail=detail) for c in self.changes]
+            out["meaning"] = [f.to_json() for f in self.meaning]
         if self.error is not None:
             out["error"] = self.error
         if self.moved_from is not None:
@@ -78,7 +87,7 @@ class Event:
         """The event back from `to_json` (either form); raises ValueError when it is not one."""
         try:
             kind = data["event"]
-            if kind not in EVENT_KINDS:
+            if kind not in get_args(EventKind):
                 raise ValueError(f"unknown event kind {kind!r}")
             published = data.get("published")
             return cls(
@@ -95,6 +104,7 @@ class Event:
                 summary=data.get("summary"),
                 failures=data.get("failures"),
                 at=parse_utc(data["at"]),
+                meaning=tuple(Finding.from_json(f) for f in data.get("meaning") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a stored event: {exc}") from exc

@@ -1,18 +1,26 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1 whose routes each test sets."""
+"""Shared fixtures and helpers: a real HTTP server on 127.0.0.1 whose routes each test sets,
+the one way tests write a sources file (`write_config`) and run the CLI (`run_cli`)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from monitor.cli.main import main
 from monitor.state.store import Store
+
+# Tests fail fast: short timeouts, no retries.
+TEST_DEFAULTS = '[defaults]\ntimeout = "2s"\nretries = 0\nmax_bytes = "5MB"\n'
 
 # A route answers with (status, headers, body) or, for faults such as stalling
 # mid-body, by writing to the raw request handler itself and returning None.
@@ -127,3 +135,32 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "state")
     yield opened
     opened.close()
+
+
+def write_config(folder: Path, body: str, defaults: str = "") -> Path:
+    """`folder/sources.toml` with the tests' `[defaults]` (plus `defaults` lines) and `body`
+    (sources and notifiers as TOML); returns its path."""
+    path = folder / "sources.toml"
+    path.write_text(f"{TEST_DEFAULTS}{defaults}\n{body}", encoding="utf-8")
+    return path
+
+
+def source_table(name: str, url: str, kind: str = "page", extra: str = "") -> str:
+    """One `[[sources]]` table."""
+    return f'[[sources]]\nname = "{name}"\nurl = "{url}"\nkind = "{kind}"\n{extra}\n'
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    """`monitor ARGS...` in this process, as a user would type it."""
+    return CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
+
+
+def check_json(
+    config: Path, state: Path, *names: str, env: dict[str, str] | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """`monitor check --format json`: its exit status and the events it printed."""
+    result = run_cli(
+        "check", "--config", str(config), "--state", str(state), "--format", "json", *names, env=env
+    )
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result.exit_code, events

@@ -22,7 +22,7 @@ from monitor.clock import utcnow
 from monitor.diff import Change
 from monitor.events import Event
 from monitor.sources.config import Config
-from monitor.state.store import OutboxAlert, SourceUpdate, StatementUpdate, Store
+from monitor.state.store import CheckFailed, OutboxAlert, SourceUpdate, Store
 
 USERNAME = "monitor"
 PASSWORD = "correct-horse-battery"  # a "secret" that must never show up in errors
@@ -64,7 +64,7 @@ def queue_alert(store: Store, event: Event, notifiers: Sequence[str] = ("hook",)
             url="https://news.example.org/",
             kind="page",
             checked_at=utcnow(),
-            statements=[StatementUpdate(url=event.url, events=[event])],
+            statements=[CheckFailed(url=event.url, events=[event])],
             notifiers=list(notifiers),
         )
     )

@@ -8,39 +8,21 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import LoopbackServer
+from click.testing import Result
+from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.cli.main import main
 from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 
 
-def write_config(tmp_path: Path, sources: str, defaults: str = "") -> Path:
-    path = tmp_path / "sources.toml"
-    path.write_text(
-        f'[defaults]\ntimeout = "2s"\nretries = 0\nmax_bytes = "5MB"\n{defaults}\n{sources}',
-        encoding="utf-8",
-    )
-    return path
-
-
 def page_source(name: str, url: str, extra: str = "") -> str:
-    return f'[[sources]]\nname = "{name}"\nurl = "{url}"\nkind = "page"\n{extra}\n'
+    return source_table(name, url, "page", extra)
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def check_json(config: Path, state: Path, *names: str) -> tuple[int, list[dict]]:
-    result = run(
-        "check", "--config", str(config), "--state", str(state), "--format", "json", *names
-    )
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    return result.exit_code, events
+    return run_cli(*args)
 
 
 @pytest.fixture
@@ -99,6 +81,62 @@ def test_one_word_removed_is_reported_with_the_word(statement, tmp_path):
     assert 0.9 < event["similarity"] < 1.0
     assert event["changes"] == [
         {"op": "modified", "before": PARTNERSHIP[1], "after": edited[1]},
+    ]
+
+
+def test_changed_event_says_what_the_edit_means(statement, tmp_path):
+    """A softened commitment and a moved date are named in the event's `meaning`."""
+    server, config, url = statement
+    check_json(config, tmp_path / "state")
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("Example Corp will provide", "Example Corp may provide")
+    edited[3] = edited[3].replace("spring of 2027", "spring of 2028")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    code, events = check_json(config, tmp_path / "state")
+    assert code == 0
+    (event,) = events
+    assert event["meaning"] == [
+        {
+            "kind": "modality",
+            "before": "will",
+            "after": "may",
+            "direction": "weaker",
+            "sentence": edited[1],
+        },
+        {
+            "kind": "date",
+            "before": "in the spring of 2027",
+            "after": "in the spring of 2028",
+            "sentence": "The companies expect the first research programmes to begin in the"
+            " spring of 2028.",
+        },
+    ]
+
+
+def test_a_plain_edit_has_an_empty_meaning(statement, tmp_path):
+    server, config, url = statement
+    check_json(config, tmp_path / "state")
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("an independent review board", "a review board")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    _, events = check_json(config, tmp_path / "state")
+    assert [e["meaning"] for e in events] == [[]]
+
+
+def test_diff_and_check_text_say_what_the_edit_means(statement, tmp_path):
+    server, config, url = statement
+    state = tmp_path / "state"
+    run("check", "--config", str(config), "--state", str(state))
+    edited = list(PARTNERSHIP)
+    edited[1] = edited[1].replace("Example Corp will provide", "Example Corp may provide")
+    server.page("/news/partnership", press_release(TITLE, edited))
+    checked = run("check", "--config", str(config), "--state", str(state))
+    assert '• "will" → "may" (weaker commitment)' in checked.stdout
+    shown = run("diff", url, "--state", str(state))
+    assert '• "will" → "may" (weaker commitment)' in shown.stdout
+    as_json = json.loads(run("diff", url, "--state", str(state), "--format", "json").stdout)
+    assert [(f["kind"], f["before"], f["after"]) for f in as_json["meaning"]] == [
+        ("modality", "will", "may")
     ]
 
 

@@ -7,12 +7,10 @@ import hmac
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-from conftest import LoopbackServer
+from conftest import LoopbackServer, check_json, source_table, write_config
 from notify_support import Receiver
 from pages import PARTNERSHIP, press_release
 
-from monitor.cli.main import main
 from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
@@ -21,21 +19,18 @@ SECRET = "hook-secret-for-tests"
 
 def setup(server: LoopbackServer, tmp_path: Path, hook_path: str = "/hook") -> Path:
     url = server.page("/s", press_release(TITLE, PARTNERSHIP))
-    config = tmp_path / "sources.toml"
-    config.write_text(
-        '[defaults]\ntimeout = "2s"\nretries = 0\nerror_alert_after = 2\n'
-        f'[[sources]]\nname = "corp"\nurl = "{url}"\n'
-        f'[notifiers.hook]\ntype = "webhook"\nurl = "{server.url(hook_path)}"\n'
-        'secret = "${HOOK_SECRET}"\ntimeout = "2s"\n'
+    return write_config(
+        tmp_path,
+        source_table("corp", url)
+        + f'[notifiers.hook]\ntype = "webhook"\nurl = "{server.url(hook_path)}"\n'
+        'secret = "${HOOK_SECRET}"\ntimeout = "2s"\n',
+        defaults="error_alert_after = 2",
     )
-    return config
 
 
 def check(config: Path, state: Path) -> int:
-    result = CliRunner(env={"HOOK_SECRET": SECRET}).invoke(
-        main, ["check", "--config", str(config), "--state", str(state), "--format", "json"]
-    )
-    return result.exit_code
+    code, _events = check_json(config, state, env={"HOOK_SECRET": SECRET})
+    return code
 
 
 def edit(server: LoopbackServer, old: str, new: str) -> None:

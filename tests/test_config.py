@@ -41,7 +41,7 @@ def test_misspelt_key_is_named_with_line_and_hint(tmp_path):
     )
     message = error_of(path)
     assert f"{path}:8" in message
-    assert "sources[1].intervall" in message
+    assert "sources[1] (b).intervall" in message
     assert "did you mean 'interval'" in message
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -234,19 +233,18 @@ def test_tokens_are_words_punctuation_and_spaces() -> None:
 # --- bounded work -----------------------------------------------------------------------------
 
 
-def test_many_paragraphs_all_edited_stay_fast_and_correct() -> None:
+def test_many_paragraphs_all_edited_are_all_paired() -> None:
+    # Speed is measured by benchmarks/diff.py; an unbounded pairing search would make this
+    # test take minutes.
     count = 3000
     old = "\n\n".join(f"Item {i}: the quick brown fox number {i}." for i in range(count))
     new = "\n\n".join(f"Item {i}: the quick red fox number {i}!" for i in range(count))
-    start = time.perf_counter()
     result = compare(old, new)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0  # an unbounded pairing search would take minutes
     assert [c.op for c in result.changes] == ["modified"] * count
     assert apply_changes(paragraphs(old), result.changes) == paragraphs(new)
 
 
-def test_a_100kb_statement_is_compared_quickly() -> None:
+def test_a_100kb_statement_with_ten_edits_gives_ten_changes() -> None:
     rng = random.Random(2)
     words = [f"w{n}" for n in range(2000)]
     paras = [" ".join(rng.choices(words, k=80)) + "." for _ in range(250)]
@@ -255,10 +253,7 @@ def test_a_100kb_statement_is_compared_quickly() -> None:
     for k in range(0, 250, 25):
         paras[k] = paras[k].replace(" ", " and ", 1)
     new = "\n\n".join(paras)
-    compare(old, new)  # warm up
-    start = time.perf_counter()
-    result = compare(old, new)
-    assert time.perf_counter() - start < 0.25  # a few ms in practice; generous for slow CI
+    result = compare(old, new)  # its time: benchmarks/diff.py
     assert len(result.changes) == 10
 
 

@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from monitor.fetch.base import FetchRequest
 from monitor.fetch.client import (
     Accept,
     ConnectionFailed,
-    Fetcher,
     FetchError,
     FetchSettings,
     FetchTimeout,
+    HttpFetcher,
     HTTPStatusError,
     Page,
     ResponseTooLarge,
@@ -58,13 +59,19 @@ Reply = tuple[int, dict[str, str], bytes]  # what a route handler answers
 @pytest.fixture
 async def fetch() -> AsyncIterator[Fetch]:
     """`await fetch(url, **kwargs)` through a Fetcher with the fast test settings."""
-    async with Fetcher(FAST) as fetcher:
-        yield fetcher.fetch
+    async with HttpFetcher(FAST) as fetcher:
+
+        async def fetch(
+            url: str, validators: Validators | None = None, *, accept: Accept = "html"
+        ) -> Page:
+            return await fetcher.fetch(FetchRequest(url, validators or Validators(), accept))
+
+        yield fetch
 
 
 async def fetch_with(settings: FetchSettings, url: str, accept: Accept = "html") -> Page:
-    async with Fetcher(settings) as fetcher:
-        return await fetcher.fetch(url, accept=accept)
+    async with HttpFetcher(settings) as fetcher:
+        return await fetcher.fetch(FetchRequest(url, accept=accept))
 
 
 def settings(**changes: Any) -> FetchSettings:
@@ -654,8 +661,9 @@ async def test_concurrency_caps(http_server, caps: dict[str, int], expected: int
 
     http_server.route("/slow", slow)
 
-    async with Fetcher(settings(**caps)) as fetcher:
-        pages = await asyncio.gather(*(fetcher.fetch(http_server.url("/slow")) for _ in range(6)))
+    async with HttpFetcher(settings(**caps)) as fetcher:
+        request = FetchRequest(http_server.url("/slow"))
+        pages = await asyncio.gather(*(fetcher.fetch(request) for _ in range(6)))
 
     assert len(pages) == 6
     assert peak[0] == expected

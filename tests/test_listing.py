@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import LoopbackServer
+from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
 from pages import PARTNERSHIP, Noise, newsroom_index, press_release, rss_feed
 
-from monitor.cli.main import main
 from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
 from monitor.state.store import Store
 
@@ -46,19 +43,11 @@ def serve_newsroom(server: LoopbackServer, paths: list[str], **kw) -> str:
 
 
 def config_for(tmp_path: Path, url: str, kind: str = "index", extra: str = "") -> Path:
-    path = tmp_path / "sources.toml"
-    path.write_text(
-        f'[defaults]\ntimeout = "2s"\nretries = 0\n{extra}\n'
-        f'[[sources]]\nname = "newsroom"\nurl = "{url}"\nkind = "{kind}"\n'
-    )
-    return path
+    return write_config(tmp_path, source_table("newsroom", url, kind), defaults=extra)
 
 
 def check(config: Path, state: Path) -> tuple[int, list[dict]]:
-    result = CliRunner().invoke(
-        main, ["check", "--config", str(config), "--state", str(state), "--format", "json"]
-    )
-    return result.exit_code, [json.loads(x) for x in result.stdout.splitlines() if x.strip()]
+    return check_json(config, state)
 
 
 @pytest.fixture
@@ -215,7 +204,7 @@ def test_feed_that_is_not_xml_is_an_error(http_server, tmp_path):
 def test_statements_command_lists_tracked_statements(newsroom):
     server, config, state = newsroom
     check(config, state)
-    result = CliRunner().invoke(main, ["statements", "--state", str(state), "newsroom"])
+    result = run_cli("statements", "--state", str(state), "newsroom")
     assert result.exit_code == 0
     assert "third-quarter results" in result.stdout
     assert "active" in result.stdout

@@ -86,7 +86,7 @@ def test_outbox_retry_and_purge(tmp_path: Path, config_file: Path) -> None:
     purged = run(outbox_command, "purge", *where)
 
     assert retried.exit_code == 0
-    assert f"alert #{ids[0]} is not a dead alert; left as it is" in retried.output
+    assert f"alert #{ids[0]} is pending, not dead; left as it is" in retried.output
     assert "1 dead alert is pending again" in retried.output
     assert purged.output.strip() == "Deleted 0 dead alerts."
     store = Store.open(state)

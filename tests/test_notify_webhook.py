@@ -233,3 +233,68 @@ async def test_connection_refused(store: Store, http_server: Any) -> None:
 
     error = alert(store, queued.id).last_error or ""
     assert error.startswith("cannot connect to webhook http://127.0.0.1:9/…: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# The diff link and the timestamped signature (replay protection)
+# ---------------------------------------------------------------------------------------------
+
+
+def verify_receiver_side(secret: str, headers: dict[str, str], body: bytes, now: float) -> str:
+    """What the README tells a receiver to do; returns "ok" or why the delivery is refused."""
+    timestamp = headers.get("X-Monitor-Timestamp", "")
+    if not timestamp.isdigit():
+        return "no timestamp"
+    if abs(now - int(timestamp)) > 300:
+        return "stale"
+    signed = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(headers.get("X-Monitor-Signature-256", ""), expected):
+        return "bad signature"
+    return "ok"
+
+
+async def test_body_links_to_the_diff_page_when_public_url_is_set(
+    store: Store, http_server: Any, receiver: Receiver
+) -> None:
+    queued = queue_alert(store, changed_event())
+    config = make_config(
+        {"hook": {"type": "webhook", "url": http_server.url("/hook")}},
+        public_url="https://monitor.example.org/",
+    )
+
+    await deliver_due(store, config)
+
+    body = json.loads(receiver.received[0][1])
+    assert body["link"] == (
+        "https://monitor.example.org/diff?url=https%3A%2F%2Fnews.example.org%2Fstatement-1"
+        "&from=1&to=2"
+    )
+    assert {k: v for k, v in body.items() if k != "link"} == queued.event.to_json()
+
+
+async def test_a_timestamp_is_signed_with_the_body_and_fresh_on_each_retry(
+    store: Store, http_server: Any, receiver: Receiver
+) -> None:
+    receiver.replies = [(500, {}, b"busy")]
+    queue_alert(store, changed_event())
+    config = hook_config(http_server, secret=SECRET)
+    now = utcnow()
+
+    await deliver_due(store, config, now=now, policy=NO_JITTER)
+    time.sleep(1.1)  # a retry a second later carries a later timestamp
+    await deliver_due(store, config, now=now + dt.timedelta(hours=1), policy=NO_JITTER)
+
+    (first, body), (retry, again) = receiver.received
+    assert body == again and int(retry["X-Monitor-Timestamp"]) > int(first["X-Monitor-Timestamp"])
+    for headers in (first, retry):
+        sent_at = int(headers["X-Monitor-Timestamp"])
+        assert abs(sent_at - time.time()) < 60
+        assert verify_receiver_side(SECRET, headers, body, now=sent_at + 1) == "ok"
+        # the body-only signature old receivers check is unchanged
+        old = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Monitor-Signature"] == old
+    # a delivery captured and replayed later is refused, and so is a moved timestamp
+    assert verify_receiver_side(SECRET, first, body, now=time.time() + 3600) == "stale"
+    forged = {**first, "X-Monitor-Timestamp": str(int(time.time()))}
+    assert verify_receiver_side(SECRET, forged, body, now=time.time()) == "bad signature"

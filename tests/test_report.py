@@ -96,10 +96,11 @@ class Markup(HTMLParser):
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "main", "article", "header", "h1", "p",
     "span", "a", "div", "section", "nav", "details", "summary", "del", "ins",
+    "h2", "ul", "li",  # what the edit means (monitor.meaning), above the diff
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "lang", "charset", "name", "content", "http-equiv", "class", "dir", "href", "rel", "id",
-    "aria-label", "aria-current",
+    "aria-label", "aria-current", "aria-labelledby",
 }  # fmt: skip
 
 

@@ -27,6 +27,9 @@ from service_support import (
     write_config,
 )
 
+# the daemon as a subprocess: seconds per test
+pytestmark = pytest.mark.slow
+
 TITLE = "Example Corp and Sample Industries announce research partnership"
 TOKEN = "s3cret-token-for-the-tests-0123456789"
 

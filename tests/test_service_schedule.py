@@ -11,7 +11,6 @@ import pytest
 
 from monitor.daemon.scheduler import (
     CronSchedule,
-    HostSpacing,
     IntervalSchedule,
     JitteredTrigger,
     ScheduleError,
@@ -22,6 +21,7 @@ from monitor.daemon.scheduler import (
     restart_delays,
     timing_of,
 )
+from monitor.fetch.polite import HostSpacing
 from monitor.sources.config import parse_config
 
 T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,8 @@ from pages import PARTNERSHIP, press_release
 
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.state.store import NewSnapshot, SourceUpdate, StatementUpdate, Store, StoreError
+from monitor.fetch import Validators
+from monitor.state.store import Fetched, NewSnapshot, NewVersion, SourceUpdate, Store, StoreError
 
 
 def test_missing_state_folder_is_created(tmp_path):
@@ -29,59 +29,64 @@ def test_state_path_that_is_a_file_is_refused(tmp_path):
         Store.open(tmp_path / "file" / "state")
 
 
-@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop root")
-def test_read_only_state_folder_gives_a_clear_message(http_server):
-    url = http_server.page("/s", press_release("T", PARTNERSHIP))
-    top = Path(tempfile.mkdtemp(prefix="monitor-ro-", dir="/tmp"))
-    try:
-        top.chmod(0o755)
-        config = top / "sources.toml"
-        config.write_text(f'[[sources]]\nname = "a"\nurl = "{url}"\n')
-        config.chmod(0o644)
-        state = top / "state"
-        Store.open(state).close()
-        before = sorted(p.name for p in state.iterdir())
-        for path in [state, *state.iterdir()]:
+def _make_read_only(paths: list[Path]) -> list[Path]:
+    """Make files and folders unwritable, even for root; returns what to undo.
+
+    Root ignores permission bits, so as root the folders are made immutable (`chattr +i`)
+    instead of running the monitor as another user: that user could not read a checkout
+    in a private folder (a clone under `mktemp -d`), and the test would fail for that.
+    """
+    if os.geteuid() != 0:
+        for path in paths:
             path.chmod(0o555 if path.is_dir() else 0o444)
-        command = [
-            sys.executable,
-            "-m",
-            "monitor.cli.main",
-            "check",
-            "--config",
-            str(config),
-            "--state",
-            str(state),
-        ]
-        if os.geteuid() == 0:  # root ignores permissions: run as nobody
-            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        return []
+    subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
+    return paths
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr as root")
+def test_read_only_state_folder_gives_a_clear_message(http_server, tmp_path):
+    url = http_server.page("/s", press_release("T", PARTNERSHIP))
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[[sources]]\nname = "a"\nurl = "{url}"\n')
+    state = tmp_path / "state"
+    Store.open(state).close()
+    before = sorted(p.name for p in state.iterdir())
+    frozen = _make_read_only([state, *state.iterdir()])
+    try:
+        command = [sys.executable, "-m", "monitor", "check", "--config", str(config)]
+        result = subprocess.run(
+            [*command, "--state", str(state)], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 2, result.stderr
         assert "not writable" in result.stderr
         assert "Traceback" not in result.stderr
         assert sorted(p.name for p in state.iterdir()) == before
     finally:
-        for path in top.rglob("*"):
+        if frozen:
+            subprocess.run(["chattr", "-i", *map(str, frozen)], check=True)
+        for path in [state, *state.iterdir()]:
             path.chmod(0o755)
-        shutil.rmtree(top)
 
 
 def test_a_failed_write_leaves_no_half_version(tmp_path):
     store = Store.open(tmp_path)
     snap = NewSnapshot("T", "a", "a", None, None, None, None, "h1", b"<p>a</p>")
-    first = StatementUpdate(
+    first = NewVersion(
         "http://x/",
-        snapshot=snap,
-        content_hash="h1",
+        snap,
+        base_version=0,
+        fetched=Fetched(Validators(), "h1"),
         events=[Event("baseline", "s", "http://x/", version=1)],
     )
     store.save_check(SourceUpdate("s", "http://x/", "page", utcnow(), statements=[first]))
     # The second write fails after its snapshot row is written (a crash while writing the
     # event): the snapshot and statement updates must roll back with it.
-    broken = StatementUpdate(
+    broken = NewVersion(
         "http://x/",
-        snapshot=NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
-        content_hash="h2",
+        NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
+        base_version=1,
+        fetched=Fetched(Validators(), "h2"),
         events=[Event("changed", "s", "http://x/", version=2)],
     )
 
@@ -110,11 +115,11 @@ def test_two_runs_that_saw_the_same_edit_record_it_once(tmp_path):
 
     def check(text: str, base: int, kind: str) -> SourceUpdate:
         snap = NewSnapshot("T", text, text, None, None, None, None, text, None)
-        item = StatementUpdate(
+        item = NewVersion(
             "http://x/",
-            snapshot=snap,
-            content_hash=text,
+            snap,
             base_version=base,
+            fetched=Fetched(Validators(), text),
             events=[Event(kind, "s", "http://x/", version=base + 1)],
         )
         return SourceUpdate("s", "http://x/", "page", utcnow(), statements=[item], notifiers=["n"])

@@ -43,10 +43,14 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+# A real Chromium: seconds per test, so `slow`.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +175,30 @@ def test_click_from_the_dashboard_to_a_diff_and_switch_views(
     p.get_by_role("link", name="← Earlier change").click()
     p.wait_for_url(re.compile(r"from=1.*to=2"))
     expect(p.locator(".view-inline del", has_text="independent")).to_be_visible()
+    page.assert_clean()
+
+
+def test_a_finding_links_to_its_paragraph_even_from_the_side_view(
+    page: Watched,
+    ui_state: UiState,  # noqa: F811
+    ui_url: str,  # noqa: F811
+) -> None:
+    p = page.page
+    url = quote(ui_state.corp_url, safe="")
+    p.goto(f"{ui_url}/diff?url={url}&from=2&to=3#diff-side")
+    expect(p.locator("#diff-side")).to_be_visible()
+    findings = p.locator("section.meaning li")
+    expect(findings).to_have_count(2)
+    expect(findings.first).to_have_text('"in the spring of 2027" → "in the autumn of 2027" (date)')
+    findings.first.get_by_role("link").click()
+    # The paragraph is the target: the inline view shows again, scrolled to it, outlined.
+    target = p.locator(".para:target")
+    expect(target).to_have_count(1)
+    expect(target).to_contain_text("autumn of 2027")
+    expect(target).to_be_in_viewport()
+    expect(p.locator("#diff-inline")).to_be_visible()
+    outline = target.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline == "solid"
     page.assert_clean()
 
 
@@ -310,7 +338,6 @@ def test_dashboard_under_the_daemon_buttons_search_unread_and_layout(
     from conftest import serving
     from pages import PARTNERSHIP, press_release
     from service_support import ROOT, Daemon, wait_until
-
     from ui_support import CORP_TITLE, CORP_V2, CORP_V3
 
     with serving() as server:

@@ -16,76 +16,37 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from monitor.alerts import channels
+from monitor.alerts.channels import ChannelOptions
 from monitor.alerts.errors import DeliveryError, UnknownNotifierError
 from monitor.alerts.messages import MessageRenderer, one_line
 from monitor.alerts.outgoing import for_test
+from monitor.cli.options import (
+    group_config_option,
+    group_state_option,
+    locations,
+    open_config,
+    open_store,
+)
 from monitor.clock import iso_utc
-from monitor.sources.config import Config, ConfigError, load_config
-from monitor.state.store import OutboxAlert, Store, StoreError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_CONFIG = Path("sources.toml")
-DEFAULT_STATE = Path("state")
-
-
-def _location_options(func: F) -> F:
-    """`--config` and `--state`, unset (None) so a subcommand can inherit its group's."""
-    func = click.option(
-        "--state",
-        "state_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        help=f"State folder (default: {DEFAULT_STATE}/).",
-    )(func)
-    func = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help=f"Configuration file (default: {DEFAULT_CONFIG}).",
-    )(func)
-    return func
-
-
-def _locations(
-    ctx: click.Context, config_path: Path | None, state_dir: Path | None
-) -> tuple[Path, Path]:
-    """The options given here, else on the parent group, else the defaults."""
-    parent = ctx.parent.params if ctx.parent is not None else {}
-    config = config_path or parent.get("config_path") or DEFAULT_CONFIG
-    state = state_dir or parent.get("state_dir") or DEFAULT_STATE
-    return config, state
-
-
-def _load(config_path: Path) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
-
-
-def _open_store(state_dir: Path) -> Store:
-    try:
-        return Store.open(state_dir)
-    except StoreError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
+from monitor.sources.config import Config
+from monitor.state.store import OutboxAlert, Store
+from monitor.terminal import for_terminal
 
 
 def _open(
     ctx: click.Context, config_path: Path | None, state_dir: Path | None
-) -> tuple[Config, Store]:
-    config_file, state = _locations(ctx, config_path, state_dir)
-    return _load(config_file), _open_store(state)
+) -> tuple[Config | None, Store]:
+    """The configuration (None when no --config is given and the default file is missing:
+    the outbox needs only the state) and the store, which is never created here."""
+    config_file, state = locations(ctx, config_path, state_dir)
+    given = config_path or (ctx.parent.params.get("config_path") if ctx.parent else None)
+    config = open_config(config_file) if given or config_file.exists() else None
+    return config, open_store(state, create=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +55,8 @@ def _open(
 
 
 @click.group("outbox", invoke_without_command=True)
-@_location_options
+@group_state_option
+@group_config_option
 @click.option(
     "--status",
     type=click.Choice(["pending", "dead", "sent", "all"]),
@@ -126,7 +88,7 @@ def outbox_command(
         click.echo("The outbox is empty." if status is None else f"No {status} alerts.")
         return
     for alert in alerts:
-        click.echo(_alert_line(alert, config))
+        click.echo(for_terminal(_alert_line(alert, config)))
 
 
 def _select(store: Store, status: str | None) -> list[OutboxAlert]:
@@ -155,12 +117,13 @@ def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
     }
 
 
-def _alert_line(alert: OutboxAlert, config: Config) -> str:
+def _alert_line(alert: OutboxAlert, config: Config | None) -> str:
     """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
     event = alert.event
     heading = one_line(event.title or event.url, 80)
     what = f"{event.event}: {heading} ({event.source})"
-    notifier = alert.notifier + ("" if alert.notifier in config.notifiers else " (not configured)")
+    known = config is None or alert.notifier in config.notifiers
+    notifier = alert.notifier + ("" if known else " (not configured)")
     tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
     if alert.status == "pending":
         tries += f", next {alert.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
@@ -173,7 +136,8 @@ def _alert_line(alert: OutboxAlert, config: Config) -> str:
 
 
 @outbox_command.command("retry")
-@_location_options
+@group_state_option
+@group_config_option
 @click.argument("ids", nargs=-1, type=int)
 @click.pass_context
 def outbox_retry(
@@ -181,20 +145,33 @@ def outbox_retry(
 ) -> None:
     """Queue dead alerts again (all of them, or the IDS given)."""
     _config, store = _open(ctx, config_path, state_dir)
+    refused = 0
     try:
         if ids:
-            dead = {a.id for a in store.outbox(status="dead")}
-            for missing in sorted(set(ids) - dead):
-                click.echo(f"alert #{missing} is not a dead alert; left as it is", err=True)
+            statuses = {a.id: a.status for a in store.outbox(limit=10**9)}
+            for wanted in sorted(set(ids)):
+                if wanted not in statuses:
+                    click.echo(f"monitor: there is no alert #{wanted}", err=True)
+                    refused += 1
+                elif statuses[wanted] != "dead":
+                    click.echo(f"alert #{wanted} is {statuses[wanted]}, not dead; left as it is")
         count = store.retry_dead(list(ids) if ids else None)
     finally:
         store.close()
-    noun = "alert is" if count == 1 else "alerts are"
-    click.echo(f"{count} dead {noun} pending again; `monitor run` or `monitor check` sends them.")
+    if count == 0:
+        click.echo("No dead alerts to retry.")
+    else:
+        noun = "alert is" if count == 1 else "alerts are"
+        click.echo(
+            f"{count} dead {noun} pending again; `monitor run` or `monitor check` sends them."
+        )
+    if refused:  # an id that is no alert at all is a mistake worth an exit status
+        raise SystemExit(1)
 
 
 @outbox_command.command("purge")
-@_location_options
+@group_state_option
+@group_config_option
 @click.option(
     "--status",
     type=click.Choice(["dead", "sent"]),
@@ -221,7 +198,7 @@ def outbox_purge(
 
 
 async def send_test(
-    config: Config, name: str, options: channels.ChannelOptions | None = None
+    config: Config, name: str, options: ChannelOptions | None = None
 ) -> tuple[str, list[str]]:
     """Send a test message through one notifier.
 
@@ -232,27 +209,28 @@ async def send_test(
     if notifier is None:
         raise UnknownNotifierError(name, list(config.notifiers))
     outgoing = for_test(name, MessageRenderer(config.defaults.templates))
-    await channels.send(notifier, outgoing, options or channels.ChannelOptions())
-    return channels.describe(notifier), list(outgoing.message.problems)
+    await notifier.send(outgoing, options or ChannelOptions())
+    return notifier.describe(), list(outgoing.message.problems)
 
 
 @click.command("notify")
 @click.option("--test", "test_name", metavar="NAME", required=True, help="Notifier to test.")
-@_location_options
+@group_state_option
+@group_config_option
 @click.pass_context
 def notify_command(
     ctx: click.Context, test_name: str, config_path: Path | None, state_dir: Path | None
 ) -> None:
     """Send a test message through the notifier NAME and report the outcome."""
-    config_file, _state = _locations(ctx, config_path, state_dir)
-    config = _load(config_file)
+    config_file, _state = locations(ctx, config_path, state_dir)
+    config = open_config(config_file)
     try:
         where, problems = asyncio.run(send_test(config, test_name))
     except UnknownNotifierError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None
     except DeliveryError as exc:
-        click.echo(f"{test_name}: test message NOT delivered: {exc}", err=True)
+        click.echo(for_terminal(f"{test_name}: test message NOT delivered: {exc}"), err=True)
         raise SystemExit(1) from None
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)

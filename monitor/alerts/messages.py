@@ -26,21 +26,26 @@ from urllib.parse import quote
 
 import jinja2
 
+from monitor import templating
 from monitor.clock import iso_utc
 from monitor.diff import Change, WordEdit
 from monitor.events import Event
+from monitor.meaning import Finding, anchor, describe
 from monitor.sources.urls import safe_href
 
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "[monitor]"
 SUBJECT_LIMIT = 200  # characters; longer subjects are cut with an ellipsis
+# An alert leads with at most this many findings (one line each); the diff page has them all.
+MAX_FINDINGS = 8
 
 KIND_LABELS = {
     "new": "New",
     "changed": "Changed",
     "moved": "Moved",
     "removed": "Removed",
+    "restored": "Restored",
     "error": "Error",
     "recovered": "Recovered",
     "test": "Test",
@@ -74,6 +79,18 @@ class ChangeView:
 
 
 @dataclass(frozen=True)
+class FindingView:
+    """One finding of what a change means, as a line for people (see monitor.meaning)."""
+
+    kind: str
+    line: str  # e.g. '"will" → "may" (weaker commitment)'
+    short: str  # the same without the explanation, for a subject: '"will" → "may"'
+    sentence: str
+    direction: str | None
+    link: str | None  # its paragraph on the UI's diff page (None without public_url)
+
+
+@dataclass(frozen=True)
 class AlertView:
     """An event prepared for templates: every field present (None when unknown)."""
 
@@ -95,6 +112,13 @@ class AlertView:
     href: str | None  # the statement's URL when it is http(s), safe in an href
     delivery_id: str | None
     event: dict[str, Any] = field(repr=False)
+    meaning: tuple[FindingView, ...] = ()  # the first MAX_FINDINGS, most important first
+    more_findings: int = 0  # how many more there are
+
+    @property
+    def lead(self) -> str | None:
+        """The most important finding, short (the subject names it), or None."""
+        return self.meaning[0].short if self.meaning else None
 
     @property
     def removed_count(self) -> int:
@@ -125,11 +149,26 @@ def change_view(change: Change) -> ChangeView:
     return ChangeView(change.op, change.before, change.after, change.segments, change.part)
 
 
+def finding_view(finding: Finding, event: Event, link: str | None) -> FindingView:
+    """A finding of an event, with its line and a link to its paragraph in the diff."""
+    place = anchor(finding, event.changes) if link else None
+    return FindingView(
+        kind=finding.kind,
+        line=one_line(describe(finding), 500),
+        short=one_line(describe(finding, short=True), 120),
+        sentence=finding.sentence,
+        direction=finding.direction,
+        link=f"{link}#{place}" if link and place else link,
+    )
+
+
 def alert_view(
     event: Event, *, public_url: str | None = None, delivery_id: str | None = None
 ) -> AlertView:
     """Prepare an event for the templates."""
     title = one_line(event.title, 500) if event.title else None
+    link = diff_link(public_url, event)
+    findings = event.meaning if event.event == "changed" else ()
     return AlertView(
         kind=event.event,
         label=KIND_LABELS.get(event.event, event.event.capitalize()),
@@ -145,10 +184,12 @@ def alert_view(
         published=event.published.isoformat() if event.published else None,
         summary=event.summary,
         at=iso_utc(event.at),
-        link=diff_link(public_url, event),
+        link=link,
         href=safe_href(event.url),
         delivery_id=delivery_id,
         event=event.to_json(),
+        meaning=tuple(finding_view(f, event, link) for f in findings[:MAX_FINDINGS]),
+        more_findings=max(0, len(findings) - MAX_FINDINGS),
     )
 
 
@@ -161,21 +202,6 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
 # ---------------------------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------------------------
-
-
-def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "htm", "xml"), default_for_string=False, default=False
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["percent"] = lambda value: f"{float(value) * 100:.1f}%"
-    return env
 
 
 def describe_template_error(name: str, exc: BaseException, folder: Path | None) -> str:
@@ -207,7 +233,7 @@ class MessageRenderer:
     def __init__(self, user_folder: Path | None = None) -> None:
         builtin = jinja2.PackageLoader("monitor.alerts", "templates")
         self.user_folder = user_folder
-        self._builtin = _environment(builtin)
+        self._builtin = templating.environment(builtin, text_too=True)
         self._env = self._builtin
         self._setup_problems: tuple[str, ...] = ()
         if user_folder is not None:
@@ -216,7 +242,7 @@ class MessageRenderer:
                     f"templates folder {user_folder} does not exist; using the built-in templates",
                 )
             loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user_folder)), builtin])
-            self._env = _environment(loader)
+            self._env = templating.environment(loader, text_too=True)
 
     def alert(
         self,

@@ -33,13 +33,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from monitor.alerts import channels
-from monitor.alerts.channels import AnyNotifier, ChannelOptions
+from monitor.alerts.channels import ChannelOptions, NotifierSettings
 from monitor.alerts.errors import DeliveryError
 from monitor.alerts.messages import MessageRenderer
 from monitor.alerts.outgoing import Outgoing, for_alert, for_digest
 from monitor.alerts.redact import redactor_for
-from monitor.clock import utcnow
+from monitor.clock import MAX_SERVER_DELAY, utcnow
 from monitor.sources.config import Config, format_duration
 from monitor.state.store import OutboxAlert, Store, StoreError
 
@@ -250,7 +249,9 @@ class _Round:
                     self._record_failure(later, note, wait)  # retried together with it
                 return
 
-    async def _attempt(self, notifier: AnyNotifier | None, batch: Batch) -> DeliveryError | None:
+    async def _attempt(
+        self, notifier: NotifierSettings | None, batch: Batch
+    ) -> DeliveryError | None:
         """Send one batch and mark it sent; returns the error instead of raising."""
         if notifier is None:
             return DeliveryError(
@@ -260,7 +261,7 @@ class _Round:
             )
         try:
             outgoing = self._compose(batch)
-            await channels.send(notifier, outgoing, self.options)
+            await notifier.send(outgoing, self.options)
         except DeliveryError as exc:
             return exc
         except Exception as exc:  # a bug or an unexpected library error: keep the round going
@@ -301,7 +302,7 @@ class _Round:
     def _wait(self, batch: Batch, retry_after: float | None) -> float:
         """Seconds until the next attempt: the receiver's Retry-After, else the backoff."""
         if retry_after is not None:
-            return max(retry_after, MIN_RETRY_AFTER)
+            return min(max(retry_after, MIN_RETRY_AFTER), MAX_SERVER_DELAY)
         return self.policy.delay(max(a.attempts for a in batch.alerts), self.rng)
 
     def _record_failure(self, batch: Batch, message: str, wait: float) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alerts.messages import MessageRenderer, RenderedMessage
+from monitor.alerts.messages import MessageRenderer, RenderedMessage, diff_link
 from monitor.clock import iso_utc, utcnow
 from monitor.events import Event
 from monitor.state.store import OutboxAlert
@@ -38,6 +38,16 @@ def event_body(event: dict[str, Any]) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode("utf-8")
 
 
+def event_json(event: Event, public_url: str | None) -> dict[str, Any]:
+    """The event as the webhook sends it: the contract's JSON, plus `link` to the UI's diff
+    page (or the statement's page) when `public_url` is set."""
+    out = event.to_json()
+    link = diff_link(public_url, event)
+    if link is not None:
+        out["link"] = link
+    return out
+
+
 def digest_id(delivery_ids: Sequence[str]) -> str:
     """A digest's delivery id: the same for the same set of alerts, on every retry."""
     joined = ",".join(sorted(delivery_ids))
@@ -51,7 +61,7 @@ def for_alert(alert: OutboxAlert, renderer: MessageRenderer, public_url: str | N
         delivery_id=alert.delivery_id,
         kind=alert.event.event,
         message=message,
-        payload=event_body(alert.event.to_json()),
+        payload=event_body(event_json(alert.event, public_url)),
         alert_ids=(alert.id,),
         delivery_ids=(alert.delivery_id,),
     )
@@ -72,7 +82,9 @@ def for_digest(
     body = {
         "event": "digest",
         "count": len(alerts),
-        "alerts": [{"delivery_id": a.delivery_id, "event": a.event.to_json()} for a in alerts],
+        "alerts": [
+            {"delivery_id": a.delivery_id, "event": event_json(a.event, public_url)} for a in alerts
+        ],
         "at": iso_utc(now or utcnow()),
     }
     return Outgoing(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from monitor.sources.config import AppriseNotifier, EmailNotifier, WebhookNotifier
+if TYPE_CHECKING:
+    from monitor.alerts.channels.base import NotifierSettings
 
 MASK = "***"
 
@@ -70,18 +72,6 @@ class Redactor:
         return text
 
 
-def redactor_for(notifier: WebhookNotifier | EmailNotifier | AppriseNotifier) -> Redactor:
+def redactor_for(notifier: NotifierSettings) -> Redactor:
     """A Redactor that knows every secret a notifier's configuration holds."""
-    secrets: list[str | None] = []
-    if isinstance(notifier, WebhookNotifier):
-        secrets += url_secrets(notifier.url)
-        secrets += list(notifier.headers.values())
-        if notifier.secret is not None:
-            secrets.append(notifier.secret.get_secret_value())
-    elif isinstance(notifier, EmailNotifier):
-        if notifier.password is not None:
-            secrets.append(notifier.password.get_secret_value())
-    else:
-        for url in notifier.urls:
-            secrets += url_secrets(url.get_secret_value())
-    return Redactor(secrets)
+    return Redactor(notifier.secrets())

@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
-from monitor import diff
+from monitor import diff, meaning
+from monitor.archive.keeper import Archiver, archiver_for
+from monitor.archive.model import ArchiveRef, VersionInfo
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.extract.article import Article, ExtractionError, extract_statement
@@ -32,29 +33,45 @@ from monitor.extract.discover import (
     links_from_feed,
     links_from_index,
 )
-from monitor.fetch.client import (
+from monitor.extract.patterns import compile_ignore
+from monitor.fetch.base import (
+    Accept,
     Fetcher,
     FetchError,
-    FetchSettings,
+    FetchRequest,
     HTTPStatusError,
     Page,
+    RenderOptions,
     Validators,
 )
-from monitor.sources.config import Config, Source
+from monitor.fetch.client import FetchSettings
+from monitor.fetch.router import open_fetcher
+from monitor.sources.config import Config, Source, format_duration
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
 from monitor.state.store import (
+    CheckFailed,
+    Container,
+    Discovered,
+    Fetched,
     NewSnapshot,
+    NewVersion,
+    NoiseOnly,
+    Removed,
     SourceRecord,
     SourceUpdate,
+    StateCorrupt,
     StatementRecord,
     StatementUpdate,
+    StatusChange,
     Store,
     StoreError,
+    Unchanged,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AnnounceAs = Literal["baseline", "new"]
 
 GONE_STATUSES = frozenset({404, 410})
 SUMMARY_CHARS = 280
@@ -135,6 +152,10 @@ class CheckContext:
         else:
             self.store.save_check(update)
 
+    def archiver(self) -> Archiver | None:
+        """The run's evidence archive (None with `archive = "off"`)."""
+        return archiver_for(self.config, self.store)
+
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run CPU-bound work in the executor when there is one, else here."""
         job = partial(func, *args, **kwargs)
@@ -145,14 +166,14 @@ class CheckContext:
 
 def read_statement(
     html: str, url: str, selector: str | None, ignore: tuple[str, ...]
-) -> tuple[Article, tuple[str, str] | None]:
+) -> tuple[Article, Container | None]:
     """Extract a page's statement and learn its container (a top-level function, so that a
     process pool can run it)."""
-    patterns = [re.compile(p) for p in ignore]
+    patterns = compile_ignore(ignore)  # with a time limit: a runaway pattern fails the check
     article = extract_statement(html, url, selector=selector, ignore=patterns)
     # With a selector the body's place is given; learning applies to automatic extraction.
     learned = learn_container(html, article) if selector is None and article.text else None
-    return article, learned
+    return article, Container(*learned) if learned else None
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -168,7 +189,70 @@ def fetch_settings(config: Config) -> FetchSettings:
         retries=d.retries,
         max_connections=d.concurrency,
         per_host=d.per_host,
+        allow_networks=d.allow_networks,
+        browser=d.browser,
+        browser_pages=d.browser_pages,
     )
+
+
+def fetch_request(
+    source: Source,
+    config: Config,
+    url: str,
+    validators: Validators | None = None,
+    *,
+    accept: Accept = "html",
+) -> FetchRequest:
+    """How to fetch `url` for `source`: its request settings over the `[defaults]` ones.
+
+    Every page of a source (its listing, its statements, an advertised feed) is fetched
+    with the same settings, rendered too when the source says `render = true`.
+    """
+    d = config.defaults
+    render = source.render if source.render is not None else d.render
+    proxy = source.proxy if source.proxy is not None else d.proxy
+    headers = {**d.headers, **(source.headers or {})}
+    cookies = {**d.cookies, **(source.cookies or {})}
+    options = None
+    if render:
+        options = RenderOptions(
+            wait_for=source.wait_for,
+            wait=source.wait if source.wait is not None else d.wait,
+            timeout=source.render_timeout or d.render_timeout,
+        )
+    return FetchRequest(
+        url=url,
+        validators=validators or Validators(),
+        accept=accept,
+        headers=headers,
+        cookies=cookies,
+        user_agent=source.user_agent,
+        proxy=proxy,
+        verify=config.verify_of(source),
+        render=options,
+        origin=source.url,
+        secrets=_request_secrets(headers, cookies, proxy),
+    )
+
+
+def _request_secrets(
+    headers: dict[str, str], cookies: dict[str, str], proxy: str | None
+) -> tuple[str, ...]:
+    """The values of a request that must never be shown: header and cookie values, the
+    proxy's credentials."""
+    found = [v for v in headers.values() if len(v) >= 8] + list(cookies.values())
+    if proxy is not None and "@" in proxy:
+        userinfo = proxy.split("://", 1)[-1].rsplit("@", 1)[0]
+        found += [part for part in userinfo.split(":", 1) if part]
+    return tuple(found)
+
+
+def request_secrets(config: Config) -> list[str]:
+    """Every request secret of a configuration, for log redaction."""
+    found: list[str] = []
+    for source in config.sources:
+        found += fetch_request(source, config, source.url).secrets
+    return sorted(set(found))
 
 
 async def check_sources(
@@ -178,9 +262,16 @@ async def check_sources(
     *,
     executor: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
+    timeout: float | None = None,
 ) -> list[CheckResult]:
-    """Check several sources concurrently with one shared, rate-limited HTTP client."""
-    async with Fetcher(fetch_settings(config)) as fetcher:
+    """Check several sources concurrently with one shared, rate-limited HTTP client.
+
+    `timeout` (seconds) bounds the whole run: a source still being checked then is
+    abandoned and reported as that source's `error`.
+    """
+    loop = asyncio.get_running_loop()
+    ends = None if timeout is None else loop.time() + timeout
+    async with open_fetcher(fetch_settings(config)) as fetcher:
         ctx = CheckContext(
             config,
             store,
@@ -191,7 +282,11 @@ async def check_sources(
         )
 
         async def run(source: Source) -> CheckResult:
-            result = await check_source(source, ctx)
+            try:
+                async with asyncio.timeout_at(ends):
+                    result = await check_source(source, ctx)
+            except TimeoutError:
+                result = unfinished(source, timeout or 0.0)
             if on_result is not None:
                 on_result(result)
             return result
@@ -200,18 +295,35 @@ async def check_sources(
 
 
 async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
-    """Check one source, then store everything it found (snapshots, events, alerts) at once."""
+    """Check one source, then store everything it found (snapshots, events, alerts) at once.
+
+    No exception from one source's check escapes it: an unexpected one (a bug, a library
+    failing on a hostile answer) becomes that source's `error` event, recorded like a failed
+    fetch, with its statements untouched, so one bad server never stops a run.
+    """
     started = time.monotonic()
     record = ctx.source_record(source.name)
-    if source.kind == "page":
-        update = await _check_page_source(source, ctx)
-    else:
-        update = await _check_listing_source(source, ctx, record)
+    try:
+        if source.kind == "page":
+            update = await _check_page_source(source, ctx)
+        else:
+            update = await _check_listing_source(source, ctx, record)
+    except StateCorrupt:
+        raise  # the whole run's state, not this source's trouble: the run stops
+    except Exception as exc:
+        # A bug, or an input nobody foresaw: this source's error, never the end of the run
+        # (the other sources' checks go on and are recorded). Nothing it found is kept.
+        log.exception("the check of %s failed unexpectedly", source.name)
+        message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+        error = Event("error", source.name, canonical_url(source.url), error=message)
+        update = source_update(source, ctx.config, error.at, error=message, events=[error])
     update = failure_streak_alerts(
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
     try:
         await ctx.record(update)
+    except StateCorrupt:
+        raise
     except StoreError as exc:
         message = f"could not record the check: {exc}"
         log.error("%s: %s", source.name, message)
@@ -219,6 +331,16 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         return CheckResult(source.name, [error], message, time.monotonic() - started)
     events = [*update.events, *(e for s in update.statements for e in s.events)]
     return CheckResult(source.name, events, update.error, time.monotonic() - started)
+
+
+def unfinished(source: Source, timeout: float) -> CheckResult:
+    """A check abandoned at the run's time limit (`monitor check --timeout`)."""
+    message = (
+        f"not finished within the run's time limit ({format_duration(timeout)}; "
+        "`monitor check --timeout` sets it): abandoned"
+    )
+    url = canonical_url(source.url)
+    return CheckResult(source.name, [Event("error", source.name, url, error=message)], message)
 
 
 def source_update(
@@ -295,26 +417,36 @@ async def check_statement(
     the stored snapshot is then left alone, so the next good fetch is compared with the last
     good one and an outage never shows as a change.
     """
-    page = await _fetch(url, previous, ctx.fetcher)
+    page = await _fetch(source, url, previous, ctx)
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
+    update = await _compare_page(source, url, page, previous, ctx, fallback_text)
+    if previous is not None and previous.status == "removed" and previous.version:
+        # It answers again after a 404/410: say so, with any edit made meanwhile.
+        back = Event("restored", source.name, url, title=previous.title, version=previous.version)
+        return replace(update, events=[back, *update.events])
+    return update
+
+
+async def _compare_page(
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord | None,
+    ctx: CheckContext,
+    fallback_text: str | None,
+) -> StatementUpdate:
+    """The statement in a fetched page, compared with its last snapshot."""
+    reactivated = previous is not None and previous.status == "removed"
     if previous is not None and _same_bytes(page, previous):
-        return StatementUpdate(
-            url,
-            etag=previous.etag,
-            last_modified=previous.last_modified,
-            content_hash=previous.content_hash,
-            status=_reactivated(previous),
-        )
-    fetched = StatementUpdate(
-        url, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash
-    )
+        return Unchanged(url, reactivated=reactivated)
+    fetched = Fetched.of(page)
     if previous is not None and await _same_container(page, previous, ctx):
         # Only the page around the statement changed: skip extraction.
-        return replace(fetched, status=_reactivated(previous))
+        capture = await _capture(ctx, source, url, page, previous, None)
+        return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
     article, learned = await _extract(source, page, ctx, fallback_text)
-    fetched = replace(fetched, container=learned or ("", ""))
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = ctx.store.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
@@ -326,14 +458,18 @@ async def check_statement(
             version=1,
             published=article.published,
         )
-        return replace(fetched, snapshot=snapshot, events=[event], status="active", base_version=0)
+        snapshot = await _archived(ctx, source, url, page, snapshot, 1)
+        return NewVersion(url, snapshot, 0, fetched, learned, events=[event])
     headline = diff.title_change(last.title, article.title)
     if last.text_hash == snapshot.text_hash and headline is None:
         # The page changed but the statement did not: noise (sidebars, timestamps, markup).
-        return replace(fetched, status=_reactivated(previous))
+        capture = await _capture(ctx, source, url, page, previous, snapshot.text_hash)
+        return NoiseOnly(url, fetched, learned, reactivated=reactivated, capture=capture)
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
     comparison = diff.compare(last.text, article.text)
+    changes = (headline, *comparison.changes) if headline else comparison.changes
+    findings = _meaning(last.text, article.text, replace(comparison, changes=changes), url)
     event = Event(
         "changed",
         source.name,
@@ -341,21 +477,80 @@ async def check_statement(
         title=article.title or last.title,
         version=previous.version + 1,
         similarity=comparison.similarity,
-        changes=(headline, *comparison.changes) if headline else comparison.changes,
+        changes=changes,
         published=article.published,
+        meaning=findings,
     )
-    return replace(
-        fetched, snapshot=snapshot, events=[event], status="active", base_version=previous.version
-    )
+    snapshot = await _archived(ctx, source, url, page, snapshot, previous.version + 1)
+    return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
 
 
-async def _fetch(url: str, previous: StatementRecord | None, fetcher: Fetcher) -> Page | None:
+def _meaning(
+    old: str, new: str, comparison: diff.Comparison, url: str
+) -> tuple[meaning.Finding, ...]:
+    """What the edits mean, from the same alignment (the headline among the changes).
+
+    The findings explain a change; a fault in finding them must never lose the change.
+    """
+    try:
+        return meaning.explain(old, new, comparison=comparison)
+    except Exception:
+        log.exception("could not explain the change of %s; reported without findings", url)
+        return ()
+
+
+async def _archived(
+    ctx: CheckContext, source: Source, url: str, page: Page, snapshot: NewSnapshot, version: int
+) -> NewSnapshot:
+    """The new version with its page archived (written now, before the check is recorded).
+
+    With the archive on, the raw page is not kept in the database as well; when the archive
+    cannot be written (logged), the raw page is kept there instead, so nothing is lost.
+    """
+    archiver = ctx.archiver()
+    if archiver is None:
+        return snapshot
+    info = VersionInfo(
+        text_sha256=snapshot.text_hash,
+        version=version,
+        source=source.name,
+        statement_url=url,
+        title=snapshot.title,
+    )
+    ref = await archiver.keep(page, info)
+    if ref is None:
+        return replace(snapshot, raw=snapshot.raw or page.text.encode("utf-8"))
+    return replace(snapshot, archive=ref, raw=None)
+
+
+async def _capture(
+    ctx: CheckContext,
+    source: Source,
+    url: str,
+    page: Page,
+    previous: StatementRecord,
+    text_hash: str | None,
+) -> ArchiveRef | None:
+    """With `archive = "all"`, the archived records of a fetch that changed the page's bytes
+    but not the statement (None otherwise)."""
+    archiver = ctx.archiver()
+    if archiver is None or not archiver.every_change:
+        return None
+    info = VersionInfo(
+        text_sha256=text_hash, version=previous.version, source=source.name, statement_url=url
+    )
+    return await archiver.keep(page, info)
+
+
+async def _fetch(
+    source: Source, url: str, previous: StatementRecord | None, ctx: CheckContext
+) -> Page | None:
     """The page, or None when a known statement is gone; StatementError otherwise."""
     validators = None
     if previous is not None and previous.version and previous.status != "removed":
-        validators = Validators(etag=previous.etag, last_modified=previous.last_modified)
+        validators = previous.validators
     try:
-        return await fetcher.fetch(url, validators)
+        return await ctx.fetcher.fetch(fetch_request(source, ctx.config, url, validators))
     except HTTPStatusError as exc:
         if exc.status in GONE_STATUSES and previous is not None and previous.version:
             return None
@@ -371,21 +566,18 @@ def _same_bytes(page: Page, previous: StatementRecord) -> bool:
     return page.not_modified or page.content_hash == previous.content_hash
 
 
-def _reactivated(previous: StatementRecord) -> str | None:
-    return "active" if previous.status == "removed" else None
-
-
 async def _same_container(page: Page, previous: StatementRecord, ctx: CheckContext) -> bool:
     """True when the statement's learned container reads exactly as at the last snapshot."""
-    if not (previous.version and previous.container and previous.container_digest):
+    container = previous.learned_container
+    if not previous.version or container is None:
         return False
-    digest = await ctx.run(container_digest, page.text, previous.container)
-    return digest == previous.container_digest
+    digest = await ctx.run(container_digest, page.text, container.path)
+    return digest == container.digest
 
 
 async def _extract(
     source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
-) -> tuple[Article, tuple[str, str] | None]:
+) -> tuple[Article, Container | None]:
     try:
         article, learned = await ctx.run(
             read_statement, page.text, page.final_url, source.selector, source.ignore
@@ -434,9 +626,9 @@ def _snapshot(article: Article, page: Page, *, keep_raw: bool) -> NewSnapshot:
 
 def _removed(source: Source, url: str, previous: StatementRecord) -> StatementUpdate:
     if previous.status == "removed":
-        return StatementUpdate(url)  # reported once already
+        return Removed(url)  # reported once already
     event = Event("removed", source.name, url, title=previous.title, version=previous.version)
-    return StatementUpdate(url, status="removed", events=[event])
+    return Removed(url, events=[event])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,19 +647,16 @@ async def _check_listing_source(
     update = source_update(source, ctx.config, checked_at)
     listed: list[Link] = []
     try:
-        listing = await _read_listing(source, record, ctx.fetcher)
+        listing = await _read_listing(source, record, ctx)
     except StatementError as exc:
         # The store keeps the listing's old validators; tracked statements are still checked.
         error = Event("error", source.name, canonical_url(source.url), error=str(exc))
         update = replace(update, error=str(exc), events=[error])
     else:
         listed = listing.links
-        update = replace(
-            update,
-            etag=listing.page.etag,
-            last_modified=listing.page.last_modified,
-            content_hash=listing.page.content_hash or (record.content_hash if record else None),
-        )
+        content_hash = listing.page.content_hash or (record.content_hash if record else None)
+        fetched = Fetched(Validators(listing.page.etag, listing.page.last_modified), content_hash)
+        update = replace(update, fetched=fetched)
     discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
     statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
     return replace(update, statements=[*discovered.values(), *statement_updates])
@@ -479,14 +668,16 @@ class _Listing:
     links: list[Link]  # empty when the listing is unchanged since the last check
 
 
-async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fetcher) -> _Listing:
+async def _read_listing(source: Source, record: SourceRecord | None, ctx: CheckContext) -> _Listing:
     validators = None
     if record is not None and record.last_success_at is not None:
-        validators = Validators(etag=record.etag, last_modified=record.last_modified)
+        validators = record.validators
+    accept: Accept = "feed" if source.kind == "feed" else "html"
     try:
-        page = await fetcher.fetch(
-            source.url, validators, accept="feed" if source.kind == "feed" else "html"
-        )
+        request = fetch_request(source, ctx.config, source.url, validators, accept=accept)
+        if source.kind == "feed":
+            request = replace(request, render=None)  # a feed is XML; its items are rendered
+        page = await ctx.fetcher.fetch(request)
     except FetchError as exc:
         raise StatementError(str(exc)) from exc
     unchanged = page.not_modified or (
@@ -502,7 +693,7 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
     except DiscoveryError as exc:
         raise StatementError(f"{exc} ({redact_url(source.url)})") from exc
     if source.kind == "index" and source.follow_feed:
-        links = await _with_advertised_feed(page, links, fetcher)
+        links = await _with_advertised_feed(source, page, links, ctx)
     if not links:
         what = "items in the feed" if source.kind == "feed" else "statement links on the page"
         hint = "" if source.kind == "feed" or source.links else "; set `links` to a CSS selector"
@@ -512,7 +703,9 @@ async def _read_listing(source: Source, record: SourceRecord | None, fetcher: Fe
     return _Listing(page, links)
 
 
-async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher) -> list[Link]:
+async def _with_advertised_feed(
+    source: Source, page: Page, links: list[Link], ctx: CheckContext
+) -> list[Link]:
     """The items of the feed the index page advertises, then the page's own links.
 
     A feed names statements the page may not show (and gives their dates); a feed that is
@@ -522,7 +715,9 @@ async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher)
     if feed_url is None:
         return links
     try:
-        feed = await fetcher.fetch(feed_url, accept="feed")
+        # A feed is XML: read as served, never rendered.
+        request = replace(fetch_request(source, ctx.config, feed_url, accept="feed"), render=None)
+        feed = await ctx.fetcher.fetch(request)
         items = links_from_feed(feed.body, feed.final_url)
     except (FetchError, DiscoveryError) as exc:
         log.warning("the feed advertised by %s is unusable: %s", redact_url(page.url), exc)
@@ -532,18 +727,17 @@ async def _with_advertised_feed(page: Page, links: list[Link], fetcher: Fetcher)
 
 
 def _record_new_links(
-    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: str
-) -> dict[str, StatementUpdate]:
+    listed: Sequence[Link], known: dict[str, StatementRecord], announce_as: AnnounceAs
+) -> dict[str, Discovered]:
     """A pending statement for every listed link not tracked yet, in listing order."""
-    pending: dict[str, StatementUpdate] = {}
+    pending: dict[str, Discovered] = {}
     for link in listed:
         if link.url in known or link.url in pending:
             continue
-        pending[link.url] = StatementUpdate(
+        pending[link.url] = Discovered(
             link.url,
-            status="pending",
+            announce_as,
             title=link.title,
-            discovered_as=announce_as,
             summary=link.summary,
             listed_published=link.published,
         )
@@ -554,7 +748,7 @@ async def _check_tracked(
     source: Source,
     ctx: CheckContext,
     known: dict[str, StatementRecord],
-    discovered: dict[str, StatementUpdate],
+    discovered: dict[str, Discovered],
     listed: Sequence[Link],
 ) -> list[StatementUpdate]:
     """Fetch up to `max_new_per_check` pending statements and re-check every active one."""
@@ -564,17 +758,22 @@ async def _check_tracked(
     new_urls = [url for url in discovered if url not in known]
     first_fetches = [*(s.url for s in waiting), *new_urls][: ctx.config.defaults.max_new_per_check]
     tracked = [s for s in known.values() if s.status == "active" and s.version > 0]
+    # A 404 may be a mistake fixed later: removed statements are still fetched, less often.
+    recheck_after = dt.timedelta(seconds=ctx.config.defaults.recheck_removed)
+    tracked += [
+        s
+        for s in known.values()
+        if s.status == "removed"
+        and s.version > 0
+        and (s.last_checked_at is None or utcnow() - s.last_checked_at >= recheck_after)
+    ]
 
-    def pending_record(url: str) -> PendingStatement:
+    def pending_record(url: str) -> Discovered:
         record = known.get(url)
-        if record is not None:
-            return PendingStatement(
-                url, record.discovered_as, record.summary, record.title, record.listed_published
-            )
-        item = discovered[url]
-        return PendingStatement(
-            url, item.discovered_as or "new", item.summary, item.title, item.listed_published
-        )
+        if record is None:
+            return discovered[url]
+        announce_as: AnnounceAs = "baseline" if record.discovered_as == "baseline" else "new"
+        return Discovered(url, announce_as, record.title, record.summary, record.listed_published)
 
     # Candidates for a move: statements that left the listing (only known when it was read)
     # or whose page is gone.
@@ -593,30 +792,19 @@ async def _check_tracked(
 
 def _moves_are_not_removals(updates: list[StatementUpdate]) -> list[StatementUpdate]:
     """A statement found at a new URL is `moved`; its old URL answering 404 is no `removed`."""
-    moved = {u.url for u in updates if u.status == "moved"}
+    moved = {u.url for u in updates if isinstance(u, StatusChange) and u.status == "moved"}
     return [
-        replace(u, status="moved", events=[e for e in u.events if e.event != "removed"])
-        if u.url in moved and u.status == "removed"
+        StatusChange(u.url, "moved", events=[e for e in u.events if e.event != "removed"])
+        if u.url in moved and isinstance(u, Removed)
         else u
         for u in updates
     ]
 
 
-@dataclass(frozen=True)
-class PendingStatement:
-    """A statement named by a listing and not fetched yet."""
-
-    url: str
-    announce_as: str  # "baseline" or "new"
-    summary: str | None
-    title: str | None
-    published: object | None
-
-
 async def _first_fetch(
     source: Source,
     ctx: CheckContext,
-    pending: PendingStatement,
+    pending: Discovered,
     known: dict[str, StatementRecord],
     gone_from_listing: Sequence[StatementRecord],
 ) -> list[StatementUpdate]:
@@ -627,15 +815,15 @@ async def _first_fetch(
         )
     except StatementError as exc:
         error = Event("error", source.name, pending.url, title=pending.title, error=str(exc))
-        return [StatementUpdate(pending.url, events=[error])]
+        return [CheckFailed(pending.url, events=[error])]
+    assert isinstance(update, NewVersion)  # a statement never fetched has no old version
     snapshot = update.snapshot
-    assert snapshot is not None
     alias_of = _alias_of(pending.url, snapshot, known)
     if alias_of is not None:
         # The page names a statement already tracked as its own (rel=canonical, or a
         # redirect to it): the same statement reached by another link, nothing new.
         log.info("%s: %s is %s under another URL", source.name, pending.url, alias_of.url)
-        return [StatementUpdate(pending.url, status="alias", title=pending.title)]
+        return [StatusChange(pending.url, "alias", title=pending.title)]
     if pending.announce_as == "baseline":
         return [update]
     moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
@@ -650,14 +838,14 @@ async def _first_fetch(
             moved_from=moved_from.url,
             published=snapshot.published,
         )
-        return [replace(update, events=[event]), StatementUpdate(moved_from.url, status="moved")]
+        return [replace(update, events=[event]), StatusChange(moved_from.url, "moved")]
     event = Event(
         "new",
         source.name,
         pending.url,
         title=title,
         version=1,
-        published=snapshot.published or pending.published,  # type: ignore[arg-type]
+        published=snapshot.published or pending.listed_published,
         summary=_summary(snapshot.text),
     )
     return [replace(update, events=[event])]
@@ -670,7 +858,7 @@ async def _recheck(
         update = await check_statement(source, previous.url, previous, ctx)
     except StatementError as exc:
         error = Event("error", source.name, previous.url, title=previous.title, error=str(exc))
-        return [StatementUpdate(previous.url, events=[error])]
+        return [CheckFailed(previous.url, events=[error])]
     return [update]
 
 

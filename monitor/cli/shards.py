@@ -30,6 +30,7 @@ def check_in_shards(
     shards: int,
     *,
     on_progress: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> list[CheckResult]:
     """Check the sources in `shards` processes; results in the order of `sources`."""
     parts = [list(sources[i::shards]) for i in range(shards)]
@@ -41,7 +42,9 @@ def check_in_shards(
     with ProcessPoolExecutor(
         max_workers=shards, mp_context=context, initializer=_init, initargs=(progress,)
     ) as pool:
-        futures = [pool.submit(_check_shard, shard_config, state_dir, part) for part in parts]
+        futures = [
+            pool.submit(_check_shard, shard_config, state_dir, part, timeout) for part in parts
+        ]
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.2)
@@ -67,10 +70,14 @@ def _init(progress: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     _progress = progress
 
 
-def _check_shard(config: Config, state_dir: Path, sources: list[Source]) -> list[CheckResult]:
+def _check_shard(
+    config: Config, state_dir: Path, sources: list[Source], timeout: float | None
+) -> list[CheckResult]:
     store = Store.open(state_dir)
     try:
-        return asyncio.run(check_sources(config, store, sources, on_result=_report))
+        return asyncio.run(
+            check_sources(config, store, sources, on_result=_report, timeout=timeout)
+        )
     finally:
         store.close()
 

@@ -41,6 +41,10 @@ class Secrets:
         redactors = [Redactor(extra)]
         if config is not None:
             redactors += [redactor_for(n) for n in config.notifiers.values()]
+            # header and cookie values, proxy credentials of the sources' requests
+            from monitor.check.pipeline import request_secrets
+
+            redactors.append(Redactor(request_secrets(config)))
         self._redactors = redactors
 
     def __call__(self, text: str) -> str:

@@ -33,13 +33,13 @@ from prometheus_client.registry import Collector
 
 from monitor.daemon.scheduler import Health
 from monitor.events import Event
-from monitor.state.store import Store, StoreError, alerts_table
+from monitor.state.store import Store, StoreError, error_text
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "error", "timeout")
 ALERT_STATUSES = ("pending", "sent", "dead")
-CHANGE_KINDS = ("new", "changed", "moved", "removed")  # what a statement did
+CHANGE_KINDS = ("new", "changed", "moved", "removed", "restored")  # what a statement did
 # From a conditional GET answered 304 (milliseconds) to an index with fresh statements.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -129,7 +129,7 @@ class StateCollector(Collector):
             yield from self._source_metrics()
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
             # A locked or unwritable database must not break the scrape of everything else.
-            log.warning("metrics: cannot read the state database: %s", exc)
+            log.warning("metrics: cannot read the state database: %s", error_text(exc))
 
     def _scheduler_metrics(self) -> Iterator[Metric]:
         health = self._health()
@@ -153,19 +153,8 @@ class StateCollector(Collector):
         )
 
     def _alert_metrics(self) -> Iterator[Metric]:
-        store = self._store()
-        counts = {status: 0 for status in ALERT_STATUSES}
-        retrying = 0
-        query = sa.select(
-            alerts_table.c.status,
-            sa.func.count(),
-            sa.func.sum(sa.case((alerts_table.c.attempts > 0, 1), else_=0)),
-        ).group_by(alerts_table.c.status)
-        with store.engine.connect() as conn:
-            for status, count, attempted in conn.execute(query):
-                counts[status] = int(count)
-                if status == "pending":
-                    retrying = int(attempted or 0)
+        stored, retrying = self._store().alert_counts()
+        counts = {status: stored.get(status, 0) for status in ALERT_STATUSES}
         alerts = GaugeMetricFamily(
             "monitor_alerts",
             "Alerts in the outbox by status: pending (to send), sent, dead (gave up).",

@@ -27,23 +27,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
-import httpx
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
-from monitor.fetch.client import Accept, Fetcher, FetchSettings, Page, Validators
-from monitor.sources.config import Config, Source, format_duration
+from monitor.sources.config import Config
+from monitor.sources.schedule import (
+    CronSchedule,
+    IntervalSchedule,
+    NominalSchedule,
+    ScheduleError,
+    Timing,
+    is_overdue,
+    parse_cron,
+    timing_of,
+)
+
+__all__ = [
+    "CronSchedule",
+    "IntervalSchedule",
+    "NominalSchedule",
+    "ScheduleError",
+    "Timing",
+    "parse_cron",
+    "timing_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +71,6 @@ DEFAULT_HOST_SPACING = 0.5  # seconds between the starts of two requests to one 
 HEARTBEAT_SECONDS = 5.0
 MAX_RESTART_SPREAD = 300.0  # seconds: overdue sources of a restart all run within this
 STUCK_GRACE = 30.0  # seconds past its time limit before a check counts as stuck
-
-
-class ScheduleError(ValueError):
-    """A source's schedule cannot be used (e.g. a cron expression that does not parse)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,136 +105,6 @@ class ScheduleSettings:
             overdue_after=d.overdue_after,
             host_spacing=float(d.host_spacing),
         )
-
-
-@dataclass(frozen=True)
-class Timing:
-    """A source's nominal schedule: every `interval` seconds, or at the times of `cron`."""
-
-    interval: float
-    cron: str | None = None
-
-    def nominal(self, anchor: dt.datetime) -> NominalSchedule:
-        """The schedule as times: the cron expression's, or `anchor + k * interval`."""
-        if self.cron is not None:
-            return CronSchedule(self.cron)
-        return IntervalSchedule(anchor, self.interval)
-
-    def period(self, around: dt.datetime) -> float:
-        """Seconds between two nominal runs near `around` (the interval, for an interval)."""
-        if self.cron is None:
-            return self.interval
-        schedule = CronSchedule(self.cron)
-        return schedule.gap_after(schedule.next_after(around))
-
-
-def timing_of(source: Source, config: Config) -> Timing:
-    """The timing of a source: its `cron` when it has one, else its interval."""
-    return Timing(interval=config.interval_of(source), cron=source.cron)
-
-
-# ---------------------------------------------------------------------------------------------
-# Nominal schedules
-# ---------------------------------------------------------------------------------------------
-
-
-class NominalSchedule(Protocol):
-    """Times without jitter."""
-
-    def next_after(self, moment: dt.datetime) -> dt.datetime:
-        """The first nominal time strictly after `moment`."""
-        ...
-
-    def gap_after(self, nominal: dt.datetime) -> float:
-        """Seconds from a nominal time to the next one."""
-        ...
-
-
-@dataclass(frozen=True)
-class IntervalSchedule:
-    """`anchor + k * interval` for every whole k."""
-
-    anchor: dt.datetime
-    interval: float
-
-    def next_after(self, moment: dt.datetime) -> dt.datetime:
-        elapsed = (moment - self.anchor).total_seconds()
-        slots = int(elapsed // self.interval) + 1
-        candidate = self.anchor + dt.timedelta(seconds=slots * self.interval)
-        # Float rounding can land exactly on `moment`; strictly after is the contract.
-        if candidate <= moment:
-            candidate += dt.timedelta(seconds=self.interval)
-        return candidate
-
-    def gap_after(self, nominal: dt.datetime) -> float:
-        return self.interval
-
-    def __str__(self) -> str:
-        return f"every {format_duration(self.interval)}"
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@functools.lru_cache(maxsize=256)
-def parse_cron(expression: str) -> CronTrigger:
-    """A crontab expression (minute hour day month weekday, in local time) as a trigger.
-
-    Weekday numbers mean what they mean in crontab (0 and 7 are Sunday). APScheduler 3 reads
-    0 as Monday, so numbers are translated to day names before it sees them.
-    """
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ScheduleError(
-            f"cron {expression!r} has {len(fields)} fields; write five: "
-            'minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"'
-        )
-    try:
-        fields[4] = _crontab_weekdays(fields[4])
-        return CronTrigger.from_crontab(" ".join(fields))
-    except ValueError as exc:
-        raise ScheduleError(
-            f"cron {expression!r} is not a valid crontab expression: {exc}"
-        ) from None
-
-
-def _crontab_weekdays(field: str) -> str:
-    """Translate crontab weekday numbers ("1-5", "0,6") to names APScheduler reads right."""
-
-    def name(token: str) -> str:
-        if token.isdigit():
-            number = int(token)
-            if number > 7:
-                raise ValueError(f"day of week {number} is not between 0 and 7")
-            return _CRON_DAYS[number]
-        return token
-
-    parts = []
-    for part in field.split(","):
-        if "/" in part and any(c.isdigit() for c in part.split("/")[0]):
-            raise ValueError("steps over numbered weekdays are ambiguous; list the days instead")
-        parts.append("-".join(name(bound) for bound in part.split("-")))
-    return ",".join(parts)
-
-
-@dataclass(frozen=True)
-class CronSchedule:
-    """The times of a crontab expression."""
-
-    expression: str
-
-    def next_after(self, moment: dt.datetime) -> dt.datetime:
-        after = moment + dt.timedelta(microseconds=1)
-        fire = parse_cron(self.expression).get_next_fire_time(None, after)
-        if fire is None:  # pragma: no cover - five-field crontab expressions always recur
-            raise ScheduleError(f"cron {self.expression!r} never fires again")
-        return fire.astimezone(UTC)
-
-    def gap_after(self, nominal: dt.datetime) -> float:
-        return (self.next_after(nominal) - nominal).total_seconds()
-
-    def __str__(self) -> str:
-        return f"cron {self.expression!r}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,68 +222,6 @@ def restart_delays(
         name: restart_window(waiting[name][0], now, jitter) * rank / count
         for rank, name in enumerate(order)
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Politeness: spacing between requests to one host
-# ---------------------------------------------------------------------------------------------
-
-
-class HostSpacing:
-    """Hands out request start times at least `spacing` seconds apart per host, first come
-    first served."""
-
-    def __init__(self, spacing: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.spacing = spacing
-        self._clock = clock
-        self._next: dict[str, float] = {}
-
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
-        if self.spacing <= 0:
-            return
-        key = origin_of(url)
-        now = self._clock()
-        start = max(now, self._next.get(key, now))
-        # Reserve the slot before sleeping, so waiters queue in order instead of racing.
-        self._next[key] = start + self.spacing
-        self._forget_idle(now)
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def _forget_idle(self, now: float) -> None:
-        # Hosts whose last slot has passed need no entry: keeps the map as small as the
-        # set of hosts being fetched right now, over weeks of runs.
-        if len(self._next) > 256:
-            self._next = {k: v for k, v in self._next.items() if v > now}
-
-
-def origin_of(url: str) -> str:
-    """`host:port` of a URL: the key of the per-host limits (the Fetcher uses the same)."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return url
-    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
-    return f"{parsed.host}:{port}"
-
-
-class PoliteFetcher(Fetcher):
-    """A Fetcher that also keeps a minimum spacing between requests to the same host.
-
-    The spacing applies to each `fetch` (one page, redirects and retries included); the
-    Fetcher's own per-host and global concurrency caps still hold.
-    """
-
-    def __init__(self, settings: FetchSettings, spacing: HostSpacing) -> None:
-        super().__init__(settings)
-        self.spacing = spacing
-
-    async def fetch(
-        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
-    ) -> Page:
-        await self.spacing.wait(url)
-        return await super().fetch(url, validators, accept=accept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -661,12 +480,11 @@ def source_health(
 ) -> SourceHealth:
     """Whether one source is overdue (failing for long) or late (not being checked)."""
     window = dt.timedelta(seconds=settings.overdue_after * period)
-    succeeded = last_success_at or started_at
     attempted = max(last_check_at or started_at, started_at)
     limit = dt.timedelta(seconds=settings.check_timeout)
     return SourceHealth(
         name,
-        overdue=now - succeeded > window,
+        overdue=is_overdue(period, last_success_at, started_at, now, settings.overdue_after),
         late=now - attempted > window + limit,
     )
 

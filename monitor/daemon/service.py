@@ -43,17 +43,16 @@ import sqlalchemy as sa
 import uvicorn
 
 from monitor.alerts.outbox import OutboxWorker
+from monitor.archive.keeper import apply_retention
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
-from monitor.cli.main import config_option, fail, open_config, open_store, state_option
-from monitor.clock import utcnow
+from monitor.cli.options import config_option, fail, open_config, open_store, state_option
+from monitor.clock import iso_or_none, utcnow
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
     CheckScheduler,
     Health,
-    HostSpacing,
-    PoliteFetcher,
     ScheduleError,
     ScheduleSettings,
     Timing,
@@ -63,10 +62,13 @@ from monitor.daemon.scheduler import (
 )
 from monitor.daemon.web import create_app
 from monitor.events import Event
-from monitor.fetch.client import Fetcher
+from monitor.fetch.base import Fetcher
+from monitor.fetch.client import FetchSettings
+from monitor.fetch.polite import HostSpacing, PoliteFetcher
+from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.urls import canonical_url, redact_url
-from monitor.state.store import Store, StoreError
+from monitor.state.store import Store, StoreError, error_text
 
 log = logging.getLogger(__name__)
 check_log = logging.getLogger("monitor.check")
@@ -78,6 +80,9 @@ DRAIN_CHECKS = 5.0
 DRAIN_OUTBOX = 2.0
 STOP_WEB = 1.0
 STOP_POOL = 1.0
+# Retention (`keep_versions`, `archive_keep`): a first pass soon after start, then hourly.
+RETENTION_FIRST = 60.0
+RETENTION_EVERY = 3600.0
 
 CheckFunction = Callable[[Source, CheckContext], Awaitable[CheckResult]]
 
@@ -285,6 +290,14 @@ async def _warm_up(executor: Executor | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _ReloadPlan:
+    """What a reload sets, computed (and so validated) before anything changes."""
+
+    settings: ScheduleSettings
+    fetch: FetchSettings
+
+
 class Service:
     """The running daemon: scheduler, checks, outbox worker, HTTP endpoint, signals.
 
@@ -320,6 +333,8 @@ class Service:
         self._fetcher: Fetcher | None = None
         self._leases: dict[Fetcher, int] = {}
         self._stop = asyncio.Event()
+        self._reloading: set[asyncio.Task[None]] = set()
+        self._reload_lock = asyncio.Lock()
         self.stopping = False
         self.address: tuple[str, int] | None = None
         # Sources paused from the web UI: not scheduled until resumed. Kept across reloads
@@ -348,11 +363,11 @@ class Service:
             records = {r.name: r for r in self._store.sources()}
             pending = self._store.pending_count()
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("health: cannot read the state database: %s", exc)
+            log.error("health: cannot read the state database: %s", error_text(exc))
             return dataclasses.replace(
                 assess_health(self.scheduler, [], 0, stopping=self.stopping),
                 status="failing",
-                problems=(f"the state database cannot be read: {exc}",),
+                problems=(f"the state database cannot be read: {error_text(exc)}",),
             )
         sources = []
         for name in self.scheduler.scheduled:
@@ -389,12 +404,12 @@ class Service:
                     "enabled": source.enabled,
                     "interval": self._config.interval_of(source),
                     "cron": timing.cron if timing else None,
-                    "next_check_at": _iso(self.scheduler.next_run(source.name)),
+                    "next_check_at": iso_or_none(self.scheduler.next_run(source.name)),
                     "running": source.name in self.scheduler.running,
                     "overdue": source.name in overdue,
-                    "last_check_at": _iso(record.last_check_at if record else None),
-                    "last_success_at": _iso(record.last_success_at if record else None),
-                    "last_change_at": _iso(record.last_change_at if record else None),
+                    "last_check_at": iso_or_none(record.last_check_at if record else None),
+                    "last_success_at": iso_or_none(record.last_success_at if record else None),
+                    "last_change_at": iso_or_none(record.last_change_at if record else None),
                     "last_status": record.last_status if record else None,
                     "last_error": record.last_error if record else None,
                     "consecutive_failures": record.consecutive_failures if record else 0,
@@ -472,6 +487,7 @@ class Service:
         """
         self.executor = make_pool(self.workers)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
+        retention = asyncio.create_task(self._retention(), name="retention")
         self._fetcher = await self._open_fetcher()
         self.outbox.start()
         self.scheduler.start()
@@ -482,6 +498,7 @@ class Service:
         finally:
             self.stopping = True
             warm.cancel()
+            retention.cancel()
             self.scheduler.pause()
             await self.scheduler.drain(0)
             self.scheduler.shutdown()
@@ -492,6 +509,20 @@ class Service:
             self._fetcher = None
             await asyncio.to_thread(stop_pool, self.executor, STOP_POOL)
             self._store.close()
+
+    async def _retention(self) -> None:
+        """Apply the retention rules periodically (in a thread: it deletes rows and files)."""
+        delay = RETENTION_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            delay = RETENTION_EVERY
+            defaults = self._config.defaults  # re-read: SIGHUP may have changed the rules
+            if defaults.keep_versions is None and defaults.archive_keep is None:
+                continue
+            try:
+                await asyncio.to_thread(apply_retention, self._config, self._store)
+            except Exception:
+                log.exception("retention failed; it runs again in an hour")
 
     def stop(self) -> None:
         """Ask the daemon to stop (SIGTERM, SIGINT)."""
@@ -533,33 +564,57 @@ class Service:
         return added, removed, rescheduled
 
     def reload(self) -> None:
-        """Read the configuration file again and apply it (SIGHUP); keep the old one if bad."""
+        """SIGHUP: read the configuration file again and apply it whole, or keep the old one.
+
+        The file is read and validated in a thread, so a large or broken file never stalls
+        the event loop (and /healthz with it); reloads run one at a time, in order.
+        """
         path = self.config_path
         if path is None:
             log.warning("reload: the configuration was not read from a file; nothing to do")
             return
-        try:
-            config = load_config(path)
-            self._timings(config)  # a bad cron expression refuses the whole file
-        except (ConfigError, ScheduleError) as exc:
-            log.error("reload refused, the running configuration stays in use:\n%s", exc)
-            return
-        except Exception:
-            log.exception("reload failed; the running configuration stays in use")
-            return
-        self._apply(config)
+        task = asyncio.get_running_loop().create_task(self._reload(path))
+        self._reloading.add(task)
+        task.add_done_callback(self._reloading.discard)
 
-    def _apply(self, config: Config) -> None:
+    async def _reload(self, path: Path) -> None:
+        async with self._reload_lock:
+            try:
+                config = await asyncio.to_thread(load_config, path)
+                plan = self._plan(config)  # everything that can refuse the file, run first
+            except (ConfigError, ScheduleError) as exc:
+                log.error("reload refused, the running configuration stays in use:\n%s", exc)
+                return
+            except Exception:
+                log.exception("reload failed; the running configuration stays in use")
+                return
+            self._apply(config, plan)
+
+    def _plan(self, config: Config) -> _ReloadPlan:
+        """What a reload would set, computed without touching the running state.
+
+        Raises (ConfigError, ScheduleError or anything unexpected) before anything changes,
+        so a reload is applied whole or not at all.
+        """
+        settings = ScheduleSettings.from_config(config)
+        timings = self._timings(config)  # a bad cron expression refuses the whole file
+        for timing in timings.values():
+            now = utcnow()
+            timing.nominal(now).next_after(now)  # a timing that cannot run refuses it too
+            timing.period(now)
+        return _ReloadPlan(settings, fetch_settings(config))
+
+    def _apply(self, config: Config, plan: _ReloadPlan) -> None:
         old = self._config
         self._config = config
         self.secrets.use(config, [self.token])
-        self.settings = ScheduleSettings.from_config(config)
+        self.settings = plan.settings
         self.scheduler.settings = dataclasses.replace(
             self.settings, heartbeat=self.scheduler.settings.heartbeat
         )
         self.spacing.spacing = self.settings.host_spacing
         self.outbox.reload(config)
-        if fetch_settings(config) != fetch_settings(old):
+        if plan.fetch != fetch_settings(old):
             asyncio.get_running_loop().create_task(self._replace_fetcher())
         added, removed, rescheduled = self._schedule(config)
         log.info(
@@ -570,7 +625,7 @@ class Service:
         )
 
     async def _open_fetcher(self) -> Fetcher:
-        fetcher = PoliteFetcher(fetch_settings(self._config), self.spacing)
+        fetcher = PoliteFetcher(open_fetcher(fetch_settings(self._config)), self.spacing)
         await fetcher.__aenter__()
         return fetcher
 
@@ -623,8 +678,11 @@ class Service:
             result = self._record_error(source, message, checked_at)
             outcome = "timeout"
         except Exception as exc:
-            log.exception("the check of %s failed unexpectedly", name)
-            message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"
+            if isinstance(exc, sa.exc.SQLAlchemyError):  # no traceback: it would show the SQL
+                log.error("the check of %s failed unexpectedly: %s", name, error_text(exc))
+            else:
+                log.exception("the check of %s failed unexpectedly", name)
+            message = f"the check failed unexpectedly: {error_text(exc)}"
             result = self._record_error(source, message, checked_at)
             outcome = "error"
         duration = time.monotonic() - started
@@ -649,7 +707,7 @@ class Service:
             )
             self._store.save_check(update)
         except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            log.error("%s: could not record the failed check: %s", source.name, exc)
+            log.error("%s: could not record the failed check: %s", source.name, error_text(exc))
         return CheckResult(source.name, list(update.events), message)
 
     def _report(self, source: Source, outcome: str, result: CheckResult) -> None:
@@ -698,10 +756,6 @@ def _changes(added: list[str], removed: list[str], rescheduled: list[str]) -> st
         if names
     ]
     return f" ({'; '.join(parts)})" if parts else " (no change to the schedule)"
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _address_text(address: tuple[str, int]) -> str:

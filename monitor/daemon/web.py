@@ -13,8 +13,7 @@ Routes, in the order they match:
   token of `monitor.review.controls.csrf_token`, and `back`, the page to return to): check
   the source now, or stop and restart its checks. 303 back to the page, 403 without the
   right CSRF token, 404 for an unknown source, 409 when it cannot be done now.
-- `/`: the review UI (`monitor.review.app.create_ui`) when that module exists, else a small
-  index.
+- `/`: the review UI (`monitor.review.app.create_ui`).
 
 Access: with a token (required when listening beyond loopback), every path but /healthz
 wants `Authorization: Bearer <token>` or the `token` cookie. Visiting any page once with
@@ -27,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import html
-import importlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -41,8 +39,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor import __version__
+from monitor.clock import iso_or_none, parse_utc
 from monitor.daemon.metrics import CONTENT_TYPE, Metrics
 from monitor.daemon.scheduler import Health
+from monitor.review.app import create_ui
 from monitor.review.controls import (
     ACTIONS,
     BACK_FIELD,
@@ -107,44 +107,11 @@ def create_app(daemon: Daemon, *, token: str | None = None) -> ASGIApp:
         Route("/sources/{name}/{action}", _control_endpoint(daemon, csrf), methods=["POST"]),
     ]
     controls = SourceControls(csrf, daemon.paused_sources)
-    ui = review_ui(lambda: daemon.store, lambda: daemon.config, controls)
-    if ui is not None:
-        routes.append(Mount("/", app=ui))  # after our routes: ours win
-    else:
-        routes.append(Route("/", _endpoint(index, daemon)))
+    # The review UI after our routes, so ours win.
+    ui = create_ui(lambda: daemon.store, lambda: daemon.config, controls=controls)
+    routes.append(Mount("/", app=ui))
     app: ASGIApp = Starlette(routes=routes)
     return TokenGate(app, token) if token else app
-
-
-def review_ui(
-    store_provider: Callable[[], Store],
-    config_provider: Callable[[], Config],
-    controls: SourceControls | None = None,
-) -> ASGIApp | None:
-    """The review UI of `monitor.review.app`, or None while that module does not exist.
-
-    A UI that fails to load is logged and replaced by the small index: the daemon's job is
-    checking sources, and it must not stop doing it over a page template.
-    """
-    try:
-        module = importlib.import_module("monitor.review.app")
-    except ModuleNotFoundError as exc:
-        if exc.name == "monitor.review.app":
-            return None
-        log.error("the review UI cannot be loaded (%s); serving a plain index at /", exc)
-        return None
-    except Exception as exc:
-        log.error("the review UI cannot be loaded (%s); serving a plain index at /", exc)
-        return None
-    factory = getattr(module, "create_ui", None)
-    if factory is None:
-        return None
-    try:
-        app: ASGIApp = factory(store_provider, config_provider, controls=controls)
-    except Exception:
-        log.exception("the review UI failed to start; serving a plain index at /")
-        return None
-    return app
 
 
 def _endpoint(
@@ -170,8 +137,8 @@ async def healthz(request: Request, daemon: Daemon) -> Response:
     body = {
         "status": health.status,
         "problems": list(health.problems),
-        "last_tick": _iso(health.last_tick),
-        "started_at": _iso(health.started_at),
+        "last_tick": iso_or_none(health.last_tick),
+        "started_at": iso_or_none(health.started_at),
         "sources": health.sources,
         "running": health.running,
         "overdue": len(health.overdue),
@@ -230,12 +197,11 @@ def _events_query(request: Request) -> dict[str, Any]:
 def _parse_since(value: str) -> dt.datetime:
     """An ISO 8601 date or date-time; without a zone it is UTC."""
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise BadQuery(
             f"since must be an ISO 8601 date or time such as 2026-11-26T09:00:00Z, not {value!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _control_endpoint(daemon: Daemon, csrf: str) -> Callable[[Request], Any]:
@@ -304,36 +270,6 @@ def _refused(request: Request, status: int, reason: str) -> Response:
         )
         return HTMLResponse(page, status_code=status)
     return JSONResponse({"error": reason}, status_code=status)
-
-
-async def index(request: Request, daemon: Daemon) -> Response:
-    """A plain page listing the sources, for when the review UI is not installed."""
-    rows = []
-    for source in daemon.source_statuses():
-        status = source.get("last_status") or "not checked yet"
-        if source.get("last_error"):
-            status += f": {source['last_error']}"
-        rows.append(
-            '<tr><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">{}</a></td></tr>'.format(
-                html.escape(source["name"]),
-                html.escape(source.get("last_check_at") or "never"),
-                html.escape(status),
-                html.escape(source["url"], quote=True),
-                html.escape(source["url"]),
-            )
-        )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>statement monitor</title></head>
-<body><h1>statement monitor</h1>
-<p><a href="/healthz">health</a> · <a href="/metrics">metrics</a> ·
-<a href="/api/sources">sources (JSON)</a> · <a href="/api/events">events (JSON)</a></p>
-<table><thead><tr><th>source</th><th>last check</th><th>status</th><th>url</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>"""
-    return HTMLResponse(page)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 # ---------------------------------------------------------------------------------------------

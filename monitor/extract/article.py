@@ -41,6 +41,7 @@ from lxml import etree
 from soupsieve import SelectorSyntaxError
 
 from monitor.extract.bylines import drop_bylines
+from monitor.extract.patterns import IgnorePattern, PatternTimeout
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class Article:
     text: str
     published: dt.date | None = None
     canonical_url: str | None = None  # the page's <link rel="canonical">, made absolute
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ExtractionError(Exception):
@@ -90,7 +94,7 @@ def extract_statement(
     url: str | None = None,
     *,
     selector: str | None = None,
-    ignore: Sequence[re.Pattern[str]] = (),
+    ignore: Sequence[re.Pattern[str] | IgnorePattern] = (),
 ) -> Article:
     """The statement of one source: a CSS `selector` override, `ignore` regexes dropped.
 
@@ -101,6 +105,9 @@ def extract_statement(
     Raises ExtractionError when the selector is invalid or matches nothing, or when no body
     text remains.
     """
+    # C0 controls (but tab and newlines) and DEL mean nothing in HTML text; left in, lxml and
+    # htmldate stumble on them (a lost date, a spurious paragraph)
+    html = _CONTROLS.sub("", html.replace("\x0b", " ").replace("\x0c", " "))
     article = extract_article(html, url) if selector is None else _select(html, url, selector)
     text = _drop_ignored(article.text, ignore)
     if not text:
@@ -136,8 +143,8 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         return None
 
 
-def _soup(html: str) -> BeautifulSoup:
-    """The page as a BeautifulSoup tree, built by lxml's parser."""
+def parse_soup(html: str) -> BeautifulSoup:
+    """The page as a BeautifulSoup tree, built by lxml's parser (for CSS selectors)."""
     return BeautifulSoup(_utf8(html), "lxml", from_encoding="utf-8")
 
 
@@ -680,7 +687,7 @@ _DROPPED_TAGS = {
 def _select(html: str, url: str | None, selector: str) -> Article:
     """The text of every element `selector` matches, block elements as paragraphs."""
     html = _capped(html)
-    soup = _soup(html)
+    soup = parse_soup(html)
     try:
         matches = soup.select(selector)
     except SelectorSyntaxError as error:
@@ -720,7 +727,7 @@ _CHROME_NAME = re.compile(
 
 def _fallback_blocks(html: str) -> list[_Block]:
     """The page's text without its furniture, for pages trafilatura finds no content in."""
-    soup = _soup(html)
+    soup = parse_soup(html)
     root = soup.body or soup
     chrome = root.select(_CHROME_SELECTOR) + [
         tag for tag in root.find_all(True) if _CHROME_NAME.search(_class_and_id(tag))
@@ -851,9 +858,12 @@ def _join(paragraphs: Iterable[str]) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+def _drop_ignored(text: str, ignore: Sequence[re.Pattern[str] | IgnorePattern]) -> str:
     """`text` with every match of the `ignore` patterns removed, emptied paragraphs dropped."""
     for pattern in ignore:
-        text = pattern.sub("", text)
+        try:
+            text = pattern.sub("", text)
+        except PatternTimeout as exc:
+            raise ExtractionError(str(exc)) from None
     paragraphs = (_tidy_line(p) for p in re.split(r"\n\s*\n", text))
     return _join(paragraphs)

@@ -61,14 +61,17 @@ def links_from_index(html: str, base_url: str, selector: str | None = None) -> l
     if tree is None:
         return []
     base = _base_url(tree, base_url)
-    anchors = _selected_anchors(tree, selector) if selector else _content_anchors(tree)
+    anchors = (
+        _selected_anchors(html, selector)
+        if selector
+        else [(a.get("href"), _anchor_text(a)) for a in _content_anchors(tree)]
+    )
     index = canonical_url(base_url)
     links: dict[str, Link] = {}
-    for anchor in anchors:
-        url = _statement_url(anchor.get("href"), base, index, require_same_site=not selector)
+    for href, text in anchors:
+        url = _statement_url(href, base, index, require_same_site=not selector)
         if url is None:
             continue
-        text = _anchor_text(anchor)
         known = links.get(url)
         if known is None:
             links[url] = Link(url=url, title=text or None)
@@ -141,19 +144,27 @@ def _base_url(tree: lxml.html.HtmlElement, page_url: str) -> str:
     return urljoin(page_url, base.get("href", "")) if base is not None else page_url
 
 
-def _selected_anchors(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
-    from lxml.cssselect import CSSSelector  # lazily: only sources with `links` need it
+def _selected_anchors(html: str, selector: str) -> list[tuple[str | None, str]]:
+    """(href, text) of the links the `links` selector picks: the matched `<a>` elements and
+    the links inside the other matched elements.
+
+    The selector is read by soupsieve, the same CSS engine as the body `selector`, so both
+    keys accept the same dialect.
+    """
+    from monitor.extract.article import SelectorSyntaxError, parse_soup
 
     try:
-        matched = CSSSelector(selector)(tree)
-    except Exception as exc:  # cssselect raises several unrelated types for bad input
-        raise DiscoveryError(f"links selector {selector!r} is not valid CSS: {exc}") from exc
-    anchors: list[lxml.html.HtmlElement] = []
+        matched = parse_soup(html).select(selector)
+    except SelectorSyntaxError as exc:
+        reason = str(exc).splitlines()[0]  # the rest repeats the selector with a caret
+        raise DiscoveryError(f"links selector {selector!r} is not valid CSS: {reason}") from exc
+    anchors: list[tuple[str | None, str]] = []
     for element in matched:
-        if element.tag == "a":
-            anchors.append(element)
-        else:
-            anchors.extend(element.iter("a"))
+        found = [element] if element.name == "a" else element.find_all("a")
+        for anchor in found:
+            href = anchor.get("href")
+            text = anchor.get_text() or anchor.get("title") or anchor.get("aria-label")
+            anchors.append((href if isinstance(href, str) else None, _clean(str(text or ""))))
     return anchors
 
 

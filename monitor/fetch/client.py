@@ -30,16 +30,54 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Literal
+from typing import Any
 
 import charset_normalizer
+import httpcore
 import httpx
 
+from monitor.clock import retry_after_seconds
+from monitor.fetch.base import (
+    Accept,
+    ConfigurationError,
+    ConnectionFailed,
+    FetchError,
+    FetchRequest,
+    FetchTimeout,
+    HTTPStatusError,
+    Page,
+    ResponseTooLarge,
+    TooManyRedirects,
+    UnsupportedContent,
+    Validators,
+    mask_secrets,
+)
+from monitor.fetch.botwall import BotWallError, detect_bot_wall
+from monitor.fetch.guard import (
+    GuardedBackend,
+    NetworkGuard,
+    NetworkPolicy,
+    NetworkRefused,
+    ip_literal,
+)
 from monitor.sources.urls import redact_url
 
-Accept = Literal["html", "feed"]
+__all__ = [
+    "Accept",
+    "BotWallError",
+    "ConnectionFailed",
+    "FetchError",
+    "FetchSettings",
+    "FetchTimeout",
+    "HTTPStatusError",
+    "HttpFetcher",
+    "Page",
+    "ResponseTooLarge",
+    "TooManyRedirects",
+    "UnsupportedContent",
+    "Validators",
+]
 
 
 @dataclass(frozen=True)
@@ -57,70 +95,10 @@ class FetchSettings:
     max_connections: int = 20  # global concurrency cap
     per_host: int = 4  # concurrency cap per host
     http2: bool = True
-
-
-@dataclass(frozen=True)
-class Validators:
-    """HTTP validators from the previous fetch, for a conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    """A fetched page. On 304 `not_modified` is True and the body is empty.
-
-    `content_type` is the declared media type without parameters (e.g. "text/html"), or
-    the sniffed one when the server declared none or a generic one. `encoding` is the
-    Python codec the text was decoded with ("" on 304).
-    """
-
-    url: str
-    final_url: str
-    status: int
-    content_type: str
-    body: bytes
-    text: str
-    encoding: str
-    etag: str | None
-    last_modified: str | None
-    content_hash: str
-    not_modified: bool = False
-
-
-class FetchError(Exception):
-    """A page could not be fetched; the message is meant for people and names the URL."""
-
-    status: int | None = None
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with an error status (after retries)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class FetchTimeout(FetchError):
-    """The server did not answer, or stalled, within the time limit."""
-
-
-class ResponseTooLarge(FetchError):
-    """The (decompressed) body is larger than the cap."""
-
-
-class TooManyRedirects(FetchError):
-    """A redirect loop or chain longer than the limit."""
-
-
-class UnsupportedContent(FetchError):
-    """The content type is not one this kind of source can read (a PDF, an image, ...)."""
-
-
-class ConnectionFailed(FetchError):
-    """The connection could not be made or broke."""
+    # networks beyond the public internet and the source's own that fetches may reach
+    allow_networks: tuple[str, ...] = ()
+    browser: str = "/usr/bin/chromium"  # the Chromium executable for `render = true`
+    browser_pages: int = 2  # pages rendered at once
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,69 +157,158 @@ class _Response:
     headers: httpx.Headers
     media_type: str = ""
     body: bytes = b""
+    raw_body: bytes | None = None
+    request_headers: httpx.Headers | None = None
+    http_version: str = "HTTP/1.1"
 
 
-class Fetcher:
-    """An HTTP client shared by all checks of a run.
+class HttpFetcher:
+    """The HTTP client shared by all checks of a run; a `Fetcher` (see base.py).
 
-    Use it as `async with Fetcher(settings) as fetcher: page = await fetcher.fetch(url)`.
+    Use it as `async with HttpFetcher(settings) as f: page = await f.fetch(FetchRequest(url))`.
+    One httpx client is kept per proxy, TLS verification and network policy, so a
+    connection opened under one source's policy is never reused under a stricter one.
+    `network_backend` replaces the socket layer under the guard (tests record connects).
     """
 
-    def __init__(self, settings: FetchSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        guard: NetworkGuard | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self.settings = settings or FetchSettings()
-        self._client: httpx.AsyncClient | None = None
+        self.guard = guard or NetworkGuard(self.settings.allow_networks)
+        self._backend = network_backend
+        self._clients: dict[tuple[str | None, bool, NetworkPolicy], httpx.AsyncClient] = {}
+        self._open = False
         self._all = asyncio.Semaphore(self.settings.max_connections)
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
-    async def __aenter__(self) -> Fetcher:
-        s = self.settings
-        self._client = httpx.AsyncClient(
-            http2=s.http2,
-            timeout=httpx.Timeout(s.timeout),
-            limits=httpx.Limits(
-                max_connections=s.max_connections, max_keepalive_connections=s.max_connections
-            ),
-            # Only encodings we can inflate in bounded pieces (see the module docstring).
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
-            follow_redirects=False,  # followed in `fetch`, so each hop is capped and retried
-        )
+    async def __aenter__(self) -> HttpFetcher:
+        self._open = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._open = False
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
-    async def fetch(
-        self, url: str, validators: Validators | None = None, *, accept: Accept = "html"
-    ) -> Page:
+    async def fetch(self, request: FetchRequest) -> Page:
         """Fetch one URL; raises a FetchError subclass with a message for people.
 
-        `validators` make it a conditional GET: a 304 answer gives `Page(not_modified=True)`.
-        404 and 410 raise HTTPStatusError at once (no retries) with `.status` set.
+        `request.validators` make it a conditional GET: a 304 answer gives
+        `Page(not_modified=True)`. 404 and 410 raise HTTPStatusError at once (no retries)
+        with `.status` set. Every hop is checked by the network guard; secrets of the
+        request never appear in the error.
         """
-        if accept not in ACCEPT_HEADERS:
-            raise ValueError(f"accept must be 'html' or 'feed', not {accept!r}")
-        validators = validators or Validators()
+        try:
+            return await self._fetch(request)
+        except FetchError as exc:
+            masked = mask_secrets(str(exc), request.secrets)
+            if masked != str(exc):
+                exc.args = (masked,)
+            raise
+
+    async def _fetch(self, request: FetchRequest) -> Page:
+        if request.accept not in ACCEPT_HEADERS:
+            raise ValueError(f"accept must be 'html' or 'feed', not {request.accept!r}")
+        url = request.url
         target = _parse_url(url)
+        trusted = _trusted(request, target)
+        policy = await self.guard.policy_for(trusted.host, _port(trusted))
+        client = self._client_for(request.proxy, request.verify, policy)
         visited = [target]
         while True:
-            outcome = await self._with_retries(target, validators, accept)
+            _refuse_credentials(target, trusted)
+            if request.proxy is not None:
+                await self._check_through_proxy(target, policy)
+            outcome = await self._with_retries(client, target, request)
             if isinstance(outcome, _Response):
-                return _make_page(url, outcome, validators, accept)
+                return _make_page(url, outcome, request.validators, request.accept)
             if len(visited) > self.settings.max_redirects:
                 raise TooManyRedirects(_redirect_message(url, visited, outcome.location))
             target = _check_scheme(outcome.location, f"{redact_url(str(target))} redirects to")
             visited.append(target)
 
+    async def _check_through_proxy(self, target: httpx.URL, policy: NetworkPolicy) -> None:
+        """Through a proxy the connect-time check sees only the proxy: check the target here.
+
+        The proxy resolves names itself, so this is the best that can be done: IP literals
+        are refused for sure, names by what they resolve to here (when they resolve at all).
+        """
+        host = target.host
+        if ip_literal(host) is None:
+            try:
+                await self.guard.check_host(host, _port(target), policy)
+            except httpcore.ConnectError:
+                return  # no local DNS for it: only the proxy can resolve it
+            except NetworkRefused as exc:
+                raise NetworkRefused(f"{exc} (fetching {redact_url(str(target))})") from None
+            return
+        try:
+            await self.guard.check_host(host, _port(target), policy)
+        except NetworkRefused as exc:
+            raise NetworkRefused(f"{exc} (fetching {redact_url(str(target))})") from None
+
+    def _client_for(
+        self, proxy: str | None, verify: bool, policy: NetworkPolicy
+    ) -> httpx.AsyncClient:
+        if not self._open:
+            raise RuntimeError("use the fetcher inside `async with HttpFetcher(settings) as f:`")
+        key = (proxy, verify, policy)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._new_client(proxy, verify, policy)
+        return client
+
+    def _new_client(
+        self, proxy: str | None, verify: bool, policy: NetworkPolicy
+    ) -> httpx.AsyncClient:
+        s = self.settings
+        limits = httpx.Limits(
+            max_connections=s.max_connections, max_keepalive_connections=s.max_connections
+        )
+        try:
+            transport = httpx.AsyncHTTPTransport(
+                verify=verify,
+                http2=s.http2,
+                limits=limits,
+                proxy=httpx.Proxy(proxy) if proxy else None,
+            )
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"the proxy {redact_url(str(proxy))} needs SOCKS support: "
+                "pip install 'httpx[socks]' (the socksio package)"
+            ) from exc
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigurationError(
+                f"the proxy {redact_url(str(proxy))} is unusable: {exc}"
+            ) from exc
+        if proxy is None:
+            # The guard sits where sockets are opened, so it sees the address connected to.
+            _install_backend(transport, GuardedBackend(self.guard, policy, self._backend))
+        elif self._backend is not None:
+            _install_backend(transport, self._backend)
+        return httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(s.timeout),
+            # Only encodings we can inflate in bounded pieces (see the module docstring).
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            follow_redirects=False,  # followed in `fetch`, so each hop is capped and retried
+        )
+
     async def _with_retries(
-        self, url: httpx.URL, validators: Validators, accept: Accept
+        self, client: httpx.AsyncClient, url: httpx.URL, request: FetchRequest
     ) -> _Response | _Redirect:
         """One request, attempted up to `retries + 1` times."""
         attempts = self.settings.retries + 1
+        validators = request.validators
         for attempt in range(1, attempts + 1):
             try:
-                outcome = await self._attempt(url, validators, accept)
+                outcome = await self._attempt(client, url, request)
             except (FetchTimeout, ConnectionFailed) as exc:
                 if attempt == attempts:
                     raise type(exc)(f"{exc}{_after(attempt)}") from exc
@@ -268,7 +335,7 @@ class Fetcher:
         return base * random.uniform(0.5, 1.5)
 
     async def _attempt(
-        self, url: httpx.URL, validators: Validators, accept: Accept
+        self, client: httpx.AsyncClient, url: httpx.URL, request: FetchRequest
     ) -> _Response | _Redirect:
         """One request under the concurrency caps and the total deadline."""
         shown = redact_url(str(url))
@@ -276,7 +343,9 @@ class Fetcher:
         async with self._slot(url):
             try:
                 async with asyncio.timeout(s.total_timeout):
-                    return await self._exchange(url, validators, accept)
+                    return await self._exchange(client, url, request)
+            except NetworkRefused as exc:
+                raise NetworkRefused(f"{exc} (fetching {shown})") from None
             except TimeoutError as exc:
                 raise FetchTimeout(
                     f"no complete answer from {shown} within {s.total_timeout:g} s"
@@ -289,6 +358,10 @@ class Fetcher:
                 ) from exc
             except httpx.TimeoutException as exc:
                 raise FetchTimeout(f"no answer from {shown} within {s.timeout:g} s") from exc
+            except httpx.ProxyError as exc:
+                raise ConnectionFailed(
+                    f"the proxy refused or failed to fetch {shown}: {_reason(exc)}"
+                ) from exc
             except httpx.ConnectError as exc:
                 raise ConnectionFailed(f"could not connect to {shown}: {_reason(exc)}") from exc
             except httpx.TransportError as exc:
@@ -307,13 +380,12 @@ class Fetcher:
             yield
 
     async def _exchange(
-        self, url: httpx.URL, validators: Validators, accept: Accept
+        self, client: httpx.AsyncClient, url: httpx.URL, request: FetchRequest
     ) -> _Response | _Redirect:
         """Send one GET; read the body only of a success whose type we can use."""
-        if self._client is None:
-            raise RuntimeError("use the Fetcher inside `async with Fetcher(settings) as f:`")
-        request = self._client.build_request("GET", url, headers=_headers(validators, accept))
-        response = await self._client.send(request, stream=True)
+        accept = request.accept
+        sent = client.build_request("GET", url, headers=_headers(request))
+        response = await client.send(sent, stream=True)
         try:
             status = response.status_code
             location = response.headers.get("location")
@@ -322,15 +394,27 @@ class Fetcher:
                 return _Redirect(_join(response.url, location))
             reason = response.reason_phrase or _phrase(status)
             if not 200 <= status < 300:
-                await _discard_small_body(response)
+                head = await _read_small_head(response)
+                _refuse_bot_wall(response, head)
                 return _Response(response.url, status, reason, response.headers)
             shown = redact_url(str(response.url))
             declared = _media_type(response.headers.get("content-type", ""))
             _refuse_unusable_type(declared, accept, shown)
             self._refuse_announced_size(response.headers, shown)
-            body = await self._read_body(response, shown)
+            body, raw_body = await self._read_body(response, shown)
             media_type = _usable_type(declared, body, accept, shown)
-            return _Response(response.url, status, reason, response.headers, media_type, body)
+            _refuse_bot_wall(response, body[:_BOT_WALL_HEAD])
+            return _Response(
+                response.url,
+                status,
+                reason,
+                response.headers,
+                media_type,
+                body,
+                raw_body,
+                _shown_headers(sent.headers, request.secrets),
+                response.http_version,
+            )
         finally:
             await response.aclose()
 
@@ -347,14 +431,18 @@ class Fetcher:
                 f"{_size(self.settings.max_bytes)} limit"
             )
 
-    async def _read_body(self, response: httpx.Response, shown: str) -> bytes:
-        """The decompressed body, refused as soon as it grows past `max_bytes`."""
+    async def _read_body(self, response: httpx.Response, shown: str) -> tuple[bytes, bytes | None]:
+        """The decompressed body, refused as soon as it grows past `max_bytes`, and the body
+        as received when it was compressed (None otherwise)."""
         limit = self.settings.max_bytes
         decoders = _decoders_for(response.headers.get("content-encoding", ""), shown)
         parts: list[bytes] = []
+        received: list[bytes] = []
         size = 0
         try:
             async for raw in response.aiter_raw():
+                if decoders:
+                    received.append(raw)
                 for piece in _decode(decoders, raw):
                     size += len(piece)
                     if size > limit:
@@ -369,7 +457,7 @@ class Fetcher:
         body = b"".join(parts)
         if len(body) > limit:  # the few bytes a decoder held back until the end
             raise ResponseTooLarge(f"{shown} sent more than the {_size(limit)} limit")
-        return body
+        return body, b"".join(received) if decoders else None
 
 
 async def _discard_small_body(response: httpx.Response) -> None:
@@ -417,13 +505,108 @@ def _join(base: httpx.URL, location: str) -> httpx.URL:
         ) from exc
 
 
-def _headers(validators: Validators, accept: Accept) -> dict[str, str]:
-    headers = {"Accept": ACCEPT_HEADERS[accept]}
+def _headers(request: FetchRequest) -> dict[str, str]:
+    """The request's headers: Accept, the source's own, its cookies, the validators."""
+    headers = {"Accept": ACCEPT_HEADERS[request.accept], **request.headers}
+    if request.user_agent:
+        headers["User-Agent"] = request.user_agent
+    if request.cookies:
+        # Sent as a header, not through httpx's jar: a source's cookies go only with its
+        # own requests, never to another source on the same host.
+        jar = "; ".join(f"{name}={value}" for name, value in request.cookies.items())
+        own = next((v for k, v in headers.items() if k.lower() == "cookie"), None)
+        headers = {k: v for k, v in headers.items() if k.lower() != "cookie"}
+        headers["Cookie"] = f"{own}; {jar}" if own else jar
+    validators = request.validators
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     return headers
+
+
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _shown_headers(headers: httpx.Headers, secrets: tuple[str, ...]) -> httpx.Headers:
+    """The request headers as they may be kept (the archive): secret values masked."""
+    return httpx.Headers(
+        [
+            (name, "***" if name.lower() in _SECRET_HEADERS else mask_secrets(value, secrets))
+            for name, value in headers.multi_items()
+        ]
+    )
+
+
+def _port(url: httpx.URL) -> int:
+    return url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+
+
+def _trusted(request: FetchRequest, target: httpx.URL) -> httpx.URL:
+    """The URL the operator configured (whose network and credentials are vouched for)."""
+    if request.origin is None:
+        return target
+    try:
+        return httpx.URL(request.origin)
+    except (httpx.InvalidURL, TypeError):
+        return target
+
+
+def _refuse_credentials(target: httpx.URL, trusted: httpx.URL) -> None:
+    """Refuse a link or redirect carrying credentials, unless the operator configured them.
+
+    httpx would send `http://admin:pw@host/` with Basic auth: a hostile page could make the
+    monitor log in to a device on its network with credentials of the page's choosing.
+    """
+    if not target.userinfo:
+        return
+    if target.userinfo == trusted.userinfo and target.host == trusted.host:
+        return
+    raise FetchError(
+        f"refused {redact_url(str(target))}: the link carries credentials, and only a "
+        "source's own configured URL may"
+    )
+
+
+def _install_backend(
+    transport: httpx.AsyncHTTPTransport, backend: httpcore.AsyncNetworkBackend
+) -> None:
+    """Put our network backend under an httpx transport (httpx offers no argument for it)."""
+    pool: Any = getattr(transport, "_pool", None)
+    if pool is None or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore version has no network backend to guard")
+    pool._network_backend = backend
+
+
+_BOT_WALL_HEAD = 32 * 1024  # how much of a page the bot-wall signatures look at
+
+
+async def _read_small_head(response: httpx.Response) -> bytes:
+    """The start of an error body (for bot-wall signatures), read briefly and within a cap.
+
+    Reading it also keeps the connection reusable, as `_discard_small_body` does.
+    """
+    if response.status_code in (204, 304):
+        return b""
+    parts: list[bytes] = []
+    size = 0
+    with contextlib.suppress(httpx.HTTPError, TimeoutError, zlib.error, FetchError):
+        async with asyncio.timeout(_DISCARD_TIMEOUT):
+            decoders = _decoders_for(response.headers.get("content-encoding", ""), "")
+            async for chunk in response.aiter_raw():
+                for piece in _decode(decoders, chunk):
+                    parts.append(piece)
+                    size += len(piece)
+                if size >= _BOT_WALL_HEAD:
+                    break
+    return b"".join(parts)[:_BOT_WALL_HEAD]
+
+
+def _refuse_bot_wall(response: httpx.Response, head: bytes) -> None:
+    text = head.decode("utf-8", "replace")
+    wall = detect_bot_wall(response.status_code, response.headers.multi_items(), text)
+    if wall is not None:
+        raise BotWallError(wall, redact_url(str(response.url)), response.status_code)
 
 
 def _raise_for_status(outcome: _Response | _Redirect, validators: Validators, attempt: int) -> None:
@@ -468,18 +651,7 @@ def _redirect_message(url: str, visited: Sequence[httpx.URL], location: httpx.UR
 
 def _retry_after(headers: httpx.Headers) -> float | None:
     """Seconds the server asks us to wait (Retry-After as seconds or an HTTP date), if any."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # unreadable: fall back to our own backoff
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_seconds(headers.get("retry-after"))
 
 
 def _after(attempt: int) -> str:
@@ -655,7 +827,28 @@ def _make_page(url: str, response: _Response, validators: Validators, accept: Ac
         etag=etag,
         last_modified=last_modified,
         content_hash=hashlib.sha256(response.body).hexdigest(),
+        headers=_raw_headers(response.headers),
+        request_headers=_raw_headers(response.request_headers),
+        http_version=response.http_version,
+        reason=response.reason,
+        raw_body=response.raw_body,
     )
+
+
+def decode_stored(
+    body: bytes, content_type: str, content_encoding: str = "", accept: Accept = "html"
+) -> str:
+    """The text of a stored response body (the archive's), decoded as a fetch decodes it:
+    its Content-Encoding undone, then its charset found the same way."""
+    decoders = _decoders_for(content_encoding, "the archived page")
+    inflated = b"".join([*_decode(decoders, body), *_finish(decoders)]) if decoders else body
+    return _decode_text(inflated, _charset_param(content_type), accept=accept)[0]
+
+
+def _raw_headers(headers: httpx.Headers | None) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
 
 
 # Labels that browsers read as a superset encoding (WHATWG Encoding Standard); pages rely

@@ -9,6 +9,7 @@
 - `/statement?url=<url>`: a statement's versions;
 - `/diff?url=<url>&from=N&to=M`: the changes between two versions (the permalink alerts
   link to; `to` defaults to the latest version, `from` to the one before `to`);
+- `/original?url=<url>&version=N`: a version's page as fetched, from the archive, sandboxed;
 - `/events?source=&type=&since=`: every event, filtered by a plain GET form;
 - `/feed.xml`: an Atom feed of changes (`?source=` for one source);
 - `/static/style.css`: the one stylesheet.
@@ -44,6 +45,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from monitor.archive.keeper import stored_page
+from monitor.archive.model import ArchiveError
 from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.controls import Buttons, SourceControls
@@ -62,6 +65,13 @@ CONTENT_SECURITY_POLICY = (
 # The same policy in a <meta> tag of every page (frame-ancestors is not allowed there).
 META_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'"
+)
+
+# Archived pages as fetched: nothing runs, nothing loads but inline styles and data: images,
+# and the sandbox (no allow-* at all) also blocks forms, popups and top navigation.
+ARCHIVED_PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'; sandbox"
 )
 
 SECURITY_HEADERS = {
@@ -138,6 +148,9 @@ class ServedLinks:
     def diff(self, source: str, url: str, old: int, new: int) -> str:
         return self._to("/diff", {"url": url, "from": old, "to": new, "source": source})
 
+    def original(self, source: str, url: str, version: int) -> str:
+        return self._to("/original", {"url": url, "version": version, "source": source})
+
 
 # --- the app ---------------------------------------------------------------------------------
 
@@ -157,6 +170,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
+                    if name == "Content-Security-Policy" and name in headers:
+                        continue  # an endpoint's own policy (the archived pages' sandbox)
                     headers[name] = value
             await send(message)
 
@@ -181,6 +196,7 @@ def create_ui(
         Route("/sources/{name}", ui.source, name="source"),
         Route("/statement", ui.statement, name="statement"),
         Route("/diff", ui.diff, name="diff"),
+        Route("/original", ui.original, name="original"),
         Route("/events", ui.events, name="events"),
         Route("/feed.xml", ui.feed, name="feed"),
         Route("/static/style.css", ui.stylesheet, name="stylesheet"),
@@ -348,6 +364,46 @@ class _Endpoints:
             return ui_pages.diff_page(store, links, utcnow(), url, source, old, new)
 
         return self._page(request, build)
+
+    def original(self, request: Request) -> Response:
+        """A version's page exactly as fetched (from the archive), sandboxed.
+
+        The page is hostile: its scripts, plugins, forms and requests are blocked by the
+        sandbox and a policy allowing only inline styles and data: images, so it shows what
+        it said without running anything or calling home.
+        """
+        params = request.query_params
+        links = _links(request)
+        try:
+            store = self.store_provider()
+            statement, _source = ui_pages.find_statement(
+                store, params.get("url", ""), params.get("source")
+            )
+            version = ui_pages.parse_version(params.get("version"), "version")
+            snapshot = store.snapshot(statement.id, version or statement.version)
+            if snapshot is None:
+                raise ui_pages.not_found(f"{statement.url} has no version {version}.")
+            page = stored_page(self.config_provider(), store, snapshot)
+        except ui_pages.PageError as error:
+            return self._error(links, error)
+        except ArchiveError as exc:
+            log.error("an archived page cannot be read: %s", exc)
+            message = f"The archived page cannot be read: {exc}. Run `monitor archive verify`."
+            return self._error(links, ui_pages.PageError(500, "Archive damaged", message))
+        except StoreError as exc:
+            message = f"The state cannot be read: {exc}"
+            return self._error(links, ui_pages.PageError(503, "State unavailable", message))
+        if page is None:
+            message = f"Version {snapshot.version} of this statement was stored without its page."
+            return self._error(links, ui_pages.not_found(message))
+        return Response(
+            page.html.encode("utf-8"),
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": ARCHIVED_PAGE_CSP,
+                "Cache-Control": "private, max-age=3600",
+            },
+        )
 
     def events(self, request: Request) -> Response:
         params = dict(request.query_params)

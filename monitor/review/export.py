@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
+from monitor.cli.options import config_option, fail, open_optional_config, state_option
 from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.app import stylesheet
 from monitor.review.feed import atom_feed
-from monitor.sources.config import Config, ConfigError, load_config
+from monitor.sources.config import Config
 from monitor.state.store import DB_FILENAME, StatementRecord, Store, StoreError
 
 # Pages opened from disk get no HTTP headers: the policy is in a <meta> tag. Forms go nowhere.
@@ -138,6 +138,9 @@ class FileLinks:
     def diff(self, source: str, url: str, old: int, new: int) -> str | None:
         return self._to(self.plan.diffs.get((source, url, old, new)))
 
+    def original(self, source: str, url: str, version: int) -> str | None:
+        return None  # archived pages stay in the archive (`monitor archive export`)
+
 
 # --- writing ---------------------------------------------------------------------------------
 
@@ -226,22 +229,6 @@ def _statement_pages(
 # --- the command -----------------------------------------------------------------------------
 
 
-def _fail(message: str) -> None:
-    click.echo(f"monitor: {message}", err=True)
-    sys.exit(2)
-
-
-def _load_optional_config(path: Path, explicit: bool) -> Config | None:
-    """The configuration, or None when the default file does not exist (the state suffices)."""
-    if not explicit and not path.exists():
-        return None
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        _fail(str(exc))
-    return None  # unreachable: _fail exits
-
-
 @click.command("report")
 @click.option(
     "--out",
@@ -255,22 +242,8 @@ def _load_optional_config(path: Path, explicit: bool) -> Config | None:
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
     help="Only changes and events from this date (UTC) on.",
 )
-@click.option(
-    "--state",
-    "state_dir",
-    default="state",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The state folder.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    default="sources.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The sources file (optional: without it, the sources the state knows).",
-)
+@state_option
+@config_option
 @click.pass_context
 def report_command(
     ctx: click.Context,
@@ -284,21 +257,19 @@ def report_command(
     The files open from disk with relative links and the stylesheet copied next to them,
     to attach or archive.
     """
-    source = ctx.get_parameter_source("config_path")
-    explicit = source is not None and source.name != "DEFAULT"
-    config = _load_optional_config(config_path, explicit)
+    config = open_optional_config(ctx, config_path)  # without it, the sources the state knows
     if not (state_dir / DB_FILENAME).exists():
-        _fail(f"no state in {state_dir}: run `monitor check` first, or pass --state")
+        fail(f"no state in {state_dir}: run `monitor check` first, or pass --state")
     try:
         store = Store.open(state_dir)
         result = export_report(
             store, config, out_dir, since=since.replace(tzinfo=dt.UTC) if since else None
         )
     except StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     except OSError as exc:
-        _fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+        fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
         return
     click.echo(
         f"wrote {result.pages} pages ({result.diffs} diffs) to {result.out}; "

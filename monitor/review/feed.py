@@ -13,8 +13,10 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from monitor.clock import iso_utc
+from monitor.meaning import Finding, anchor, describe
 from monitor.review import report
 from monitor.review.views import EventView
 
@@ -87,12 +89,37 @@ def _entry(feed: ET.Element, event: EventView) -> None:
     _child(entry, "content", entry_html(event), type="html")
 
 
+@dataclass(frozen=True)
+class EntryFinding:
+    """One line of what the edit means, linking to its paragraph on the diff page."""
+
+    line: str
+    href: str | None
+
+
 def entry_html(event: EventView) -> str:
-    """The entry's content: what changed, as a small autoescaped HTML fragment."""
-    changes = event.event.changes if event.kind == "changed" else ()
+    """The entry's content: what the edit means, then what changed, as autoescaped HTML.
+
+    Each finding links to its paragraph on the diff page (when the event has one).
+    """
+    changed = event.kind == "changed"
+    changes = event.event.changes if changed else ()
+    findings = [
+        EntryFinding(describe(f), _finding_href(event, f))
+        for f in (event.event.meaning if changed else ())
+    ]
     template = report.environment().get_template("ui_feed_entry.html")
     return template.render(
         event=event,
+        findings=findings,
         changes=changes[:MAX_CHANGES_PER_ENTRY],
         more=max(0, len(changes) - MAX_CHANGES_PER_ENTRY),
     )
+
+
+def _finding_href(event: EventView, finding: Finding) -> str | None:
+    """The diff page, at the finding's paragraph when it is found."""
+    if not event.diff_link:
+        return None
+    place = anchor(finding, event.event.changes)
+    return f"{event.diff_link}#{place}" if place else event.diff_link

@@ -27,7 +27,9 @@ import jinja2
 from rich.console import Console
 from rich.text import Text
 
+from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
+from monitor.meaning import Finding, anchor, describe, explain
 from monitor.sources.urls import safe_href
 
 RowKind = Literal["same", "modified", "removed", "added", "moved_out", "moved_in"]
@@ -67,8 +69,29 @@ class Row:
         return self.kind in ("same", "modified", "removed", "moved_out")
 
     @property
+    def anchor(self) -> str:
+        """The row's id on the page, as `meaning.paragraph_anchor` names a change's place."""
+        if self.kind in ("removed", "moved_out"):
+            return f"was-p{self.old_number}"
+        return f"p{self.new_number}"
+
+    @property
     def on_new_side(self) -> bool:
         return self.kind in ("same", "modified", "added", "moved_in")
+
+
+@dataclass(frozen=True)
+class FindingLink:
+    """A finding of what the edit means, as a line linking to its paragraph on the page."""
+
+    kind: str
+    line: str
+    anchor: str | None  # the id of its row (or of the headline); None if not found
+
+
+def finding_links(findings: Sequence[Finding], comparison: Comparison) -> list[FindingLink]:
+    """The findings as lines for the page, each with the id of the paragraph it is about."""
+    return [FindingLink(f.kind, describe(f), anchor(f, comparison.changes)) for f in findings]
 
 
 @dataclass(frozen=True)
@@ -243,10 +266,13 @@ def render_text(comparison: Comparison, *, color: bool = False) -> str:
 def change_to_json(change: Change) -> dict[str, Any]:
     """A change as in the event contract, plus its positions and, if modified, its words."""
     out = change.to_json()
+    # `*_index` count from 0 (as stored); `*_paragraph` from 1, as the text and HTML say ¶N
     if change.old_index is not None:
         out["old_index"] = change.old_index
+        out["old_paragraph"] = change.old_index + 1
     if change.new_index is not None:
         out["new_index"] = change.new_index
+        out["new_paragraph"] = change.new_index + 1
     if change.op == "modified":
         out["words"] = [{"op": w.op, "text": w.text} for w in change.words]
     return out
@@ -266,14 +292,8 @@ def diff_to_json(comparison: Comparison) -> dict[str, Any]:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the package's templates, autoescaping everything."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor.review", "templates"),
-        autoescape=True,  # every template, whatever its name: scraped text is hostile
-        undefined=jinja2.StrictUndefined,  # a misspelt variable is a bug, not an empty string
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The Jinja2 environment of the review templates, autoescaping everything."""
+    return templating.environment(jinja2.PackageLoader("monitor.review", "templates"))
 
 
 def _format_time(value: dt.datetime | dt.date | str | None) -> str:
@@ -311,9 +331,18 @@ def diff_context(
     old_text: str,
     new_text: str,
     context: int = 1,
+    old_title: str | None = None,
+    new_title: str | None = None,
 ) -> dict[str, Any]:
-    """The variables of the `diff_block.html` fragment, for this page and the web UI."""
+    """The variables of the `diff_block.html` fragment, for this page and the web UI.
+
+    The findings of what the edit means (monitor.meaning) are made here from the same
+    comparison, for any two versions; with both titles, a changed headline is one of them.
+    """
     rows = diff_rows(comparison, split_paragraphs(old_text), split_paragraphs(new_text))
+    findings = explain(
+        old_text, new_text, old_title=old_title, new_title=new_title, comparison=comparison
+    )
     return {
         "title": title or url,
         "url": url,
@@ -327,37 +356,16 @@ def diff_context(
         "summary": summarize(comparison),
         "unchanged": comparison.unchanged,
         "blocks": fold_unchanged(rows, context=context),
+        "findings": finding_links(findings, comparison),
     }
 
 
-def render_diff_html(
-    *,
-    title: str | None,
-    url: str,
-    source: str,
-    from_version: int | str | None,
-    to_version: int | str | None,
-    from_time: dt.datetime | dt.date | str | None,
-    to_time: dt.datetime | dt.date | str | None,
-    comparison: Comparison,
-    old_text: str,
-    new_text: str,
-) -> str:
+def render_diff_html(**page: Any) -> str:
     """One standalone HTML page reviewing a comparison, inline and side by side.
 
-    Both views are in the page; links switch between them with CSS `:target`, no JavaScript.
-    `old_text`/`new_text` are the texts the comparison was made from.
+    Takes the arguments of `diff_context` (`old_text`/`new_text` are the texts the
+    comparison was made from). Both views are in the page; links switch between them with
+    CSS `:target`, no JavaScript.
     """
-    variables = diff_context(
-        title=title,
-        url=url,
-        source=source,
-        from_version=from_version,
-        to_version=to_version,
-        from_time=from_time,
-        to_time=to_time,
-        comparison=comparison,
-        old_text=old_text,
-        new_text=new_text,
-    )
+    variables = diff_context(**page)
     return environment().get_template("diff.html").render(variables)

@@ -14,37 +14,31 @@ never mark scraped text safe; links to the outside are only made for http(s) URL
 from __future__ import annotations
 
 import datetime as dt
-import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-
 from monitor.clock import iso_utc, utcnow
 from monitor.clock import utc_text as clock_text
 from monitor.diff import compare, split_paragraphs
-from monitor.events import Event, EventKind
+from monitor.events import EVENT_KINDS, Event
 from monitor.review import report
 from monitor.review.controls import Buttons
 from monitor.sources.config import Config, format_duration
-from monitor.sources.urls import canonical_url, redact_url, safe_href
+from monitor.sources.schedule import is_overdue, timing_of
+from monitor.sources.urls import redact_url, safe_href
 from monitor.state.store import (
     Snapshot,
     SourceRecord,
     StatementRecord,
     Store,
     StoredEvent,
-    events_table,
 )
 
-# Event kinds people can filter on, in the order the events page offers them.
-EVENT_KINDS: tuple[str, ...] = typing.get_args(EventKind)
-
 # What counts as "a change" on the dashboard and in the feed.
-CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed")
+CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed", "restored")
 
 RECENT_CHANGES = 20  # on the dashboard and on a source's page
 STATEMENT_EVENTS = 50  # on a statement's page
@@ -107,6 +101,7 @@ class Links(Protocol):
     def source(self, name: str) -> str | None: ...
     def statement(self, source: str, url: str) -> str | None: ...
     def diff(self, source: str, url: str, old: int, new: int) -> str | None: ...
+    def original(self, source: str, url: str, version: int) -> str | None: ...
 
 
 # --- small display values --------------------------------------------------------------------
@@ -238,7 +233,7 @@ class SourceView:
     last_change: Moment | None
     statements: int
     interval: str | None  # "1h", from the configuration
-    overdue: bool  # no check for more than twice the interval
+    overdue: bool  # no successful check for `overdue_after` periods (as /healthz says)
     configured: bool
     paused: bool = False  # by a button of the UI: no checks until resumed
 
@@ -263,7 +258,8 @@ def source_views(
     views: list[SourceView] = []
     configured = config.sources if config is not None else ()
     for source in configured:
-        interval = config.interval_of(source) if config is not None else None
+        assert config is not None
+        interval = config.interval_of(source)
         views.append(
             _source_view(
                 source.name,
@@ -276,6 +272,8 @@ def source_views(
                 interval=interval,
                 enabled=source.enabled,
                 configured=True,
+                period=timing_of(source, config).period(now),
+                overdue_after=config.defaults.overdue_after,
                 paused=source.name in paused,
             )
         )
@@ -311,16 +309,20 @@ def _source_view(
     interval: float | None,
     enabled: bool,
     configured: bool,
+    period: float | None = None,
+    overdue_after: float = 3.0,
     paused: bool = False,
 ) -> SourceView:
     status, status_text = _source_status(record, enabled)
     last_check = record.last_check_at if record else None
+    # The same rule as /healthz: no successful check for `overdue_after` periods (of the
+    # interval or of the cron schedule), counted from the source's first check.
     overdue = bool(
         enabled
         and not paused
-        and interval is not None
-        and last_check is not None
-        and (now - last_check).total_seconds() > 2 * interval + 60
+        and period is not None
+        and record is not None
+        and is_overdue(period, record.last_success_at, record.created_at, now, overdue_after)
     )
     return SourceView(
         name=name,
@@ -508,9 +510,7 @@ def collapse_errors(views: Sequence[EventView]) -> list[EventView]:
         message = view.detail or ""
         if message and message != latest.detail and message not in others:
             others = (*others, message)
-        rows[index] = replace(
-            latest, count=latest.count + 1, first_at=view.at, other_errors=others
-        )
+        rows[index] = replace(latest, count=latest.count + 1, first_at=view.at, other_errors=others)
     return rows
 
 
@@ -597,21 +597,6 @@ class Page:
     context: dict[str, Any]
 
 
-def count_events(store: Store, kinds: Sequence[str], since: dt.datetime) -> int:
-    """How many events of these kinds happened since a time, counted by the database.
-
-    `Store.events` returns whole events (with their changes); the dashboard needs a number.
-    """
-    table = events_table
-    query = (
-        sa.select(sa.func.count())
-        .select_from(table)
-        .where(table.c.kind.in_(list(kinds)), table.c.at >= since)
-    )
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 def dashboard_page(
     store: Store,
     config: Config | None,
@@ -632,7 +617,7 @@ def dashboard_page(
     state = StateView.read(store)
     paused = buttons.paused if buttons else frozenset()
     sources = source_views(state, config, links, now, paused)
-    week = count_events(store, CHANGE_KINDS, since=now - dt.timedelta(days=7))
+    week = store.count_events(CHANGE_KINDS, since=now - dt.timedelta(days=7))
     needle = " ".join(query.split()).casefold()
     if needle:
         found = store.events(kinds=CHANGE_KINDS, since=since, limit=SEARCH_EVENTS)
@@ -724,29 +709,18 @@ class VersionView:
     summary: str | None
     diff_link: str | None  # from the version before
     latest_diff_link: str | None  # to the latest version, when neither is adjacent
+    original_link: str | None = None  # the page as fetched, from the archive
 
 
 def find_statement(store: Store, url: str, source: str | None) -> tuple[StatementRecord, str]:
-    """The statement tracked at `url` (as given, else canonicalised) and its source's name.
-
-    The same URL may be tracked by two sources; `source` picks one, else the most recent.
-    """
+    """The statement tracked at `url` and its source's name (see `Store.find_statement`)."""
     if not url.strip():
         raise bad_request("Say which statement: add ?url=<the statement's URL>.")
-    candidates = store.statements_at(url)
-    if not candidates:
-        try:
-            candidates = store.statements_at(canonical_url(url))
-        except ValueError:
-            candidates = []
-    names = {record.id: record.name for record in store.sources()}
-    if source:
-        candidates = [c for c in candidates if names.get(c.source_id) == source]
-    if not candidates:
+    found = store.find_statement(url, source)
+    if found is None:
         where = f" in source “{source}”" if source else ""
         raise not_found(f"No statement is tracked at {url}{where}.")
-    chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
-    return chosen, names.get(chosen.source_id, "")
+    return found
 
 
 def statement_page(
@@ -832,6 +806,11 @@ def _version_views(
                     if snap.version < latest - 1
                     else None
                 ),
+                original_link=(
+                    links.original(source, statement.url, snap.version)
+                    if snap.archive_file is not None
+                    else None
+                ),
             )
         )
         previous = snap
@@ -914,6 +893,8 @@ def diff_page_for(
         comparison=comparison,
         old_text=old.text,
         new_text=new.text,
+        old_title=old.title,
+        new_title=new.title,
     )
     latest = statement.version
     url = statement.url

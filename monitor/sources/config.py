@@ -12,79 +12,37 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from monitor.alerts.channels import (
+    NotifierSettings,
+    channel_types,
+    notifier_settings_union,
+    settings_models,
+)
+from monitor.sources.durations import (
+    Duration,
+    OptionalDuration,
+    Size,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
+
+__all__ = ["format_duration", "parse_duration", "parse_size"]
+
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------------
-# Durations and sizes
-# ---------------------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000}
-
-
-def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
-    """Seconds from "30s", "15m", "1h", "1d", "250ms" (a bare number is seconds)."""
-    if isinstance(value, bool):
-        raise ValueError('a duration is written like "30s", "15m", "1h" or "1d"')
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(
-                f'{value!r} is not a duration; write it like "30s", "15m", "1h" or "1d"'
-            )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError("a duration must be more than zero")
-    return seconds
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from "10MB", "500kb", or a bare number of bytes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        match = _SIZE.match(str(value))
-        if not match:
-            raise ValueError(f'{value!r} is not a size; write it like "10MB" or "500KB"')
-        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("a size must be more than zero")
-    return size
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-# A duration where "0s" means "none" (e.g. no spacing between requests).
-OptionalDuration = Annotated[float, BeforeValidator(partial(parse_duration, allow_zero=True))]
-Size = Annotated[int, BeforeValidator(parse_size)]
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact way to write a duration: 3600 -> "1h"."""
-    for unit in ("d", "h", "m", "s"):
-        size = _DURATION_UNITS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -113,12 +71,54 @@ class Defaults(_Strict):
     check_timeout: Duration = 600.0  # a check running longer is cancelled (an error)
     host_spacing: OptionalDuration = 0.5  # least time between two requests to one host
     overdue_after: float = Field(3.0, ge=1)  # intervals without success before "overdue"
-    keep_raw: bool = True  # keep the compressed raw page with each snapshot
+    keep_raw: bool = True  # keep the compressed raw page with each snapshot (archive "off")
+    # a statement that answered 404/410 is still fetched, at most this often, until it is back
+    recheck_removed: Duration = 3600.0
+    # the evidence archive: WARC files of what was fetched
+    archive: Literal["versions", "all", "off"] = "versions"  # "all": every fetch that changed
+    archive_dir: Path | None = None  # default: <state>/archive
+    archive_file_size: Size = 100 * 1024 * 1024  # a new WARC file once one would pass this
+    # retention, applied by the daemon: None keeps everything; the newest version of a
+    # statement is never deleted
+    keep_versions: int | None = Field(None, ge=1)  # versions kept per statement
+    archive_keep: Duration | None = None  # older versions are deleted after this ("365d")
     # alerts
     alert_give_up: Duration = 2 * 86400.0  # an undeliverable alert becomes dead after this
     error_alert_after: int = Field(3, ge=1)  # failed checks in a row before an error alert
     templates: Path | None = None  # a folder of message templates overriding the built-in ones
     public_url: str | None = None  # where the web UI is reachable, for links in alerts
+    # how pages are requested (each source may set its own; headers and cookies merge)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    cookies: dict[str, str] = Field(default_factory=dict, repr=False)
+    proxy: str | None = Field(
+        None, repr=False
+    )  # http://, https:// or socks5:// (credentials may use ${ENV})
+    verify: bool = True  # false: accept self-signed TLS certificates (warned about)
+    render: bool = False  # fetch pages with a real Chromium (needs statement-monitor[browser])
+    wait: OptionalDuration = 0.0  # rendered pages: extra time for scripts after load
+    render_timeout: Duration = 30.0  # rendered pages: the whole rendering of one page
+    browser: str = "/usr/bin/chromium"  # the Chromium executable (Debian's `chromium`)
+    browser_pages: int = Field(2, ge=1, le=32)  # pages rendered at once
+    # networks beyond the public internet that fetches may reach (see monitor/fetch/guard.py)
+    allow_networks: tuple[str, ...] = ()
+
+    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
+    _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))
+    _check_proxy = field_validator("proxy")(classmethod(lambda cls, v: _valid_proxy(v)))
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f'{value!r} is not a network; write it like "10.0.0.0/8" or "192.168.1.7"'
+                ) from None
+        return values
 
 
 class Source(_Strict):
@@ -135,6 +135,20 @@ class Source(_Strict):
     ignore: tuple[str, ...] = ()
     notify: tuple[str, ...] | None = None
     enabled: bool = True
+    # request settings; unset ones come from [defaults] (headers and cookies merge with them)
+    headers: dict[str, str] | None = Field(None, repr=False)  # values may hold secrets
+    cookies: dict[str, str] | None = Field(None, repr=False)
+    user_agent: str | None = None
+    proxy: str | None = Field(None, repr=False)
+    verify: bool | None = None
+    render: bool | None = None
+    wait_for: str | None = None  # rendered pages: a CSS selector to wait for
+    wait: OptionalDuration | None = None
+    render_timeout: Duration | None = None
+
+    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
+    _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))
+    _check_proxy = field_validator("proxy")(classmethod(lambda cls, v: _valid_proxy(v)))
 
     @field_validator("name")
     @classmethod
@@ -155,20 +169,33 @@ class Source(_Strict):
     @field_validator("ignore")
     @classmethod
     def _ignore_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        import regex  # what checks run the patterns with (see monitor.extract.patterns)
+
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
+
+    @field_validator("selector", "links")
+    @classmethod
+    def _css_compiles(cls, selector: str | None) -> str | None:
+        if selector is not None:
+            import soupsieve  # the CSS engine of both keys (monitor.extract)
+
+            try:
+                soupsieve.compile(selector)
+            except soupsieve.SelectorSyntaxError as exc:
+                reason = str(exc).splitlines()[0]  # the rest repeats the selector with a caret
+                raise ValueError(f"{selector!r} is not a valid CSS selector: {reason}") from None
+        return selector
 
     @field_validator("cron")
     @classmethod
     def _cron_parses(cls, cron: str | None) -> str | None:
         if cron is not None:
-            from monitor.daemon.scheduler import (
-                parse_cron,  # APScheduler loads only when cron is used
-            )
+            from monitor.sources.schedule import parse_cron  # APScheduler loads for cron only
 
             parse_cron(cron)  # raises ScheduleError, a ValueError, with a message for people
         return cron
@@ -180,56 +207,40 @@ class Source(_Strict):
         return self
 
 
-class _Notifier(_Strict):
-    name: str = ""  # filled from the table key: [notifiers.<name>]
-    digest: Duration | None = None  # collect alerts and send one message per window
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-class WebhookNotifier(_Notifier):
-    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
-
-    type: Literal["webhook"]
-    url: str
-    secret: SecretStr | None = None
-    timeout: Duration = 10.0
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
-            raise ValueError("a webhook URL must start with http:// or https://")
-        return url
+def _valid_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    for name, value in (headers or {}).items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid HTTP header name")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"the value of header {name!r} holds a line break")
+    return headers
 
 
-class EmailNotifier(_Notifier):
-    """Sends a text + HTML email through an SMTP server."""
-
-    type: Literal["email"]
-    smtp_host: str
-    smtp_port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = Field(alias="from")
-    to: tuple[str, ...] = Field(min_length=1)
-    timeout: Duration = 30.0
-
-    @model_validator(mode="after")
-    def _login_is_complete(self) -> EmailNotifier:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together: set both or neither")
-        return self
+def _valid_cookies(cookies: dict[str, str] | None) -> dict[str, str] | None:
+    for name, value in (cookies or {}).items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a valid cookie name")
+        if any(c in value for c in ";\r\n\0"):
+            raise ValueError(f"the value of cookie {name!r} holds ';' or a line break")
+    return cookies
 
 
-class AppriseNotifier(_Notifier):
-    """Any service Apprise knows (Slack, Discord, Teams, Telegram, ntfy, Matrix, ...)."""
+def _valid_proxy(proxy: str | None) -> str | None:
+    if proxy is not None and not re.match(r"^(https?|socks5h?)://[^/\s]+/?$", proxy, re.IGNORECASE):
+        raise ValueError(
+            'a proxy is written like "http://host:3128" or "socks5://user:pass@host:1080"'
+        )
+    return proxy
 
-    type: Literal["apprise"]
-    urls: tuple[SecretStr, ...] = Field(min_length=1)
 
-
-Notifier = Annotated[WebhookNotifier | EmailNotifier | AppriseNotifier, Field(discriminator="type")]
+# Each channel declares its settings model (monitor.alerts.channels); the `type` key picks it.
+if TYPE_CHECKING:
+    Notifier = NotifierSettings
+else:
+    Notifier = notifier_settings_union()
 
 
 class Config(_Strict):
@@ -259,6 +270,10 @@ class Config(_Strict):
 
     def interval_of(self, source: Source) -> float:
         return source.interval if source.interval is not None else self.defaults.interval
+
+    def verify_of(self, source: Source) -> bool:
+        """Whether TLS certificates of this source's pages are verified."""
+        return source.verify if source.verify is not None else self.defaults.verify
 
     def notifiers_for(self, source: Source) -> list[str]:
         """Names of the notifiers a source alerts: its `notify` list, else all of them."""
@@ -291,6 +306,12 @@ class _Problem:
     message: str
 
 
+# No setting nests deeper than a few levels; far deeper is hostile or broken input that
+# would exhaust the recursion of the parser and validators.
+MAX_NESTING = 32
+# A file with thousands of problems is listed by its first ones and a count.
+MAX_LISTED_PROBLEMS = 50
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -315,22 +336,134 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        data = None  # nested beyond what the parser can follow: said below with the line
+    if data is None or _depth(data) > MAX_NESTING:
+        line = _deep_line(raw_text)
+        raise ConfigError(
+            f"{path}:{line}: nested too deeply: arrays or tables more than "
+            f"{MAX_NESTING} levels deep (no setting needs more than a few)"
+        )
     try:
         data = _interpolate(data, env, ())
         config = Config.model_validate({**data, "path": path})
         _cross_check(config)
     except _KeyProblem as problem:
         problems = [_Problem(problem.loc, problem.message)]
-        raise ConfigError(_describe(path, raw_text, problems)) from None
+        raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
-        raise ConfigError(_describe(path, raw_text, _problems(exc))) from None
-    hurried = [s.name for s in config.sources if s.cron is None and config.interval_of(s) < 60]
+        raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
+    # Said once per process for each source: a reload (SIGHUP) names only new ones.
+    warned = _warned.setdefault(str(path), set())
+    unverified = [s.name for s in config.sources if not config.verify_of(s)]
+    if unverified:
+        log.warning(
+            "TLS certificates are not verified for %s (verify = false): anyone on the path "
+            "can change what these sources show",
+            ", ".join(unverified[:5])
+            + (f" and {len(unverified) - 5} more" if len(unverified) > 5 else ""),
+        )
+    hurried = [
+        s.name
+        for s in config.sources
+        if s.cron is None and config.interval_of(s) < 60 and s.name not in warned
+    ]
     if hurried:
+        warned.update(hurried)
         shown = ", ".join(hurried[:5]) + (
             f" and {len(hurried) - 5} more" if len(hurried) > 5 else ""
         )
         log.warning("%s checked more often than once a minute: meant for tests and demos", shown)
+    _warn_crowded_hosts(config, warned)
     return config
+
+
+def _warn_crowded_hosts(config: Config, warned: set[str]) -> None:
+    """Warn when one host's sources cannot all be checked within their interval.
+
+    Requests to one host are spaced by `host_spacing`, so N sources there need at least
+    N x host_spacing per round; more than their shortest interval means checks fall behind.
+    """
+    spacing = config.defaults.host_spacing
+    if spacing <= 0:
+        return
+    hosts: dict[str, list[Source]] = {}
+    for source in config.sources:
+        if source.enabled:
+            host = (urlsplit(source.url).hostname or "").lower()
+            hosts.setdefault(host, []).append(source)
+    for host, sources in hosts.items():
+        needed = len(sources) * spacing
+        shortest = (
+            min(config.interval_of(s) for s in sources if s.cron is None)
+            if any(s.cron is None for s in sources)
+            else None
+        )
+        key = f"host:{host}:{len(sources)}:{shortest}"
+        if shortest is None or needed <= shortest or key in warned:
+            continue
+        warned.add(key)
+        log.warning(
+            "%d sources on %s need %s per round at host_spacing %s, longer than their "
+            "interval %s: their checks will fall behind (fewer sources there, a longer "
+            "interval or a shorter host_spacing)",
+            len(sources),
+            host,
+            format_duration(needed),
+            format_duration(spacing),
+            format_duration(shortest),
+        )
+
+
+_warned: dict[str, set[str]] = {}  # sources file -> sources warned of
+
+
+def _depth(value: Any, limit: int = MAX_NESTING + 1) -> int:
+    """How deeply arrays and tables nest in `value` (stops counting past `limit`)."""
+    depth = 0
+    level = [value]
+    while level and depth <= limit:
+        nested = [v for item in level if isinstance(item, dict | list) for v in _children(item)]
+        depth += 1
+        level = nested
+    return depth - 1 if depth else 0
+
+
+def _children(item: dict[str, Any] | list[Any]) -> list[Any]:
+    return list(item.values()) if isinstance(item, dict) else item
+
+
+def _deep_line(raw_text: str) -> int:
+    """The first line where `[`/`{` open more than MAX_NESTING deep (strings skipped)."""
+    depth = 0
+    quote = ""
+    for number, line in enumerate(raw_text.splitlines(), start=1):
+        for char in line:
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char == "#":
+                break
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_NESTING + 1:
+                    return number
+            elif char in "]}":
+                depth -= 1
+    return 1
+
+
+def _source_names(data: Any) -> dict[int, str]:
+    """The `name` of each `[[sources]]` entry that has a usable one, by position."""
+    entries = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        i: entry["name"]
+        for i, entry in enumerate(entries)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
+    }
 
 
 def _cross_check(config: Config) -> None:
@@ -377,15 +510,19 @@ def _problems(exc: ValidationError) -> list[_Problem]:
         elif error["type"] == "missing":
             message = f"missing required key {loc[-1]!r}"
         elif error["type"] == "union_tag_invalid":
-            message = 'type must be one of "webhook", "email", "apprise"'
+            message = f"type must be one of {_quoted_types()}"
         elif error["type"] == "union_tag_not_found":
-            message = 'missing key "type" (one of "webhook", "email", "apprise")'
+            message = f'missing key "type" (one of {_quoted_types()})'
         problems.append(_Problem(loc, message))
     return problems
 
 
 def _is_union_tag(part: str | int) -> bool:
-    return part in {"webhook", "email", "apprise"}
+    return part in channel_types()
+
+
+def _quoted_types() -> str:
+    return ", ".join(f'"{kind}"' for kind in channel_types())
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
@@ -397,8 +534,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     elif len(loc) == 2 and loc[0] == "sources":
         model = Source
     elif len(loc) == 2 and loc[0] == "notifiers":
-        models: list[type[BaseModel]] = [WebhookNotifier, EmailNotifier, AppriseNotifier]
-        return sorted({key for m in models for key in _model_keys(m)})
+        return sorted({key for m in settings_models() for key in _model_keys(m)})
     return _model_keys(model) if model else []
 
 
@@ -413,16 +549,30 @@ def did_you_mean(word: str, choices: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _describe(path: Path, raw_text: str, problems: list[_Problem]) -> str:
+def _describe(
+    path: Path, raw_text: str, problems: list[_Problem], names: dict[int, str] | None = None
+) -> str:
     lines = [f"{path}: invalid configuration"]
-    for problem in problems:
+    index = _LineIndex(raw_text)  # built once: a file with thousands of problems stays fast
+    for problem in problems[:MAX_LISTED_PROBLEMS]:
         key = _dotted(problem.loc)
-        line = _find_line(raw_text, problem.loc)
+        loc = problem.loc
+        if names and len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            # `sources[3]` means little in a long file: name the source too
+            name = names.get(loc[1])
+            if name is not None:
+                key = key.replace(f"sources[{loc[1]}]", f"sources[{loc[1]}] ({name})", 1)
+        line = index.find(problem.loc)
         where = f"line {line}" if line else "file"
         lines.append(
             f"  {path}:{line or '?'}: {key}: {problem.message}"
             if key
             else f"  {path} ({where}): {problem.message}"
+        )
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(
+            f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more problems "
+            f"({len(problems)} in all; the first {MAX_LISTED_PROBLEMS} are listed)"
         )
     return "\n".join(lines)
 
@@ -437,45 +587,53 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _find_line(raw_text: str, loc: tuple[str | int, ...]) -> int | None:
-    """The line number of the key at `loc`, found by walking the TOML table headers.
+_HEADER = re.compile(r"^\s*\[(\[)?\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
+
+
+class _LineIndex:
+    """Where each table and key of a sources file is, read once from its lines.
 
     tomllib keeps no positions, so this follows the file's own structure: the n-th
-    `[[sources]]` header opens sources[n], `[notifiers.x]` opens notifiers.x, and the key
-    is the first `key =` line after the header (or the header itself).
+    `[[sources]]` header opens sources[n], `[notifiers.x]` opens notifiers.x, and a key is
+    the first `key =` line after its table's header (or the header itself).
     """
-    if not loc:
-        return None
-    header_line = _table_start(raw_text.splitlines(), loc)
-    key = next((part for part in reversed(loc) if isinstance(part, str)), None)
-    lines = raw_text.splitlines()
-    start = header_line if header_line is not None else 0
-    key_pattern = re.compile(rf"^\s*\"?{re.escape(str(key))}\"?\s*=") if key else None
-    for number in range(start, len(lines)):
-        text = lines[number]
-        if number > start and re.match(r"^\s*\[", text) and header_line is not None:
-            break
-        if key_pattern and key_pattern.match(text):
-            return number + 1
-    return header_line + 1 if header_line is not None else None
 
+    def __init__(self, raw_text: str) -> None:
+        self.sources: list[int] = []  # line index of each [[sources]] header
+        self.tables: dict[str, int] = {}  # "defaults", "notifiers.x" -> header line index
+        self.keys: dict[int | None, dict[str, int]] = {None: {}}  # header -> key -> line
+        header: int | None = None
+        for number, text in enumerate(raw_text.splitlines()):
+            match = _HEADER.match(text)
+            if match:
+                header = number
+                self.keys[header] = {}
+                name = match.group(2).replace('"', "").replace(" ", "")
+                if match.group(1) and name == "sources":
+                    self.sources.append(number)
+                else:
+                    self.tables.setdefault(name, number)
+                continue
+            key = _KEY.match(text)
+            if key:
+                self.keys[header].setdefault(key.group(1), number)
 
-def _table_start(lines: list[str], loc: tuple[str | int, ...]) -> int | None:
-    if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
-        count = -1
-        for number, text in enumerate(lines):
-            if re.match(r"^\s*\[\[\s*sources\s*\]\]", text):
-                count += 1
-                if count == loc[1]:
-                    return number
-        return None
-    if loc[0] == "notifiers" and len(loc) > 1:
-        name = re.escape(str(loc[1]))
-        for number, text in enumerate(lines):
-            if re.match(rf"^\s*\[\s*notifiers\.\"?{name}\"?\s*\]", text):
-                return number
-        return None
-    for number, text in enumerate(lines):
-        if re.match(rf"^\s*\[\s*{re.escape(str(loc[0]))}\s*\]", text):
-            return number
-    return None
+    def find(self, loc: tuple[str | int, ...]) -> int | None:
+        """The line number (from 1) of the key at `loc`, or of its table, if found."""
+        if not loc:
+            return None
+        header = self._table_start(loc)
+        key = next((part for part in reversed(loc) if isinstance(part, str)), None)
+        if key is not None:
+            number = self.keys.get(header, {}).get(key)
+            if number is not None:
+                return number + 1
+        return header + 1 if header is not None else None
+
+    def _table_start(self, loc: tuple[str | int, ...]) -> int | None:
+        if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+            return self.sources[loc[1]] if loc[1] < len(self.sources) else None
+        if loc[0] == "notifiers" and len(loc) > 1:
+            return self.tables.get(f"notifiers.{loc[1]}")
+        return self.tables.get(str(loc[0]))

@@ -55,6 +55,8 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
     if "@" in parts.netloc:

@@ -18,23 +18,79 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
 from monitor.events import Event
+from monitor.fetch import Page, Validators
+from monitor.sources.urls import canonical_url
+
+if TYPE_CHECKING:
+    from monitor.archive.model import ArchiveRef
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILENAME = "monitor.db"
 
 
 class StoreError(Exception):
     """The state database cannot be opened or written; the message says why and where."""
+
+
+class StateCorrupt(StoreError):
+    """The state database file is damaged: the run stops (exit 2) and says how to recover."""
+
+
+# SQLite's words for a damaged file (sqlite3.DatabaseError), and for a full disk.
+_CORRUPT_WORDS = ("malformed", "not a database", "file is encrypted", "corrupt")
+_FULL_WORDS = ("database or disk is full", "disk is full")
+
+
+def corrupt_message(db_path: str, reason: str) -> str:
+    """What a user reads about a damaged state file: what, where and how to recover."""
+    return (
+        f"the state database {db_path} is damaged ({reason}).\n"
+        "  To recover, stop the daemon and any `monitor check`, keep a copy of the file, then\n"
+        "  either put back your last backup of it, or salvage what is readable:\n"
+        f"    sqlite3 {db_path} .recover | sqlite3 {db_path}.recovered\n"
+        f"    mv {db_path}.recovered {db_path}   (and remove {db_path}-wal, {db_path}-shm)"
+    )
+
+
+def _translate_sqlite_error(context: Any) -> None:
+    """Engine hook: a damaged file or a full disk becomes a plain StoreError.
+
+    Raised here, before SQLAlchemy wraps the driver's error with the SQL and parameters,
+    so neither a traceback nor raw SQL ever reaches a user.
+    """
+    orig = context.original_exception
+    text = str(orig).lower()
+    database = context.engine.url.database if context.engine is not None else None
+    where = database or "(the state database)"
+    if any(word in text for word in _FULL_WORDS):
+        raise StoreError(
+            f"disk full: the state database {where} cannot be written ({orig}); "
+            "free space on its disk and run again (nothing was half-written)"
+        ) from None
+    if any(word in text for word in _CORRUPT_WORDS):
+        raise StateCorrupt(corrupt_message(where, str(orig))) from None
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as users may read it: for a database error, the driver's message only.
+
+    SQLAlchemy's own text carries the SQL and its parameters (scraped text, URLs with
+    credentials), which belong neither in logs nor in the UI.
+    """
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -126,7 +182,28 @@ snapshots_table = sa.Table(
     sa.Column("last_modified", sa.Text),
     sa.Column("content_hash", sa.String(64)),
     sa.Column("raw", sa.LargeBinary),  # zlib-compressed page, so it can be re-extracted
+    # where the page as fetched is archived (monitor.archive): the WARC file, the span of
+    # the version's records in it, and the response's payload digest (schema version 2)
+    sa.Column("archive_file", sa.String(64)),
+    sa.Column("archive_offset", sa.BigInteger),
+    sa.Column("archive_length", sa.BigInteger),
+    sa.Column("archive_digest", sa.String(80)),
     sa.UniqueConstraint("statement_id", "version"),
+)
+
+# With `archive = "all"`: fetches whose bytes changed but gave no new version
+captures_table = sa.Table(
+    "captures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # the version the page still showed
+    sa.Column("final_url", sa.Text),
+    sa.Column("archive_file", sa.String(64), nullable=False),
+    sa.Column("archive_offset", sa.BigInteger, nullable=False),
+    sa.Column("archive_length", sa.BigInteger, nullable=False),
+    sa.Column("archive_digest", sa.String(80), nullable=False),
 )
 
 events_table = sa.Table(
@@ -187,6 +264,11 @@ class SourceRecord:
     last_modified: str | None
     content_hash: str | None
 
+    @property
+    def validators(self) -> Validators:
+        """For a conditional GET of the source's own page (an index or feed)."""
+        return Validators(self.etag, self.last_modified)
+
 
 @dataclass(frozen=True)
 class StatementRecord:
@@ -210,6 +292,18 @@ class StatementRecord:
     container: str | None = None
     container_digest: str | None = None
 
+    @property
+    def validators(self) -> Validators:
+        """For a conditional GET of the statement's page."""
+        return Validators(self.etag, self.last_modified)
+
+    @property
+    def learned_container(self) -> Container | None:
+        """Where the statement sat in its page at the last snapshot, if learned."""
+        if self.container and self.container_digest:
+            return Container(self.container, self.container_digest)
+        return None
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -228,6 +322,53 @@ class Snapshot:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
+    archive_file: str | None = None
+    archive_offset: int | None = None
+    archive_length: int | None = None
+    archive_digest: str | None = None
+
+    @property
+    def archived(self) -> ArchiveRef | None:
+        """Where the page as fetched is archived (None when it was not)."""
+        return _ref(
+            self.archive_file,
+            self.archive_offset,
+            self.archive_length,
+            self.archive_digest,
+            self.final_url,
+        )
+
+
+def _ref(
+    file: str | None, offset: int | None, length: int | None, digest: str | None, uri: str | None
+) -> ArchiveRef | None:
+    if file is None or offset is None or length is None or digest is None:
+        return None
+    from monitor.archive.model import ArchiveRef  # the archive loads warcio; most runs need not
+
+    return ArchiveRef(file, offset, length, digest, uri or "")
+
+
+@dataclass(frozen=True)
+class ArchivedFetch:
+    """An archived fetch of a statement: a version's, or (archive = "all") a capture's."""
+
+    source: str
+    url: str  # the statement's canonical URL
+    statement_id: int
+    version: int
+    fetched_at: dt.datetime
+    ref: ArchiveRef
+    newest: bool  # the statement's latest version (never pruned)
+    capture_id: int | None = None  # set for a capture rather than a version
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How many versions and captures `Store.prune` deleted."""
+
+    versions: int
+    captures: int
 
 
 @dataclass(frozen=True)
@@ -244,34 +385,122 @@ class NewSnapshot:
     content_hash: str | None
     raw: bytes | None
     canonical_url: str | None = None
+    archive: ArchiveRef | None = None  # written before the check is recorded
 
     @property
     def text_hash(self) -> str:
         return hashlib.sha256(self.normalized.encode("utf-8")).hexdigest()
 
 
+# --- what one check writes about one statement: one variant per situation ---------------------
+
+StatementStatus = Literal["pending", "active", "removed", "moved", "alias"]
+
+
 @dataclass(frozen=True)
-class StatementUpdate:
-    """What one check learned about one statement; `snapshot` is set when it has a new version."""
+class Fetched:
+    """What a fetch of a page returned that the next conditional GET needs."""
+
+    validators: Validators
+    content_hash: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> Fetched:
+        return cls(Validators(page.etag, page.last_modified), page.content_hash or None)
+
+
+@dataclass(frozen=True)
+class Container:
+    """Where the statement sits in its page, and the digest of that element's text."""
+
+    path: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The page (or the statement's container in it) is as at the last check.
+
+    `fetched` is None when the server said 304: the stored validators still hold.
+    """
 
     url: str
-    snapshot: NewSnapshot | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
-    status: str | None = None  # a new status: "pending", "active", "removed", "moved", "alias"
+    fetched: Fetched | None = None
+    reactivated: bool = False  # a removed statement answers again
+    events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
+
+
+@dataclass(frozen=True)
+class NoiseOnly:
+    """The page changed around an unchanged statement; the container was learned anew
+    (None: it could not be, and the stored one is forgotten)."""
+
+    url: str
+    fetched: Fetched
+    container: Container | None
+    reactivated: bool = False
+    events: Sequence[Event] = ()
+    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A new snapshot (the first is the baseline), compared with version `base_version`.
+
+    A different stored version at write time means another run got there first: the
+    snapshot and its events are dropped (one edit, one alert).
+    """
+
+    url: str
+    snapshot: NewSnapshot
+    base_version: int
+    fetched: Fetched
+    container: Container | None = None
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class Removed:
+    """The statement's page answers 404 or 410."""
+
+    url: str
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The statement is known under another URL now (`moved`) or is another's alias."""
+
+    url: str
+    status: Literal["moved", "alias"]
     title: str | None = None
     events: Sequence[Event] = ()
-    # the version the new snapshot was compared with (0: none); a different stored version
-    # means another run got there first, and this snapshot and its events are dropped
-    base_version: int | None = None
-    # the statement's container as learned from this page; None keeps the stored one,
-    # ("", "") forgets it
-    container: tuple[str, str] | None = None
-    # set when a listing first names the statement
-    discovered_as: str | None = None
-    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """A listing names a statement not fetched yet (announced as `baseline` or `new`)."""
+
+    url: str
+    announce_as: Literal["baseline", "new"]
+    title: str | None = None
+    summary: str | None = None  # the listing's own text, used when the page yields none
     listed_published: dt.date | None = None
+    events: Sequence[Event] = ()
+
+
+@dataclass(frozen=True)
+class CheckFailed:
+    """The statement could not be checked; only its events (the error) are recorded."""
+
+    url: str
+    events: Sequence[Event] = ()
+
+
+StatementUpdate = (
+    Unchanged | NoiseOnly | NewVersion | Removed | StatusChange | Discovered | CheckFailed
+)
 
 
 @dataclass(frozen=True)
@@ -285,9 +514,7 @@ class SourceUpdate:
     error: str | None = None
     statements: Sequence[StatementUpdate] = ()
     events: Sequence[Event] = ()  # source-level events (errors of the listing itself)
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
+    fetched: Fetched | None = None  # the source's own page (an index or feed)
     notifiers: Sequence[str] = ()  # who gets an alert for each alerting event
 
 
@@ -422,6 +649,9 @@ class Store:
         # lookup per write on the hot path of large checks.
         self._ids: dict[tuple[Any, ...], int] = {}
         self._ids_loaded: set[str] = set()
+        # the state folder (for what lives beside the database, such as the archive);
+        # None for a store opened on an engine alone
+        self.state_dir: Path | None = None
         self._migrate()
 
     @classmethod
@@ -449,10 +679,13 @@ class Store:
         if engine.dialect.name == "sqlite":
             sa_event.listen(engine, "connect", _sqlite_pragmas)
             sa_event.listen(engine, "begin", _sqlite_begin)
+            sa_event.listen(engine, "handle_error", _translate_sqlite_error)
         try:
-            return cls(engine)
+            store = cls(engine)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the state database {url}: {exc.orig}") from None
+        store.state_dir = state
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -494,7 +727,9 @@ class Store:
                 conn.execution_options(write=True)
                 with conn.begin():
                     yield conn
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:
+            # the driver's message only: SQLAlchemy's text carries the SQL and parameters
+            # (scraped text), which must not reach logs or the UI
             raise StoreError(f"cannot write the state database: {exc.orig}") from None
 
     # -- reading -----------------------------------------------------------------------------
@@ -554,6 +789,28 @@ class Store:
         with self.engine.connect() as conn:
             return [StatementRecord(**row._mapping) for row in conn.execute(query)]
 
+    def find_statement(
+        self, url: str, source: str | None = None
+    ) -> tuple[StatementRecord, str] | None:
+        """The statement tracked at `url` (as given, else canonicalised) and its source's name.
+
+        The same URL may be tracked by two sources: `source` picks one, else the one people
+        mean (active first, then the most versions, then the newest).
+        """
+        candidates = self.statements_at(url)
+        if not candidates:
+            try:
+                candidates = self.statements_at(canonical_url(url))
+            except ValueError:
+                candidates = []
+        names = {record.id: record.name for record in self.sources()}
+        if source:
+            candidates = [c for c in candidates if names.get(c.source_id) == source]
+        if not candidates:
+            return None
+        chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
+        return chosen, names.get(chosen.source_id, "")
+
     def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
         """One version of a statement (the latest when `version` is None)."""
         columns = [c for c in snapshots_table.c if c.name not in {"id", "raw"}]
@@ -607,6 +864,117 @@ class Store:
         with self.engine.connect() as conn:
             return [StoredEvent(row.id, _stored_event(row.payload)) for row in conn.execute(query)]
 
+    # -- the archive -------------------------------------------------------------------------
+
+    def archived(
+        self,
+        *,
+        sources: Collection[str] = (),
+        urls: Collection[str] = (),
+        since: dt.datetime | None = None,
+    ) -> list[ArchivedFetch]:
+        """Archived fetches (versions, then captures), oldest first; those of the named
+        sources or statement URLs (either matching), fetched at or after `since`, if given."""
+        found: list[ArchivedFetch] = []
+        for table in (snapshots_table, captures_table):
+            query = (
+                sa.select(
+                    table.c.statement_id,
+                    table.c.version,
+                    table.c.fetched_at,
+                    table.c.final_url,
+                    table.c.archive_file,
+                    table.c.archive_offset,
+                    table.c.archive_length,
+                    table.c.archive_digest,
+                    (table.c.id if table is captures_table else sa.null()).label("capture_id"),
+                    statements_table.c.url,
+                    statements_table.c.version.label("latest"),
+                    sources_table.c.name.label("source"),
+                )
+                .join(statements_table, statements_table.c.id == table.c.statement_id)
+                .join(sources_table, sources_table.c.id == statements_table.c.source_id)
+                .where(table.c.archive_file.is_not(None))
+                .order_by(table.c.fetched_at, table.c.id)
+            )
+            if sources or urls:
+                query = query.where(
+                    sa.or_(
+                        sources_table.c.name.in_(list(sources)),
+                        statements_table.c.url.in_(list(urls)),
+                    )
+                )
+            if since is not None:
+                query = query.where(table.c.fetched_at >= since)
+            with self.engine.connect() as conn:
+                for row in conn.execute(query):
+                    ref = _ref(
+                        row.archive_file,
+                        row.archive_offset,
+                        row.archive_length,
+                        row.archive_digest,
+                        row.final_url or row.url,
+                    )
+                    assert ref is not None  # the query keeps archived rows only
+                    found.append(
+                        ArchivedFetch(
+                            source=row.source,
+                            url=row.url,
+                            statement_id=row.statement_id,
+                            version=row.version,
+                            fetched_at=row.fetched_at,
+                            ref=ref,
+                            newest=row.capture_id is None and row.version == row.latest,
+                            capture_id=row.capture_id,
+                        )
+                    )
+        return sorted(found, key=lambda f: f.fetched_at)
+
+    def prune(self, *, keep_versions: int | None, older_than: dt.datetime | None) -> Pruned:
+        """Delete versions beyond the newest `keep_versions` of each statement, and versions
+        and captures fetched before `older_than`; never a statement's newest version."""
+        if keep_versions is None and older_than is None:
+            return Pruned(0, 0)
+        latest = statements_table.c.version
+        doomed: list[sa.ColumnElement[bool]] = []
+        if keep_versions is not None:
+            doomed.append(snapshots_table.c.version <= latest - keep_versions)
+        if older_than is not None:
+            doomed.append(snapshots_table.c.fetched_at < older_than)
+        with self._begin() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(snapshots_table.c.id)
+                    .join(statements_table, statements_table.c.id == snapshots_table.c.statement_id)
+                    .where(sa.or_(*doomed), snapshots_table.c.version < latest)
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(sa.delete(snapshots_table).where(snapshots_table.c.id.in_(ids)))
+            captures = 0
+            if older_than is not None:
+                result = conn.execute(
+                    sa.delete(captures_table).where(captures_table.c.fetched_at < older_than)
+                )
+                captures = result.rowcount
+        return Pruned(len(ids), captures)
+
+    def archive_files_in_use(self) -> set[str]:
+        """The archive files some stored version or capture points into."""
+        with self.engine.connect() as conn:
+            names = {
+                name
+                for table in (snapshots_table, captures_table)
+                for name in conn.execute(
+                    sa.select(table.c.archive_file)
+                    .where(table.c.archive_file.is_not(None))
+                    .distinct()
+                ).scalars()
+            }
+        return names
+
     # -- writing one check -------------------------------------------------------------------
 
     def save_check(self, update: SourceUpdate) -> None:
@@ -638,7 +1006,9 @@ class Store:
             statement_id = self._upsert_statement(
                 conn, source_id, item, update.checked_at, inserted, rows
             )
-            if item.snapshot is not None:
+            if isinstance(item, Unchanged | NoiseOnly) and item.capture is not None:
+                self._add_capture(conn, statement_id, item.capture, update.checked_at)
+            if isinstance(item, NewVersion):
                 rows.before_write(conn, statements_table, statement_id)
                 if not self._add_snapshot(conn, statement_id, item, update.checked_at):
                     continue  # another run recorded this version first: no second alert
@@ -692,20 +1062,22 @@ class Store:
             "last_error": update.error,
         }
         if update.error is None:
-            values.update(
-                last_success_at=update.checked_at,
-                consecutive_failures=0,
-                etag=update.etag,
-                last_modified=update.last_modified,
-                content_hash=update.content_hash,
-            )
+            values.update(last_success_at=update.checked_at, consecutive_failures=0)
+            if update.fetched is not None:
+                values.update(_fetched_values(update.fetched))
         if source_id is None:
-            values.setdefault("consecutive_failures", 1 if update.error else 0)
-            result = conn.execute(
-                sa.insert(table).values(name=update.name, created_at=update.checked_at, **values)
+            fresh = dict(values, consecutive_failures=1 if update.error else 0)
+            new_id = _insert_new(
+                conn, table, dict(name=update.name, created_at=update.checked_at, **fresh)
             )
-            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
-            return inserted[key]
+            if new_id is not None:
+                inserted[key] = new_id
+                return new_id
+            # Another process (a `monitor check` beside the daemon) added it first.
+            source_id = conn.execute(
+                sa.select(table.c.id).where(table.c.name == update.name)
+            ).scalar_one()
+            inserted[key] = source_id
         if update.error is not None:
             rows.before_write(conn, table, source_id)
             values["consecutive_failures"] = table.c.consecutive_failures + 1
@@ -726,38 +1098,23 @@ class Store:
         table = statements_table
         key = ("statement", source_id, item.url)
         statement_id = self._row_id(conn, key, inserted)
-        values: dict[str, Any] = {"last_checked_at": checked_at}
-        if item.content_hash is not None or item.snapshot is not None:
-            values.update(
-                etag=item.etag, last_modified=item.last_modified, content_hash=item.content_hash
-            )
-        if item.status is not None:
-            values["status"] = item.status
-        if item.container is not None:
-            values["container"] = item.container[0] or None
-            values["container_digest"] = item.container[1] or None
-        if item.title is not None:
-            values["title"] = item.title
-        if item.discovered_as is not None:
-            values.update(
-                discovered_as=item.discovered_as,
-                summary=item.summary,
-                listed_published=item.listed_published,
-            )
+        values = {"last_checked_at": checked_at, **_statement_values(item)}
         if statement_id is None:
-            values.setdefault("status", "active")
-            result = conn.execute(
-                sa.insert(table).values(
-                    source_id=source_id, url=item.url, first_seen_at=checked_at, version=0, **values
-                )
-            )
-            inserted[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
-            return inserted[key]
+            row = dict(source_id=source_id, url=item.url, first_seen_at=checked_at, version=0)
+            new_id = _insert_new(conn, table, {**row, "status": "active", **values})
+            if new_id is not None:
+                inserted[key] = new_id
+                return new_id
+            # Another process added it first: update the row it wrote.
+            statement_id = conn.execute(
+                sa.select(table.c.id).where(table.c.source_id == source_id, table.c.url == item.url)
+            ).scalar_one()
+            inserted[key] = statement_id
         rows.add(conn, table, statement_id, values)
         return statement_id
 
     def _add_snapshot(
-        self, conn: Connection, statement_id: int, item: StatementUpdate, fetched_at: dt.datetime
+        self, conn: Connection, statement_id: int, item: NewVersion, fetched_at: dt.datetime
     ) -> bool:
         """Store the item's snapshot as the next version; False when the statement moved on.
 
@@ -766,12 +1123,11 @@ class Store:
         only the first to commit records the change, so one edit gives one event and one
         alert, whoever saw it.
         """
-        assert item.snapshot is not None
         snap = item.snapshot
         current = conn.execute(
             sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
         ).scalar_one()
-        if item.base_version is not None and current != item.base_version:
+        if current != item.base_version:
             log.info("version %s of %s was recorded by another run first", current, item.url)
             return False
         version = current + 1
@@ -791,6 +1147,10 @@ class Store:
                 last_modified=snap.last_modified,
                 content_hash=snap.content_hash,
                 raw=zlib.compress(snap.raw, 6) if snap.raw else None,
+                archive_file=snap.archive.file if snap.archive else None,
+                archive_offset=snap.archive.offset if snap.archive else None,
+                archive_length=snap.archive.length if snap.archive else None,
+                archive_digest=snap.archive.digest if snap.archive else None,
             )
         )
         values: dict[str, Any] = {"version": version, "title": snap.title}
@@ -802,6 +1162,25 @@ class Store:
             .values(**values)
         )
         return True
+
+    def _add_capture(
+        self, conn: Connection, statement_id: int, ref: ArchiveRef, fetched_at: dt.datetime
+    ) -> None:
+        version = conn.execute(
+            sa.select(statements_table.c.version).where(statements_table.c.id == statement_id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(captures_table).values(
+                statement_id=statement_id,
+                fetched_at=fetched_at,
+                version=version,
+                final_url=ref.target_uri or None,
+                archive_file=ref.file,
+                archive_offset=ref.offset,
+                archive_length=ref.length,
+                archive_digest=ref.digest,
+            )
+        )
 
     def _add_event(
         self,
@@ -918,10 +1297,104 @@ class Store:
             result = conn.execute(sa.delete(alerts_table).where(alerts_table.c.status == status))
         return int(result.rowcount)
 
+    def alert_counts(self) -> tuple[dict[str, int], int]:
+        """Alerts by status, and how many pending ones have failed at least once."""
+        query = sa.select(
+            alerts_table.c.status,
+            sa.func.count(),
+            sa.func.sum(sa.case((alerts_table.c.attempts > 0, 1), else_=0)),
+        ).group_by(alerts_table.c.status)
+        counts: dict[str, int] = {}
+        retrying = 0
+        with self.engine.connect() as conn:
+            for status, count, attempted in conn.execute(query):
+                counts[status] = int(count)
+                if status == "pending":
+                    retrying = int(attempted or 0)
+        return counts, retrying
+
+    def count_events(self, kinds: Sequence[str], since: dt.datetime) -> int:
+        """How many events of these kinds happened since a time (counted by the database)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(events_table)
+            .where(events_table.c.kind.in_(list(kinds)), events_table.c.at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def pending_count(self) -> int:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _insert_new(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
+    """Insert a row unless one with the same unique key exists; its id, or None when it did.
+
+    The store remembers row ids, and another process on the same state (a `monitor check`
+    beside the daemon, a second node) may add a source or statement first: INSERT … ON
+    CONFLICT DO NOTHING turns that race into a re-read instead of a constraint error.
+    """
+    dialect = conn.dialect.name
+    insert: Any
+    if dialect == "sqlite":
+        insert = sqlite.insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        insert = postgresql.insert(table).on_conflict_do_nothing()
+    else:  # other databases: a plain insert (a race is then a StoreError)
+        insert = sa.insert(table)
+    row = conn.execute(insert.values(**values).returning(table.c.id)).first()
+    return None if row is None else int(row[0])
+
+
+def _fetched_values(fetched: Fetched) -> dict[str, Any]:
+    return {
+        "etag": fetched.validators.etag,
+        "last_modified": fetched.validators.last_modified,
+        "content_hash": fetched.content_hash,
+    }
+
+
+def _container_values(container: Container | None) -> dict[str, Any]:
+    if container is None:
+        return {"container": None, "container_digest": None}
+    return {"container": container.path, "container_digest": container.digest}
+
+
+def _statement_values(item: StatementUpdate) -> dict[str, Any]:
+    """The statement row's columns that this kind of update sets."""
+    values: dict[str, Any] = {}
+    match item:
+        case Unchanged(fetched=fetched, reactivated=reactivated):
+            if fetched is not None:
+                values.update(_fetched_values(fetched))
+            if reactivated:
+                values["status"] = "active"
+        case NoiseOnly(fetched=fetched, container=container, reactivated=reactivated):
+            values.update(_fetched_values(fetched), **_container_values(container))
+            if reactivated:
+                values["status"] = "active"
+        case NewVersion(fetched=fetched, container=container):
+            values.update(_fetched_values(fetched), **_container_values(container))
+            values["status"] = "active"
+        case Removed():
+            values["status"] = "removed"
+        case StatusChange(status=status, title=title):
+            values["status"] = status
+            if title is not None:
+                values["title"] = title
+        case Discovered():
+            values.update(
+                status="pending",
+                discovered_as=item.announce_as,
+                title=item.title,
+                summary=item.summary,
+                listed_published=item.listed_published,
+            )
+        case CheckFailed():
+            pass
+    return values
 
 
 def _stored_event(payload: str) -> Event:
@@ -929,7 +1402,18 @@ def _stored_event(payload: str) -> Event:
     return Event.from_json(json.loads(payload))
 
 
+def _add_archive_columns(conn: Connection) -> None:
+    """Version 2: snapshots say where their page is archived (the captures table is new,
+    so create_all made it)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("snapshots")}
+    for column in ("archive_file", "archive_offset", "archive_length", "archive_digest"):
+        if column not in have:  # a database created at version 2 has them already
+            kind = snapshots_table.c[column].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE snapshots ADD COLUMN {column} {kind}")
+
+
 _MIGRATIONS: dict[int, Any] = {
     # version -> function(conn) bringing the schema from version-1 to version.
     # Version 1 is the initial schema, created by metadata.create_all.
+    2: _add_archive_columns,
 }

@@ -1,53 +1,46 @@
-"""One entry point for every channel: `send(notifier, outgoing, options)`."""
+"""The alert channels, registered by their `type` (see `base`): webhook, email, Apprise.
+
+`notifier_settings_union()` is what the configuration validates `[notifiers.*]` tables
+with; everything else calls methods of the validated settings (`send`, `describe`,
+`secrets`).
+"""
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import dataclass
+from typing import Annotated, Any, Union
 
-import httpx
+from pydantic import Field
 
-from monitor.alerts.channels import apprise as apprise_channel
-from monitor.alerts.channels import email as email_channel
-from monitor.alerts.channels import webhook as webhook_channel
-from monitor.alerts.outgoing import Outgoing
-from monitor.alerts.redact import redact_url
-from monitor.sources.config import AppriseNotifier, EmailNotifier, WebhookNotifier
+from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, registered
 
-AnyNotifier = WebhookNotifier | EmailNotifier | AppriseNotifier
+# Each import registers its channel; the order is the order messages list them in.
+# isort: off
+from monitor.alerts.channels import webhook  # noqa: F401, E402
+from monitor.alerts.channels import email  # noqa: F401, E402
+from monitor.alerts.channels import apprise  # noqa: F401, E402
 
+# isort: on
 
-@dataclass(frozen=True)
-class ChannelOptions:
-    """Settings of the channels that do not come from the configuration (tests set them).
-
-    `ssl_context` verifies mail servers (default: the system's CAs); `http_transport`
-    replaces the webhook's network transport; `apprise_timeout` bounds one Apprise call.
-    """
-
-    ssl_context: ssl.SSLContext | None = None
-    http_transport: httpx.AsyncBaseTransport | None = None
-    apprise_timeout: float = apprise_channel.DEFAULT_TIMEOUT
+__all__ = [
+    "ChannelOptions",
+    "NotifierSettings",
+    "channel_types",
+    "notifier_settings_union",
+    "settings_models",
+]
 
 
-async def send(notifier: AnyNotifier, outgoing: Outgoing, options: ChannelOptions) -> None:
-    """Deliver through the notifier's channel; raises DeliveryError on failure."""
-    if isinstance(notifier, WebhookNotifier):
-        await webhook_channel.send_webhook(notifier, outgoing, transport=options.http_transport)
-    elif isinstance(notifier, EmailNotifier):
-        await email_channel.send_email(notifier, outgoing, ssl_context=options.ssl_context)
-    else:
-        await apprise_channel.send_apprise(notifier, outgoing, timeout=options.apprise_timeout)
+def channel_types() -> list[str]:
+    """The names `type` may take."""
+    return list(registered())
 
 
-def describe(notifier: AnyNotifier) -> str:
-    """Where a notifier delivers, for people (no secrets)."""
-    if isinstance(notifier, WebhookNotifier):
-        return f"webhook to {redact_url(notifier.url)}"
-    if isinstance(notifier, EmailNotifier):
-        return (
-            f"email via {notifier.smtp_host}:{notifier.smtp_port} ({notifier.security}) "
-            f"to {', '.join(notifier.to)}"
-        )
-    services = ", ".join(redact_url(url.get_secret_value()) for url in notifier.urls)
-    return f"apprise to {services}"
+def settings_models() -> list[type[NotifierSettings]]:
+    """Every channel's settings model."""
+    return list(registered().values())
+
+
+def notifier_settings_union() -> Any:
+    """The pydantic type of one `[notifiers.<name>]` table: the channel picked by `type`."""
+    models = tuple(registered().values())
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007

@@ -8,18 +8,49 @@ several URLs fails, the whole delivery is retried later, so the others may see i
 
 from __future__ import annotations
 
-import apprise
+from typing import TYPE_CHECKING, Literal
 
+from pydantic import Field, SecretStr
+
+from monitor.alerts.channels.base import (
+    DEFAULT_APPRISE_TIMEOUT,
+    ChannelOptions,
+    NotifierSettings,
+    register,
+)
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.outgoing import Outgoing
-from monitor.alerts.redact import Redactor, redact_url, redactor_for
-from monitor.sources.config import AppriseNotifier
+from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
 
-DEFAULT_TIMEOUT = 30.0  # seconds for the whole call; Apprise URLs may set cto/rto too
+if TYPE_CHECKING:
+    import apprise
+
+    from monitor.alerts.outgoing import Outgoing
+
+DEFAULT_TIMEOUT = DEFAULT_APPRISE_TIMEOUT
+
+
+@register
+class AppriseNotifier(NotifierSettings):
+    """Any service Apprise knows (Slack, Discord, Teams, Telegram, ntfy, Matrix, ...)."""
+
+    type: Literal["apprise"]
+    urls: tuple[SecretStr, ...] = Field(min_length=1)
+
+    async def send(self, outgoing: Outgoing, options: ChannelOptions) -> None:
+        await send_apprise(self, outgoing, timeout=options.apprise_timeout)
+
+    def describe(self) -> str:
+        services = ", ".join(redact_url(url.get_secret_value()) for url in self.urls)
+        return f"apprise to {services}"
+
+    def secrets(self) -> list[str]:
+        return [part for url in self.urls for part in url_secrets(url.get_secret_value())]
 
 
 def build_apprise(notifier: AppriseNotifier, redact: Redactor) -> apprise.Apprise:
     """An Apprise object with every URL of the notifier; refuses URLs Apprise cannot use."""
+    import apprise  # a large library: loaded when a message goes out, not with the config
+
     apobj = apprise.Apprise()
     for number, url in enumerate(notifier.urls, start=1):
         if not apobj.add(url.get_secret_value()):
@@ -35,6 +66,8 @@ async def send_apprise(
     notifier: AppriseNotifier, outgoing: Outgoing, *, timeout: float = DEFAULT_TIMEOUT
 ) -> None:
     """Notify every URL of the notifier; raises DeliveryError unless all accepted."""
+    import apprise
+
     redact = redactor_for(notifier)
     apobj = build_apprise(notifier, redact)
     result = await apobj.async_notify(

@@ -14,17 +14,52 @@ import logging
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TYPE_CHECKING, Literal
 
-import aiosmtplib
+from pydantic import Field, SecretStr, model_validator
 
+from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.channels.webhook import DELIVERY_HEADER, EVENT_HEADER
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.messages import one_line
-from monitor.alerts.outgoing import Outgoing
 from monitor.alerts.redact import Redactor, redactor_for
-from monitor.sources.config import EmailNotifier
+from monitor.sources.durations import Duration
+
+if TYPE_CHECKING:
+    from monitor.alerts.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
+
+
+@register
+class EmailNotifier(NotifierSettings):
+    """Sends a text + HTML email through an SMTP server."""
+
+    type: Literal["email"]
+    smtp_host: str
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from")
+    to: tuple[str, ...] = Field(min_length=1)
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _login_is_complete(self) -> EmailNotifier:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together: set both or neither")
+        return self
+
+    async def send(self, outgoing: Outgoing, options: ChannelOptions) -> None:
+        await send_email(self, outgoing, ssl_context=options.ssl_context)
+
+    def describe(self) -> str:
+        return (
+            f"email via {self.smtp_host}:{self.smtp_port} ({self.security}) to {', '.join(self.to)}"
+        )
+
+    def secrets(self) -> list[str]:
+        return [self.password.get_secret_value()] if self.password is not None else []
 
 
 def message_id(delivery_id: str, sender: str) -> str:
@@ -35,6 +70,8 @@ def message_id(delivery_id: str, sender: str) -> str:
 
 def build_email(notifier: EmailNotifier, outgoing: Outgoing) -> EmailMessage:
     """The multipart/alternative message (text first, then HTML)."""
+    from monitor.alerts.messages import one_line  # templates load only when mail is sent
+
     msg = EmailMessage()
     msg["Subject"] = one_line(outgoing.message.subject)
     msg["From"] = notifier.sender
@@ -53,6 +90,8 @@ async def send_email(
     notifier: EmailNotifier, outgoing: Outgoing, *, ssl_context: ssl.SSLContext | None = None
 ) -> None:
     """Send one delivery; raises DeliveryError when the server does not accept it."""
+    import aiosmtplib  # loaded when mail is sent, not when the configuration is read
+
     where = f"{notifier.smtp_host}:{notifier.smtp_port}"
     redact = redactor_for(notifier)
     context = ssl_context or ssl.create_default_context()
@@ -84,6 +123,8 @@ def _delivery_error(
     exc: Exception, where: str, notifier: EmailNotifier, redact: Redactor
 ) -> DeliveryError:
     """A message for people about what the mail server (or the way to it) did."""
+    import aiosmtplib
+
     server = f"the mail server {where}"
     if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError | asyncio.TimeoutError):
         text = f"{server} did not answer within {notifier.timeout:g}s"

@@ -6,6 +6,10 @@ Headers sent:
   drop duplicates by it.
 - `X-Monitor-Event: <event kind>` ("changed", "new", …, "digest", "test").
 - `X-Monitor-Signature: sha256=<hex HMAC-SHA256 of the raw body>` when `secret` is set.
+- `X-Monitor-Timestamp: <Unix seconds of this attempt>` and, with a secret,
+  `X-Monitor-Signature-256: sha256=<hex HMAC-SHA256 of "<timestamp>." + raw body>`: a
+  receiver that checks this one and refuses old timestamps cannot be fooled by a captured
+  delivery sent again later (the body-only signature stays for receivers written before).
 - the notifier's own `headers` (e.g. Authorization), which cannot replace the ones above.
 
 Outcomes: 2xx is delivered. A redirect is not followed (the alert could end up somewhere
@@ -18,20 +22,28 @@ on the receiver's side meanwhile, and the message says what the receiver answere
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
 import hmac
 import importlib.metadata
 import re
+import time
+from typing import TYPE_CHECKING, Literal
 
 import httpx
+from pydantic import Field, SecretStr, field_validator
 
+from monitor.alerts.channels.base import ChannelOptions, NotifierSettings, register
 from monitor.alerts.errors import DeliveryError
-from monitor.alerts.outgoing import Outgoing
-from monitor.alerts.redact import Redactor, redact_url, redactor_for
-from monitor.sources.config import WebhookNotifier
+from monitor.alerts.redact import Redactor, redact_url, redactor_for, url_secrets
+from monitor.clock import retry_after_seconds
+from monitor.sources.durations import Duration
+
+if TYPE_CHECKING:
+    from monitor.alerts.outgoing import Outgoing
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
+TIMESTAMP_HEADER = "X-Monitor-Timestamp"
+TIMED_SIGNATURE_HEADER = "X-Monitor-Signature-256"
 DELIVERY_HEADER = "X-Monitor-Delivery"
 EVENT_HEADER = "X-Monitor-Event"
 
@@ -50,14 +62,56 @@ _ANSWER_LIMIT = 300  # characters of a receiver's error answer quoted in message
 _MESSAGE_STATUSES = frozenset({400, 413, 415, 422})
 
 
+@register
+class WebhookNotifier(NotifierSettings):
+    """POSTs the JSON event; signs it with HMAC-SHA256 when a secret is set."""
+
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            raise ValueError("a webhook URL must start with http:// or https://")
+        return url
+
+    async def send(self, outgoing: Outgoing, options: ChannelOptions) -> None:
+        await send_webhook(self, outgoing, transport=options.http_transport)
+
+    def describe(self) -> str:
+        return f"webhook to {redact_url(self.url)}"
+
+    def secrets(self) -> list[str]:
+        found = [*url_secrets(self.url), *self.headers.values()]
+        if self.secret is not None:
+            found.append(self.secret.get_secret_value())
+        return found
+
+
 def sign(secret: str, body: bytes) -> str:
     """The signature header value: `sha256=` and the hex HMAC-SHA256 of the raw body."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
-def request_headers(notifier: WebhookNotifier, outgoing: Outgoing) -> dict[str, str]:
-    """Every header of the POST; the monitor's own override the notifier's."""
+def sign_timed(secret: str, timestamp: int, body: bytes) -> str:
+    """The timestamped signature: `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>`."""
+    return sign(secret, str(timestamp).encode("ascii") + b"." + body)
+
+
+def request_headers(
+    notifier: WebhookNotifier, outgoing: Outgoing, now: float | None = None
+) -> dict[str, str]:
+    """Every header of the POST; the monitor's own override the notifier's.
+
+    The timestamp is this attempt's (a retry carries a fresh one), so receivers can refuse
+    deliveries older than a few minutes.
+    """
+    timestamp = int(time.time() if now is None else now)
     headers = dict(notifier.headers)
     headers.update(
         {
@@ -65,27 +119,19 @@ def request_headers(notifier: WebhookNotifier, outgoing: Outgoing) -> dict[str, 
             "User-Agent": USER_AGENT,
             DELIVERY_HEADER: outgoing.delivery_id,
             EVENT_HEADER: outgoing.kind,
+            TIMESTAMP_HEADER: str(timestamp),
         }
     )
     if notifier.secret is not None:
-        headers[SIGNATURE_HEADER] = sign(notifier.secret.get_secret_value(), outgoing.payload)
+        secret = notifier.secret.get_secret_value()
+        headers[SIGNATURE_HEADER] = sign(secret, outgoing.payload)
+        headers[TIMED_SIGNATURE_HEADER] = sign_timed(secret, timestamp, outgoing.payload)
     return headers
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), clamped."""
+    return retry_after_seconds(value, now)
 
 
 async def send_webhook(

@@ -1,0 +1,56 @@
+"""`monitor --help`, `--version` and completion load no heavy library (start-up time)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from service_support import ROOT
+
+HEAVY = ("sqlalchemy", "pydantic", "rich", "httpx", "bs4", "lxml", "trafilatura", "jinja2")
+
+
+def modules_loaded_by(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """Run `python -m monitor ARGS` and report its output and the top-level modules it loaded."""
+    code = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + json.dumps("
+        "sorted({m.split('.')[0] for m in sys.modules})) + '\\n'))\n"
+        "from monitor.cli.main import main\n"
+        f"main({list(args)!r}, prog_name='monitor')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        timeout=60,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
+    return done.stdout, set(json.loads(line.removeprefix("MODULES ")))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "shown"),
+    [
+        (["--help"], None, "check"),
+        (["--version"], None, "version 0.1.0"),
+        ([], {"_MONITOR_COMPLETE": "bash_source"}, "_monitor_completion"),
+    ],
+)
+def test_help_version_and_completion_load_only_click(args, env, shown):
+    out, loaded = modules_loaded_by(*args, env=env)
+    assert shown in out
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_help_lists_every_command_with_its_own_help():
+    out, _loaded = modules_loaded_by("--help")
+    for name in ("check", "run", "outbox", "notify", "report", "show", "diff", "history"):
+        assert f"  {name} " in out
+    out, loaded = modules_loaded_by("check", "--help")
+    assert "--config" in out and "Exit status" in out
