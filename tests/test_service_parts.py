@@ -428,6 +428,7 @@ async def test_a_paused_source_is_not_checked_until_resumed_even_across_a_reload
         assert {s["name"]: s["paused"] for s in service.source_statuses()} == {"a": True}
         assert not service.recheck("a")  # paused: no check
         service.reload()  # the file now has a second source; "a" stays paused
+        await wait_for(lambda: len(service.config.sources) == 2)
         statuses = {s["name"]: s["paused"] for s in service.source_statuses()}
         assert statuses == {"a": True, "b": False}
         assert service.scheduler.scheduled == ["b"]

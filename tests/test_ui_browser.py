@@ -186,7 +186,7 @@ def test_a_finding_links_to_its_paragraph_even_from_the_side_view(
     p = page.page
     url = quote(ui_state.corp_url, safe="")
     p.goto(f"{ui_url}/diff?url={url}&from=2&to=3#diff-side")
-    expect(p.locator("#diff-side")).to_be_visible()
+    expect(p.locator(".view-side")).to_be_visible()
     findings = p.locator("section.meaning li")
     expect(findings).to_have_count(2)
     expect(findings.first).to_have_text('"in the spring of 2027" → "in the autumn of 2027" (date)')
@@ -196,7 +196,7 @@ def test_a_finding_links_to_its_paragraph_even_from_the_side_view(
     expect(target).to_have_count(1)
     expect(target).to_contain_text("autumn of 2027")
     expect(target).to_be_in_viewport()
-    expect(p.locator("#diff-inline")).to_be_visible()
+    expect(p.locator(".view-inline")).to_be_visible()
     outline = target.evaluate("e => getComputedStyle(e).outlineStyle")
     assert outline == "solid"
     page.assert_clean()
