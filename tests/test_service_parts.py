@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from monitor.check.pipeline import CheckContext, CheckResult
+from monitor.clock import utcnow
 from monitor.daemon.logs import JsonFormatter, Secrets, TextFormatter
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
@@ -28,7 +30,7 @@ from monitor.daemon.scheduler import (
 from monitor.daemon.service import ListenAddress, Service, ServiceError, check_token
 from monitor.daemon.web import create_app
 from monitor.sources.config import Config, Source, parse_config
-from monitor.state.store import Store
+from monitor.state.store import SourceUpdate, Store
 
 TOKEN = "a-token-that-is-long-enough"
 HOOK_SECRET = "hook-signing-secret-42"
@@ -317,3 +319,136 @@ def test_a_token_is_required_beyond_loopback_and_must_not_be_short():
         check_token(ListenAddress("0.0.0.0", 8787), "short")
     assert check_token(ListenAddress("127.0.0.1", 8787), None) is None
     assert check_token(ListenAddress("0.0.0.0", 8787), TOKEN) == TOKEN
+
+
+# ---------------------------------------------------------------------------------------------
+# The UI's buttons: check now, pause, resume
+# ---------------------------------------------------------------------------------------------
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "the page has no button form"
+    return match.group(1)
+
+
+async def test_buttons_post_with_the_csrf_token_and_come_back_to_the_page(tmp_path, store):
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    async with client_for(create_app(daemon)) as client:
+        dashboard = await client.get("/")
+        token = csrf_of(dashboard.text)
+        assert 'action="/sources/a/recheck"' in dashboard.text
+        assert 'action="/sources/a/pause"' in dashboard.text
+
+        response = await client.post(
+            "/sources/a/pause", data={"csrf": token, "back": "/?q=a&done=x&done_for=y"}
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/?q=a&done=pause&done_for=a"
+        page = await client.get(response.headers["location"])
+        assert "a is paused: no checks until it is resumed." in page.text
+        assert 'action="/sources/a/resume"' in page.text  # paused: resume instead of pause
+        assert 'action="/sources/a/recheck"' not in page.text
+        assert "badge-paused" in page.text
+
+        back = await client.post("/sources/a/resume", data={"csrf": token, "back": "/sources/a"})
+        assert back.headers["location"] == "/sources/a?done=resume&done_for=a"
+        now = await client.post("/sources/a/recheck", data={"csrf": token})
+        assert now.headers["location"] == "/?done=recheck&done_for=a"
+    assert daemon.calls == [("pause", "a"), ("resume", "a"), ("recheck", "a")]
+
+
+@pytest.mark.parametrize(
+    ("form", "path", "status"),
+    [
+        ({}, "/sources/a/pause", 403),  # no token
+        ({"csrf": "0" * 64}, "/sources/a/pause", 403),  # a wrong one
+        ({"csrf": "CSRF"}, "/sources/nope/pause", 404),  # no such source
+        ({"csrf": "CSRF"}, "/sources/a/delete", 404),  # no such action
+    ],
+)
+async def test_buttons_refuse_forms_without_the_right_token(tmp_path, store, form, path, status):
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    async with client_for(create_app(daemon)) as client:
+        token = csrf_of((await client.get("/")).text)
+        data = {k: token if v == "CSRF" else v for k, v in form.items()}
+        response = await client.post(path, data=data, headers={"Accept": "text/html"})
+        assert response.status_code == status
+        assert "Not done" in response.text
+        assert (await client.get(f"{path}")).status_code in (404, 405)  # never a GET
+    assert daemon.calls == []
+
+
+@pytest.mark.parametrize("back", ["//evil.example/x", "https://evil.example/", "/\\evil", "x"])
+async def test_buttons_never_send_the_browser_to_another_site(tmp_path, store, back):
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    async with client_for(create_app(daemon)) as client:
+        token = csrf_of((await client.get("/")).text)
+        response = await client.post("/sources/a/recheck", data={"csrf": token, "back": back})
+    assert response.headers["location"] == "/?done=recheck&done_for=a"
+
+
+async def test_buttons_are_behind_the_token_and_their_csrf_token_follows_from_it(tmp_path, store):
+    daemon = FakeDaemon(make_config(tmp_path), store, HEALTHY)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with client_for(create_app(daemon, token=TOKEN)) as client:
+        assert (await client.post("/sources/a/pause", data={"csrf": "x"})).status_code == 401
+        token = csrf_of((await client.get("/", headers=auth)).text)
+        assert token != TOKEN and TOKEN not in (await client.get("/", headers=auth)).text
+    # another daemon with the same access token: pages opened before a restart still work
+    async with client_for(create_app(daemon, token=TOKEN)) as client:
+        response = await client.post("/sources/a/pause", data={"csrf": token}, headers=auth)
+        assert response.status_code == 303
+    async with client_for(create_app(daemon, token=TOKEN + "-other")) as client:
+        other = {"Authorization": f"Bearer {TOKEN}-other"}
+        response = await client.post("/sources/a/pause", data={"csrf": token}, headers=other)
+        assert response.status_code == 403
+    assert daemon.calls == [("pause", "a")]
+
+
+async def test_a_paused_source_is_not_checked_until_resumed_even_across_a_reload(tmp_path, store):
+    config_path = tmp_path / "sources.toml"
+    config = make_config(tmp_path)
+    config_path.write_text(
+        '[defaults]\ninterval = "1d"\n[[sources]]\nname = "a"\nurl = "http://127.0.0.1:9/a"\n'
+        '[[sources]]\nname = "b"\nurl = "http://127.0.0.1:9/b"\n',
+        encoding="utf-8",
+    )
+    checked: list[str] = []
+
+    async def count(source: Source, ctx: CheckContext) -> CheckResult:
+        checked.append(source.name)
+        return CheckResult(source.name)
+
+    # Both were checked just now: the schedule alone would not check them for a day.
+    for name in ("a", "b"):
+        store.save_check(SourceUpdate(name, f"http://127.0.0.1:9/{name}", "page", utcnow()))
+    service = Service(config, store, config_path=config_path, check_function=count)
+    async with service.started():
+        assert service.pause("a") and not service.pause("nope")
+        assert "a" not in service.scheduler.scheduled
+        assert {s["name"]: s["paused"] for s in service.source_statuses()} == {"a": True}
+        assert not service.recheck("a")  # paused: no check
+        service.reload()  # the file now has a second source; "a" stays paused
+        await wait_for(lambda: len(service.config.sources) == 2)
+        statuses = {s["name"]: s["paused"] for s in service.source_statuses()}
+        assert statuses == {"a": True, "b": False}
+        assert service.scheduler.scheduled == ["b"]
+        assert service.recheck("b")
+        await wait_for(lambda: checked == ["b"])
+        assert service.resume("a") and service.scheduler.scheduled == ["a", "b"]
+        assert service.recheck("a")
+        await wait_for(lambda: checked == ["b", "a"])
+        assert service.scheduler.next_run("a") is not None  # back on its daily schedule
+        assert service.health().ok
+        assert service.pause("a")
+        # a paused source keeps its series: its counts do not restart from zero
+        text = service.metrics.render().decode()
+        assert 'monitor_checks_total{outcome="ok",source="a"} 1.0' in text
+
+
+async def wait_for(condition: Any, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)

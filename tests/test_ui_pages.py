@@ -605,3 +605,52 @@ def test_config_is_read_on_every_request(ui_state: UiState) -> None:  # noqa: F8
     text = Page(client.get("/").text).text
     assert "every 1h" not in text
     assert re.search(r"not in the configuration", text)
+
+
+# --- search and unread marks on the dashboard -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "sources", "statements"),
+    [
+        ("corp", ["corp"], [CORP_TITLE]),  # a source's name (and its statements)
+        ("RESEARCH partnership", [], [CORP_TITLE]),  # a title, whatever its case
+        ("/news/hostile", ["hostile"], [HOSTILE_TITLE]),  # a URL
+        ("nothing-like-this", [], []),
+    ],
+)
+def test_dashboard_search_finds_sources_and_statements(
+    client: AsgiClient, query: str, sources: list[str], statements: list[str]
+) -> None:
+    html = client.get(f"/?q={quote(query)}").text
+    page = Page(html)
+    listed = re.findall(r'<tr class="source-\w+[^"]*">\s*<td data-label="Source" class="main">\s*'
+                        r'<div class="title"><a href="/sources/([^"]+)"', html)  # fmt: skip
+    assert listed == sources
+    for title in statements:
+        assert title in page.text
+    if not statements:
+        assert f"No statement matches “{query}”" in page.text
+    assert f'value="{query}"' in html  # the form shows the search back
+    for row in re.findall(r'<tr class="event-[^"]*">(.*?)</tr>', html, re.S):
+        assert any(t in Page(row).text for t in statements)  # recent changes narrowed too
+
+
+def test_dashboard_marks_changes_since_the_last_visit(client: AsgiClient) -> None:
+    first = client.get("/")
+    assert "new since your last visit" not in first.text  # a first visit marks nothing
+    seen = int(first.cookies["seen"])
+    changes = re.findall(r'<tr class="event-(\w+)', first.text)
+    assert changes and set(changes) <= {"changed", "new", "moved", "removed"}
+
+    again = client.get("/", headers={"Cookie": f"seen={seen}"})
+    assert "new since your last visit" not in again.text
+    assert "seen" not in again.cookies  # nothing newer: the cookie stays as it is
+
+    # Seen before the last two events: the changes among them are marked, and counted.
+    earlier = client.get("/", headers={"Cookie": f"seen={seen - 2}"})
+    marked = re.findall(r'<tr class="event-\w+ unread">', earlier.text)
+    assert 1 <= len(marked) <= 2
+    assert f"{len(marked)} new since your last visit" in Page(earlier.text).text
+    assert earlier.cookies["seen"] == str(seen)
+    assert client.get("/", headers={"Cookie": "seen=junk"}).status_code == 200
