@@ -424,3 +424,44 @@ def test_empty_selection_is_an_error() -> None:
 
     with pytest.raises(ExtractionError, match="no statement text"):
         extract_statement(html, selector=".statement")
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "Advertisement",
+        "ADVERTISEMENT",
+        "Story continues below advertisement",
+        "Anzeige",
+        "We use cookies to improve your experience. By continuing to browse you accept our "
+        "cookie policy.",
+    ],
+)
+def test_ad_labels_and_cookie_notices_between_paragraphs_are_not_the_statement(
+    notice: str,
+) -> None:
+    first = "Example Corp and Sample Industries today announced a research partnership. " * 3
+    second = "The partnership will fund ten doctoral positions over the next five years. " * 3
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{first}</p><p>{notice}</p><p>{second}</p></article></body></html>"
+    )
+
+    text = extract_article(page).text
+
+    assert notice not in text
+    assert first.strip() in text and second.strip() in text
+
+
+def test_a_sentence_about_advertisements_stays() -> None:
+    body = (
+        "The advertisement campaign will run in twelve countries from March. " * 3,
+        "Advertising revenue rose by ten percent over the year, the company said. " * 3,
+    )
+    page = (
+        "<html><body><article>" + "".join(f"<p>{p}</p>" for p in body) + "</article></body></html>"
+    )
+
+    text = extract_article(page).text
+
+    assert all(p.strip() in text for p in body)

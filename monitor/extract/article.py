@@ -619,9 +619,32 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
     kept = [
         block
         for index, block in enumerate(blocks)
-        if index not in teasers and not _heads_empty_section(blocks, teasers, index)
+        if index not in teasers
+        and not _heads_empty_section(blocks, teasers, index)
+        and not _is_page_notice(block.text)
     ]
     return _drop_repeated_title(kept, title)
+
+
+# A block that is only an ad slot's label, or a cookie-consent notice: page furniture that
+# sites drop between (or above) the paragraphs of a statement.
+_AD_LABEL = re.compile(
+    r"^\W*(?:advertisement|advertising|advert|ad|sponsored(?: content)?|anzeige|werbung"
+    r"|publicit[ée]|publicidad|pubblicit[àa]|advertentie|reclame"
+    r"|(?:story|article) continues below(?: this)? advertisement"
+    r"|continue reading below|scroll to continue(?: with content)?)\W*$",
+    re.IGNORECASE,
+)
+_COOKIE_NOTICE = re.compile(r"\b(?:we|this (?:web)?site) uses? cookies\b", re.IGNORECASE)
+_COOKIE_CHOICE = re.compile(
+    r"\b(?:accept|consent|by continuing|cookie (?:policy|settings|preferences))\b", re.IGNORECASE
+)
+
+
+def _is_page_notice(text: str) -> bool:
+    if _AD_LABEL.match(text):
+        return True
+    return len(text) < 400 and bool(_COOKIE_NOTICE.search(text) and _COOKIE_CHOICE.search(text))
 
 
 # Labels that announce a link to another article.
