@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -105,11 +106,16 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
+class _QuietServer6(_QuietServer):
+    address_family = socket.AF_INET6
+
+
 @contextlib.contextmanager
-def serving() -> Iterator[LoopbackServer]:
-    """Run a loopback HTTP server for the duration of the block."""
-    state = LoopbackServer()
-    httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
+def serving(*, ipv6: bool = False) -> Iterator[LoopbackServer]:
+    """Run a loopback HTTP server (on [::1] with `ipv6`) for the duration of the block."""
+    state = LoopbackServer(host="[::1]" if ipv6 else "127.0.0.1")
+    server_class = _QuietServer6 if ipv6 else _QuietServer
+    httpd = server_class(("::1" if ipv6 else "127.0.0.1", 0), _make_handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     # a short poll interval: shutdown at teardown waits for one poll

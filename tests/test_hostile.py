@@ -3,19 +3,14 @@ problem is a clear message (exit 2), and the state stays as it was."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import (
     LoopbackServer,
-    _make_handler,
     check_json,
     run_cli,
+    serving,
     source_table,
     write_config,
 )
@@ -141,29 +136,9 @@ def test_broken_files_are_refused_with_a_message(tmp_path: Path, text: str, mess
     assert not (tmp_path / "state").exists()
 
 
-@contextlib.contextmanager
-def ipv6_server() -> Iterator[LoopbackServer]:
-    """The loopback server of conftest, on [::1]."""
-
-    class Server(ThreadingHTTPServer):
-        address_family = socket.AF_INET6
-
-    state = LoopbackServer(host="[::1]")
-    httpd = Server(("::1", 0), _make_handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def test_an_ipv6_literal_source_is_checked(tmp_path: Path) -> None:
     try:
-        context = ipv6_server()
+        context = serving(ipv6=True)
         server = context.__enter__()
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
