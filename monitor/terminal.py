@@ -27,6 +27,12 @@ def for_terminal(text: str) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
+def with_visible_controls(text: str) -> str:
+    """`text` with the same characters shown as escapes (`\\x1b`) instead of dropped: for
+    diffs, where an edit that only added a control character must still be seen."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 def shown(text: str) -> str:
     """`for_terminal`, escaped for rich markup (what rich-printed strings need)."""
     from rich.markup import escape

@@ -17,7 +17,6 @@ import functools
 import io
 import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
 from monitor.meaning import Finding, anchor, describe, explain
 from monitor.sources.urls import safe_href
+from monitor.terminal import with_visible_controls
 
 RowKind = Literal["same", "modified", "removed", "added", "moved_out", "moved_in"]
 
@@ -39,7 +39,6 @@ _OPS: tuple[ChangeOp, ...] = ("modified", "added", "removed", "moved")
 
 # Characters that would act on a terminal or reorder what it shows (C0/C1 controls but line
 # breaks and tabs, bidi embeddings/overrides/isolates): shown as \x1b-style escapes instead.
-_UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # A moved paragraph did not change: the terminal shows only its start, to recognise it.
 _MOVED_PREVIEW = 100
@@ -178,11 +177,6 @@ def fold_unchanged(rows: Sequence[Row], context: int = 1, min_folded: int = 2) -
 # --- terminal --------------------------------------------------------------------------------
 
 
-def _terminal_safe(text: str) -> str:
-    """Text with terminal-affecting characters replaced by visible escapes."""
-    return _UNSAFE_FOR_TERMINAL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
-
-
 def _position(change: Change) -> str:
     """Where a change is, for people: its new paragraph, and the old one when it differs."""
     if change.part == "title":
@@ -223,16 +217,20 @@ def render_rich(comparison: Comparison) -> Text:
                 _append_word(out, edit)
             out.append("\n")
         elif change.op == "removed":
-            out.append(_prefixed_lines(_terminal_safe(change.before or ""), "- ") + "\n", "red")
+            out.append(
+                _prefixed_lines(with_visible_controls(change.before or ""), "- ") + "\n", "red"
+            )
         elif change.op == "added":
-            out.append(_prefixed_lines(_terminal_safe(change.after or ""), "+ ") + "\n", "green")
+            out.append(
+                _prefixed_lines(with_visible_controls(change.after or ""), "+ ") + "\n", "green"
+            )
         else:
             out.append(f"  {_preview(change.after or '')}\n", style="dim")
     return out
 
 
 def _append_word(out: Text, edit: WordEdit) -> None:
-    text = _terminal_safe(edit.text)
+    text = with_visible_controls(edit.text)
     if edit.op == "delete":
         out.append(f"[-{text}-]", style="bold red")
     elif edit.op == "insert":
@@ -242,7 +240,7 @@ def _append_word(out: Text, edit: WordEdit) -> None:
 
 
 def _preview(text: str) -> str:
-    flat = " ".join(_terminal_safe(text).split())
+    flat = " ".join(with_visible_controls(text).split())
     return flat if len(flat) <= _MOVED_PREVIEW else flat[: _MOVED_PREVIEW - 1] + "…"
 
 
