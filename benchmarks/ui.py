@@ -42,7 +42,8 @@ from monitor.events import Event, EventKind  # noqa: E402
 from monitor.fetch import Validators  # noqa: E402
 from monitor.review.app import create_ui  # noqa: E402
 from monitor.sources.config import Config  # noqa: E402
-from monitor.state.store import Fetched, NewSnapshot, NewVersion, SourceUpdate, Store  # noqa: E402
+from monitor.state.records import Fetched, NewSnapshot, NewVersion, SourceUpdate  # noqa: E402
+from monitor.state.store import Store  # noqa: E402
 
 URL = "https://example.org/news/long-statement"
 IDENTITY = {"Accept-Encoding": "identity"}  # the page as is, without gzip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from pg_support import PostgresMissing, PostgresServer, start_postgres
 
 from monitor.cli.main import main
 from monitor.state.store import Store
@@ -135,10 +137,40 @@ def http_server() -> Iterator[LoopbackServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole run.
+
+    Where PostgreSQL is not installed its tests are skipped, except under CI
+    (MONITOR_TEST_POSTGRES=required), where that is a failure.
+    """
+    try:
+        server = start_postgres()
+    except PostgresMissing as exc:
+        if os.environ.get("MONITOR_TEST_POSTGRES") == "required":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each database the state can live in: None for the embedded SQLite, else the URL of
+    a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A state database in a fresh folder."""
-    opened = Store.open(tmp_path / "state")
+def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
+    """A fresh state database, on SQLite and on PostgreSQL."""
+    opened = Store.open(tmp_path / "state", database_url)
     yield opened
     opened.close()
 

@@ -22,7 +22,8 @@ from monitor.clock import utcnow
 from monitor.diff import Change
 from monitor.events import Event
 from monitor.sources.config import Config
-from monitor.state.store import CheckFailed, OutboxAlert, SourceUpdate, Store
+from monitor.state.records import CheckFailed, OutboxAlert, SourceUpdate
+from monitor.state.store import Store
 
 USERNAME = "monitor"
 PASSWORD = "correct-horse-battery"  # a "secret" that must never show up in errors

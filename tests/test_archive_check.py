@@ -7,7 +7,6 @@ import datetime as dt
 import gzip
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -191,36 +190,6 @@ def test_archive_off_keeps_the_raw_page_in_the_database(
     assert "multi-year partnership" in (store.raw_page(statement.id, 1) or "")
     extracted = run("extract", "--state", str(tmp_path / "state"), "--version", "1", url)
     assert "multi-year partnership" in extracted.stdout
-
-
-def test_a_version_1_database_gains_the_archive_columns(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    Store.open(state).close()
-    with sqlite3.connect(state / "monitor.db") as db:  # as schema version 1 left it
-        for column in ("archive_file", "archive_offset", "archive_length", "archive_digest"):
-            db.execute(f"ALTER TABLE snapshots DROP COLUMN {column}")
-        db.execute("DROP TABLE captures")
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-        db.execute(
-            "INSERT INTO sources (id, name, url, kind, created_at, consecutive_failures) "
-            "VALUES (1, 'old', 'https://example.org/', 'page', '2026-01-01', 0)"
-        )
-        db.execute(
-            "INSERT INTO statements (id, source_id, url, status, discovered_as, first_seen_at, "
-            "version) VALUES (1, 1, 'https://example.org/', 'active', 'baseline', "
-            "'2026-01-01', 1)"
-        )
-        db.execute(
-            "INSERT INTO snapshots (statement_id, version, fetched_at, title, text, normalized, "
-            "text_hash) VALUES (1, 1, '2026-01-01', 'Old', 'Old text', 'old text', 'x')"
-        )
-
-    store = Store.open(state)
-
-    assert store.schema_version == 2
-    old = store.snapshot(1, 1)
-    assert old is not None and old.text == "Old text" and old.archived is None
-    assert store.archived() == []
 
 
 def test_the_statement_page_links_each_version_as_fetched_with_its_scripts_blocked(

@@ -23,7 +23,8 @@ from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.fetch import Validators
 from monitor.review.app import create_ui
-from monitor.state.store import Fetched, NewVersion, SourceUpdate, Store
+from monitor.state.records import Fetched, NewVersion, SourceUpdate
+from monitor.state.store import Store
 
 
 @pytest.fixture(scope="module")

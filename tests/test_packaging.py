@@ -59,6 +59,9 @@ def test_building_the_wheel_writes_nothing_into_the_checkout(tmp_path):
         if p.is_file() and p.suffix != ".py"
     }
     assert data_files and data_files <= names  # templates, stylesheet, example sources
+    # the schema migrations, which an installed copy applies when it opens a database
+    assert "monitor/state/migrations/versions/0001_initial.py" in names
+    assert "monitor/state/migrations/env.py" in names
     assert "License-Expression: MIT" in metadata
 
 

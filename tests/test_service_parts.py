@@ -30,7 +30,8 @@ from monitor.daemon.scheduler import (
 from monitor.daemon.service import ListenAddress, Service, ServiceError, check_token
 from monitor.daemon.web import create_app
 from monitor.sources.config import Config, Source, parse_config
-from monitor.state.store import SourceUpdate, Store
+from monitor.state.records import SourceUpdate
+from monitor.state.store import Store
 
 TOKEN = "a-token-that-is-long-enough"
 HOOK_SECRET = "hook-signing-secret-42"

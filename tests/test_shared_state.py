@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pages import press_release
@@ -19,7 +15,8 @@ from service_support import ROOT, STATEMENT, Daemon, db_rows, page_source, wait_
 
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.state.store import CheckFailed, SourceUpdate, Store, metadata
+from monitor.state.records import CheckFailed, SourceUpdate
+from monitor.state.store import Store
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 
@@ -112,56 +109,6 @@ def test_a_check_beside_the_daemon_that_adds_rows_first_does_not_break_it(
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server on 127.0.0.1 (skipped where it is not installed)."""
-    # Debian keeps the server programs off PATH, in /usr/lib/postgresql/<version>/bin
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    path = os.pathsep.join([*map(str, found), os.environ.get("PATH", "")])
-    initdb, pg_ctl = shutil.which("initdb", path=path), shutil.which("pg_ctl", path=path)
-    if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL is not installed")
-    # not under pytest's temporary folder: that one is private to the user running pytest
-    folder = Path(tempfile.mkdtemp(prefix="monitor-pg-"))
-    # PostgreSQL refuses to run as root: as root, run it as nobody
-    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(folder, "nobody")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = folder / "data"
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "monitor"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    options = f"-k {folder} -h 127.0.0.1 -p {port}"
-    subprocess.run(
-        [
-            *as_user,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    try:
-        yield f"postgresql+psycopg://monitor@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "fast", "stop"], timeout=60)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def failed_check(name: str) -> SourceUpdate:
     url = f"https://example.org/{name}"
     error = Event("error", name, url, error="HTTP 500")
@@ -173,9 +120,8 @@ def statement_check(name: str, url: str, events: list[Event]) -> SourceUpdate:
     return SourceUpdate(name, url, "page", utcnow(), statements=[item])
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_rows_another_process_added_first_are_read_back(database, tmp_path, request):
-    url = None if database == "sqlite" else request.getfixturevalue("postgres_url")
+def test_rows_another_process_added_first_are_read_back(database_url, tmp_path):
+    url = database_url
     daemon = Store.open(tmp_path / "state", url)
     other = Store.open(tmp_path / "state", url)  # `monitor check` beside the daemon
     try:
@@ -193,8 +139,5 @@ def test_rows_another_process_added_first_are_read_back(database, tmp_path, requ
         assert [s.url for s in daemon.statements("b")] == [page]
         assert [e.kind for e in daemon.events(source="b")] == ["error", "error", "error"]
     finally:
-        if database == "postgresql":
-            with daemon.engine.begin() as conn:  # the next run starts from an empty database
-                metadata.drop_all(conn)
         daemon.close()
         other.close()

@@ -14,13 +14,15 @@ from pages import PARTNERSHIP, press_release
 from monitor.clock import utcnow
 from monitor.events import Event
 from monitor.fetch import Validators
-from monitor.state.store import Fetched, NewSnapshot, NewVersion, SourceUpdate, Store, StoreError
+from monitor.state.migrations import HEAD
+from monitor.state.records import Fetched, NewSnapshot, NewVersion, SourceUpdate
+from monitor.state.store import Store, StoreError
 
 
 def test_missing_state_folder_is_created(tmp_path):
     store = Store.open(tmp_path / "deep" / "state")
     assert (tmp_path / "deep" / "state" / "monitor.db").exists()
-    assert store.schema_version >= 1
+    assert store.schema_revision == HEAD
 
 
 def test_state_path_that_is_a_file_is_refused(tmp_path):

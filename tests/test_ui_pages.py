@@ -37,7 +37,8 @@ from monitor.events import Event
 from monitor.fetch import Validators
 from monitor.review.app import CONTENT_SECURITY_POLICY, create_ui, stylesheet
 from monitor.sources.config import Config
-from monitor.state.store import Discovered, Fetched, NewVersion, SourceUpdate, Store, StoreError
+from monitor.state.records import Discovered, Fetched, NewVersion, SourceUpdate
+from monitor.state.store import Store, StoreError
 
 NOT_FETCHED = Fetched(Validators(), None)
 

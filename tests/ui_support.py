@@ -29,7 +29,8 @@ from pages import PARTNERSHIP, press_release
 from monitor.cli.main import main
 from monitor.diff import normalize
 from monitor.sources.config import Config, load_config
-from monitor.state.store import NewSnapshot, Store
+from monitor.state.records import NewSnapshot
+from monitor.state.store import Store
 
 CORP_TITLE = "Example Corp and Sample Industries announce research partnership"
 

@@ -34,7 +34,8 @@ from monitor.cli.options import (
 )
 from monitor.clock import iso_utc
 from monitor.sources.config import Config
-from monitor.state.store import OutboxAlert, Store
+from monitor.state.records import OutboxAlert
+from monitor.state.store import Store
 from monitor.terminal import for_terminal
 
 
@@ -46,7 +47,7 @@ def _open(
     config_file, state = locations(ctx, config_path, state_dir)
     given = config_path or (ctx.parent.params.get("config_path") if ctx.parent else None)
     config = open_config(config_file) if given or config_file.exists() else None
-    return config, open_store(state, create=False)
+    return config, open_store(state, config, create=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from monitor.alerts.outgoing import Outgoing, for_alert, for_digest
 from monitor.alerts.redact import redactor_for
 from monitor.clock import MAX_SERVER_DELAY, utcnow
 from monitor.sources.config import Config, format_duration
-from monitor.state.store import OutboxAlert, Store, StoreError
+from monitor.state.records import OutboxAlert
+from monitor.state.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 from monitor.alerts.messages import MessageRenderer, RenderedMessage, diff_link
 from monitor.clock import iso_utc, utcnow
 from monitor.events import Event
-from monitor.state.store import OutboxAlert
+from monitor.state.records import OutboxAlert
 
 
 @dataclass(frozen=True)

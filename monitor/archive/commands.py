@@ -42,7 +42,7 @@ def _open(
     commands need only `archive_dir`, often left at its default) and the state."""
     config_path, state_dir = locations(ctx, config_path, state_dir)
     config = open_optional_config(ctx, config_path) or Config()
-    return config, open_store(state_dir)
+    return config, open_store(state_dir, config)
 
 
 def _folder(config: Config, store: Store) -> Path:

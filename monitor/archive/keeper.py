@@ -21,7 +21,8 @@ from monitor.archive.reader import archive_files, read_response
 from monitor.archive.writer import ArchiveWriter
 from monitor.fetch.client import Page, decode_stored
 from monitor.sources.config import Config
-from monitor.state.store import Pruned, Snapshot, Store
+from monitor.state.records import Pruned, Snapshot
+from monitor.state.store import Store
 
 log = logging.getLogger(__name__)
 

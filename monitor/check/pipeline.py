@@ -50,7 +50,7 @@ from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, Source, format_duration
 from monitor.sources.urls import canonical_url, redact_url
 from monitor.state.recorder import Recorder
-from monitor.state.store import (
+from monitor.state.records import (
     CheckFailed,
     Container,
     Discovered,
@@ -61,14 +61,12 @@ from monitor.state.store import (
     Removed,
     SourceRecord,
     SourceUpdate,
-    StateCorrupt,
     StatementRecord,
     StatementUpdate,
     StatusChange,
-    Store,
-    StoreError,
     Unchanged,
 )
+from monitor.state.store import StateCorrupt, Store, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

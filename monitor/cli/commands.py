@@ -22,6 +22,7 @@ from monitor.cli.options import (
     EXIT_ALERTS_UNDELIVERED,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
+    chosen_database,
     config_option,
     fail,
     format_option,
@@ -37,7 +38,8 @@ if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands 
     from monitor.check.pipeline import CheckResult
     from monitor.events import Event
     from monitor.sources.config import Config, Source
-    from monitor.state.store import Snapshot, StatementRecord, Store
+    from monitor.state.records import Snapshot, StatementRecord
+    from monitor.state.store import Store
 
 
 @click.command()
@@ -76,14 +78,14 @@ def check(
         fail(f"--timeout: {exc}")
     config = open_config(config_path)
     sources = select_sources(config, source_names)
-    store = open_store(state_dir)
+    store = open_store(state_dir, config)
     console = make_console()
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         shards = shard_count(len(sources))
         if shards > 1:
             store.close()  # SQLite connections must not cross a fork; reopened on next use
             results = check_in_shards(
-                config, state_dir, sources, shards, on_progress=advance, timeout=timeout
+                config, store, sources, shards, on_progress=advance, timeout=timeout
             )
         else:
             results = asyncio.run(
@@ -241,11 +243,11 @@ def _when(value: Any) -> str:
 def sources(config_path: Path, state_dir: Path, output_format: str) -> None:
     """List the sources with their last check, status and last change."""
     from monitor.clock import iso_utc
-    from monitor.state.store import DB_FILENAME
 
     config = open_config(config_path)
     # Listing the sources of a file not checked yet is fine: no state is created for it.
-    store = open_store(state_dir) if (state_dir / DB_FILENAME).is_file() else None
+    exists = chosen_database(state_dir, config).exists()
+    store = open_store(state_dir, config) if exists else None
     known = {record.name: record for record in store.sources()} if store else {}
     if output_format == "json":
         for source in config.sources:
@@ -298,6 +300,13 @@ def read_config_option(func: Any) -> Any:
     )(func)
 
 
+def open_for_reading(state_dir: Path, config_path: Path | None) -> Store:
+    """The state for a command that only reads it; its database is named by --database,
+    MONITOR_DATABASE_URL or, when --config is given, that file's `[defaults] database`."""
+    config = open_config(config_path) if config_path is not None else None
+    return open_store(state_dir, config, create=False)
+
+
 def unknown_source(name: str, config_path: Path | None) -> str:
     """Why a name is not a source in the state: unknown to the file, or not checked yet."""
     from monitor.sources.config import did_you_mean
@@ -317,7 +326,7 @@ def unknown_source(name: str, config_path: Path | None) -> str:
 @click.argument("source")
 def statements(config_path: Path | None, state_dir: Path, output_format: str, source: str) -> None:
     """The statements a source tracks, with first seen, last changed and status."""
-    store = open_store(state_dir, create=False)
+    store = open_for_reading(state_dir, config_path)
     if store.source(source) is None:
         fail(unknown_source(source, config_path))
     records = store.statements(source)
@@ -363,7 +372,7 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
     """The versions of a statement (TARGET is its URL) or the events of a source (its name)."""
     from monitor import diff
 
-    store = open_store(state_dir, create=False)
+    store = open_for_reading(state_dir, config_path)
     if store.source(target) is not None:
         events = store.events(source=target, limit=200)
         if output_format == "json":
@@ -450,7 +459,7 @@ def diff_command(
     from monitor.meaning import describe, explain
     from monitor.review import report
 
-    store = open_store(state_dir, create=False)
+    store = open_for_reading(state_dir, config_path)
     statement, source = find_statement(store, url)
     to_version = to_version or statement.version
     from_version = from_version or max(1, to_version - 1)
@@ -520,7 +529,7 @@ def show(
     """Print the full text of one version of a statement (the latest by default)."""
     from monitor.clock import iso_utc
 
-    store = open_store(state_dir, create=False)
+    store = open_for_reading(state_dir, config_path)
     statement, _source = find_statement(store, url)
     if statement.version == 0:
         fail(f"{statement.url} has not been fetched yet (it is {statement.status})")

@@ -1,4 +1,5 @@
-"""What every command shares: the `--config`/`--state` options, exit codes, opening both.
+"""What every command shares: the `--config`/`--state`/`--database` options, exit codes,
+opening the configuration and the store.
 
 Commands of a group (`monitor outbox retry`) take the same options unset, so that
 `monitor outbox --state X retry` and `monitor outbox retry --state X` mean the same
@@ -11,8 +12,9 @@ configuration and store modules (pydantic, SQLAlchemy) load only when a command 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -22,7 +24,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from monitor.sources.config import Config
+    from monitor.state.database import Database
     from monitor.state.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_ALERTS_UNDELIVERED = 3  # `monitor check`: every source checked, some alert not sent
@@ -38,7 +43,7 @@ config_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The sources file.",
 )
-state_option = click.option(
+_state_option = click.option(
     "--state",
     "state_dir",
     default=str(DEFAULT_STATE),
@@ -46,6 +51,34 @@ state_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="The state folder (created when missing).",
 )
+DATABASE_ENV = "MONITOR_DATABASE_URL"  # monitor.state.database.ENV_VAR, without importing it
+_DATABASE_KEY = "monitor.database"
+
+
+def _remember_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # Kept in the context's meta (shared by a group and its commands), so `open_store`
+    # finds it wherever it was given, and no command has to pass it along.
+    if value:
+        ctx.meta[_DATABASE_KEY] = value
+
+
+_database_option = click.option(
+    "--database",
+    metavar="URL",
+    envvar=DATABASE_ENV,
+    show_envvar=True,
+    expose_value=False,
+    callback=_remember_database,
+    help="The state database, e.g. postgresql://monitor:${PGPASSWORD}@db/monitor "
+    "(default: [defaults] database, else SQLite in the state folder).",
+)
+
+
+def state_option(command: F) -> F:
+    """`--state DIR` and `--database URL`."""
+    return _state_option(_database_option(command))
+
+
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
 )
@@ -57,13 +90,18 @@ group_config_option = click.option(
     default=None,
     help=f"The sources file (default: {DEFAULT_CONFIG}).",
 )
-group_state_option = click.option(
+_group_state_option = click.option(
     "--state",
     "state_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help=f"The state folder (default: {DEFAULT_STATE}/).",
 )
+
+
+def group_state_option(command: F) -> F:
+    """`--state DIR` (unset: the group's) and `--database URL`."""
+    return _group_state_option(_database_option(command))
 
 
 def locations(
@@ -110,20 +148,32 @@ def open_optional_config(ctx: click.Context, path: Path) -> Config | None:
     return open_config(path)
 
 
-def open_store(state_dir: Path, *, create: bool = True) -> Store:
+def chosen_database(state_dir: Path, config: Config | None = None) -> Database:
+    """The database of this command: --database, MONITOR_DATABASE_URL, the sources file's
+    `[defaults] database`, else SQLite in the state folder."""
+    from monitor.state.database import choose_database
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(_DATABASE_KEY) if ctx is not None else None
+    configured = config.defaults.database if config is not None else None
+    return choose_database(state_dir, given, configured)
+
+
+def open_store(state_dir: Path, config: Config | None = None, *, create: bool = True) -> Store:
     """The state, or exit 2 saying why it cannot be opened.
 
     `create=False` (the commands that only read) exits 2 when there is no state yet,
     instead of creating an empty one in the wrong folder.
     """
-    from monitor.state.store import DB_FILENAME, Store, StoreError
+    from monitor.state.store import Store, StoreError
 
-    if not create and not (state_dir / DB_FILENAME).is_file():
+    database = chosen_database(state_dir, config)
+    if not create and not database.exists():
         fail(
             f"no state in {state_dir}/ yet: run `monitor check` first, or pass the --state "
-            "folder your checks use"
+            "folder (or --database) your checks use"
         )
     try:
-        return Store.open(state_dir)
+        return Store.open(state_dir, database.url)
     except StoreError as exc:
         fail(str(exc))

@@ -25,7 +25,7 @@ _progress: multiprocessing.Queue | None = None  # type: ignore[type-arg]
 
 def check_in_shards(
     config: Config,
-    state_dir: Path,
+    store: Store,
     sources: Sequence[Source],
     shards: int,
     *,
@@ -34,6 +34,8 @@ def check_in_shards(
 ) -> list[CheckResult]:
     """Check the sources in `shards` processes; results in the order of `sources`."""
     parts = [list(sources[i::shards]) for i in range(shards)]
+    # each shard opens the same database (a connection must not cross a fork)
+    state = (store.state_dir or Path("."), store.database.url if store.database else None)
     shard_config = _share_limits(config, shards)
     # fork: the children start with everything imported. Safe here because no event loop
     # runs yet and the caller has closed its database connections (see `check`).
@@ -42,9 +44,7 @@ def check_in_shards(
     with ProcessPoolExecutor(
         max_workers=shards, mp_context=context, initializer=_init, initargs=(progress,)
     ) as pool:
-        futures = [
-            pool.submit(_check_shard, shard_config, state_dir, part, timeout) for part in parts
-        ]
+        futures = [pool.submit(_check_shard, shard_config, state, part, timeout) for part in parts]
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.2)
@@ -71,9 +71,9 @@ def _init(progress: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
 
 
 def _check_shard(
-    config: Config, state_dir: Path, sources: list[Source], timeout: float | None
+    config: Config, state: tuple[Path, str | None], sources: list[Source], timeout: float | None
 ) -> list[CheckResult]:
-    store = Store.open(state_dir)
+    store = Store.open(*state)
     try:
         return asyncio.run(
             check_sources(config, store, sources, on_result=_report, timeout=timeout)

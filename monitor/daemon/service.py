@@ -862,7 +862,7 @@ def run_command(
         fail(f"--worker-memory {worker_memory!r}: {exc}")
     config = open_config(config_path)
     secrets.use(config, [token])
-    store = open_store(state_dir)
+    store = open_store(state_dir, config)
     try:
         sock = bind(address)
     except ServiceError as exc:

@@ -28,13 +28,20 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.options import config_option, fail, open_optional_config, state_option
+from monitor.cli.options import (
+    config_option,
+    fail,
+    open_optional_config,
+    open_store,
+    state_option,
+)
 from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.app import stylesheet
 from monitor.review.feed import atom_feed
 from monitor.sources.config import Config
-from monitor.state.store import DB_FILENAME, StatementRecord, Store, StoreError
+from monitor.state.records import StatementRecord
+from monitor.state.store import Store, StoreError
 
 # Pages opened from disk get no HTTP headers: the policy is in a <meta> tag. Forms go nowhere.
 EXPORT_CSP = (
@@ -289,10 +296,8 @@ def report_command(
     to attach or archive.
     """
     config = open_optional_config(ctx, config_path)  # without it, the sources the state knows
-    if not (state_dir / DB_FILENAME).exists():
-        fail(f"no state in {state_dir}: run `monitor check` first, or pass --state")
+    store = open_store(state_dir, config, create=False)
     try:
-        store = Store.open(state_dir)
         result = export_report(
             store, config, out_dir, since=since.replace(tzinfo=dt.UTC) if since else None
         )

@@ -29,13 +29,8 @@ from monitor.review.controls import Buttons
 from monitor.sources.config import Config, format_duration
 from monitor.sources.schedule import is_overdue, timing_of
 from monitor.sources.urls import redact_url, safe_href
-from monitor.state.store import (
-    Snapshot,
-    SourceRecord,
-    StatementRecord,
-    Store,
-    StoredEvent,
-)
+from monitor.state.records import Snapshot, SourceRecord, StatementRecord, StoredEvent
+from monitor.state.store import Store
 
 # What counts as "a change" on the dashboard and in the feed.
 CHANGE_KINDS: tuple[str, ...] = ("changed", "new", "moved", "removed", "restored")

@@ -101,10 +101,16 @@ class Defaults(_Strict):
     browser_pages: int = Field(2, ge=1, le=32)  # pages rendered at once
     # networks beyond the public internet that fetches may reach (see monitor/fetch/guard.py)
     allow_networks: tuple[str, ...] = ()
+    # the state database (see monitor/state/database.py): postgresql://user:${PGPASSWORD}@host/db
+    # lets several `monitor run` nodes share one state; default SQLite in the state folder
+    database: str | None = Field(None, repr=False)
+    # several nodes: a node silent this long is gone, and its checks and alerts are taken over
+    lease_timeout: Duration = 60.0
 
     _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
     _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))
     _check_proxy = field_validator("proxy")(classmethod(lambda cls, v: _valid_proxy(v)))
+    _check_database = field_validator("database")(classmethod(lambda cls, v: _valid_database(v)))
 
     @field_validator("allow_networks")
     @classmethod
@@ -234,6 +240,17 @@ def _valid_proxy(proxy: str | None) -> str | None:
             'a proxy is written like "http://host:3128" or "socks5://user:pass@host:1080"'
         )
     return proxy
+
+
+def _valid_database(url: str | None) -> str | None:
+    if url is not None and not re.match(
+        r"^(postgres(ql)?(\+psycopg)?://\S+|sqlite:///\S+)$", url, re.IGNORECASE
+    ):
+        raise ValueError(
+            'write the database as "postgresql://user:${PGPASSWORD}@host/db" or '
+            '"sqlite:///path/monitor.db"'
+        )
+    return url
 
 
 # Each channel declares its settings model (monitor.alerts.channels); the `type` key picks it.

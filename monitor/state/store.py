@@ -1,14 +1,14 @@
 """Snapshot history, events and the alert outbox in SQL (SQLite by default) via SQLAlchemy Core.
 
-The schema is plain, portable SQL so the same code runs on PostgreSQL. Everything one check
-writes goes through `Store.save_check`, in one transaction: a crash never leaves half a
-version, and an alert row exists only together with the snapshot and event that caused it.
+The schema (`schema.py`) is plain, portable SQL, and the same code runs on PostgreSQL.
+Everything one check writes goes through `Store.save_check`, in one transaction: a crash
+never leaves half a version, and an alert row exists only together with the snapshot and
+event that caused it. Records in and out are the typed dataclasses of `records.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -16,9 +16,8 @@ import uuid
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -27,16 +26,46 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.fetch import Page, Validators
 from monitor.sources.urls import canonical_url
+from monitor.state import migrations
+from monitor.state.database import DB_FILENAME, Database, DatabaseUrlError
+from monitor.state.records import (
+    ArchivedFetch,
+    CheckFailed,
+    Container,
+    Discovered,
+    Fetched,
+    NewVersion,
+    NoiseOnly,
+    OutboxAlert,
+    Pruned,
+    Removed,
+    Snapshot,
+    SourceRecord,
+    SourceUpdate,
+    StatementRecord,
+    StatementUpdate,
+    StatusChange,
+    StoredEvent,
+    Unchanged,
+    _ref,
+)
+from monitor.state.schema import (
+    alerts_table,
+    captures_table,
+    events_table,
+    metadata,
+    snapshots_table,
+    sources_table,
+    statements_table,
+)
 
 if TYPE_CHECKING:
     from monitor.archive.model import ArchiveRef
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-DB_FILENAME = "monitor.db"
+__all__ = ["DB_FILENAME", "Store", "StoreError", "StateCorrupt", "error_text"]
 
 
 class StoreError(Exception):
@@ -93,479 +122,6 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value is not None else None
-
-
-metadata = sa.MetaData()
-
-meta_table = sa.Table(
-    "meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-sources_table = sa.Table(
-    "sources",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False, unique=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("last_check_at", UTCDateTime),
-    sa.Column("last_success_at", UTCDateTime),
-    sa.Column("last_change_at", UTCDateTime),
-    sa.Column("last_status", sa.String(16)),  # "ok" or "error"
-    sa.Column("last_error", sa.Text),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
-    # the source's own page (an index or feed) for conditional GETs
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("content_hash", sa.String(64)),
-)
-
-statements_table = sa.Table(
-    "statements",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
-    # pending (listed, not fetched yet) | active | removed (404/410) | moved | alias
-    sa.Column("status", sa.String(16), nullable=False, default="active"),
-    # how a statement found on a listing is announced when first fetched: baseline | new
-    sa.Column("discovered_as", sa.String(16), nullable=False, default="baseline"),
-    sa.Column("summary", sa.Text),  # a feed item's own text, used when its page yields none
-    sa.Column("listed_published", sa.Date),  # the date the listing gave
-    sa.Column("title", sa.Text),
-    sa.Column("first_seen_at", UTCDateTime, nullable=False),
-    sa.Column("last_checked_at", UTCDateTime),
-    sa.Column("last_changed_at", UTCDateTime),
-    sa.Column("version", sa.Integer, nullable=False, default=0),  # latest snapshot version
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("content_hash", sa.String(64)),  # sha256 of the last fetched raw bytes
-    # where the statement sits in its page, and the digest of that element's text when the
-    # last snapshot was taken (see monitor/container.py)
-    sa.Column("container", sa.Text),
-    sa.Column("container_digest", sa.String(64)),
-    sa.UniqueConstraint("source_id", "url"),
-)
-
-snapshots_table = sa.Table(
-    "snapshots",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("fetched_at", UTCDateTime, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),  # as extracted, for display
-    sa.Column("normalized", sa.Text, nullable=False),  # what comparisons use
-    sa.Column("text_hash", sa.String(64), nullable=False),  # sha256 of `normalized`
-    sa.Column("published", sa.Date),
-    sa.Column("final_url", sa.Text),
-    sa.Column("canonical_url", sa.Text),  # the URL the page names as its own
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("content_hash", sa.String(64)),
-    sa.Column("raw", sa.LargeBinary),  # zlib-compressed page, so it can be re-extracted
-    # where the page as fetched is archived (monitor.archive): the WARC file, the span of
-    # the version's records in it, and the response's payload digest (schema version 2)
-    sa.Column("archive_file", sa.String(64)),
-    sa.Column("archive_offset", sa.BigInteger),
-    sa.Column("archive_length", sa.BigInteger),
-    sa.Column("archive_digest", sa.String(80)),
-    sa.UniqueConstraint("statement_id", "version"),
-)
-
-# With `archive = "all"`: fetches whose bytes changed but gave no new version
-captures_table = sa.Table(
-    "captures",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("fetched_at", UTCDateTime, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),  # the version the page still showed
-    sa.Column("final_url", sa.Text),
-    sa.Column("archive_file", sa.String(64), nullable=False),
-    sa.Column("archive_offset", sa.BigInteger, nullable=False),
-    sa.Column("archive_length", sa.BigInteger, nullable=False),
-    sa.Column("archive_digest", sa.String(80), nullable=False),
-)
-
-events_table = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="SET NULL")),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("title", sa.Text),
-    sa.Column("version", sa.Integer),
-    sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),  # the JSON event
-)
-
-alerts_table = sa.Table(
-    "alerts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("event_id", sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("notifier", sa.String(100), nullable=False),
-    sa.Column("delivery_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("status", sa.String(16), nullable=False, default="pending"),  # pending|sent|dead
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
-    sa.Column("last_error", sa.Text),
-    sa.Column("sent_at", UTCDateTime),
-)
-
-sa.Index("ix_snapshots_statement", snapshots_table.c.statement_id, snapshots_table.c.version)
-sa.Index("ix_events_at", events_table.c.at)
-sa.Index("ix_alerts_due", alerts_table.c.status, alerts_table.c.next_attempt_at)
-
-
-# ---------------------------------------------------------------------------------------------
-# Plain records passed in and out
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """What the state knows of a source."""
-
-    id: int
-    name: str
-    url: str
-    kind: str
-    created_at: dt.datetime
-    last_check_at: dt.datetime | None
-    last_success_at: dt.datetime | None
-    last_change_at: dt.datetime | None
-    last_status: str | None
-    last_error: str | None
-    consecutive_failures: int
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-
-    @property
-    def validators(self) -> Validators:
-        """For a conditional GET of the source's own page (an index or feed)."""
-        return Validators(self.etag, self.last_modified)
-
-
-@dataclass(frozen=True)
-class StatementRecord:
-    """A tracked statement and the validators of its last fetch."""
-
-    id: int
-    source_id: int
-    url: str
-    status: str
-    discovered_as: str
-    summary: str | None
-    listed_published: dt.date | None
-    title: str | None
-    first_seen_at: dt.datetime
-    last_checked_at: dt.datetime | None
-    last_changed_at: dt.datetime | None
-    version: int
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    container: str | None = None
-    container_digest: str | None = None
-
-    @property
-    def validators(self) -> Validators:
-        """For a conditional GET of the statement's page."""
-        return Validators(self.etag, self.last_modified)
-
-    @property
-    def learned_container(self) -> Container | None:
-        """Where the statement sat in its page at the last snapshot, if learned."""
-        if self.container and self.container_digest:
-            return Container(self.container, self.container_digest)
-        return None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One stored version of a statement."""
-
-    statement_id: int
-    version: int
-    fetched_at: dt.datetime
-    title: str
-    text: str
-    normalized: str
-    text_hash: str
-    published: dt.date | None = None
-    final_url: str | None = None
-    canonical_url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
-    archive_file: str | None = None
-    archive_offset: int | None = None
-    archive_length: int | None = None
-    archive_digest: str | None = None
-
-    @property
-    def archived(self) -> ArchiveRef | None:
-        """Where the page as fetched is archived (None when it was not)."""
-        return _ref(
-            self.archive_file,
-            self.archive_offset,
-            self.archive_length,
-            self.archive_digest,
-            self.final_url,
-        )
-
-
-def _ref(
-    file: str | None, offset: int | None, length: int | None, digest: str | None, uri: str | None
-) -> ArchiveRef | None:
-    if file is None or offset is None or length is None or digest is None:
-        return None
-    from monitor.archive.model import ArchiveRef  # the archive loads warcio; most runs need not
-
-    return ArchiveRef(file, offset, length, digest, uri or "")
-
-
-@dataclass(frozen=True)
-class ArchivedFetch:
-    """An archived fetch of a statement: a version's, or (archive = "all") a capture's."""
-
-    source: str
-    url: str  # the statement's canonical URL
-    statement_id: int
-    version: int
-    fetched_at: dt.datetime
-    ref: ArchiveRef
-    newest: bool  # the statement's latest version (never pruned)
-    capture_id: int | None = None  # set for a capture rather than a version
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """How many versions and captures `Store.prune` deleted."""
-
-    versions: int
-    captures: int
-
-
-@dataclass(frozen=True)
-class NewSnapshot:
-    """A version to store: the extracted statement plus what the fetch returned."""
-
-    title: str
-    text: str
-    normalized: str
-    published: dt.date | None
-    final_url: str | None
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    raw: bytes | None
-    canonical_url: str | None = None
-    archive: ArchiveRef | None = None  # written before the check is recorded
-
-    @property
-    def text_hash(self) -> str:
-        return hashlib.sha256(self.normalized.encode("utf-8")).hexdigest()
-
-
-# --- what one check writes about one statement: one variant per situation ---------------------
-
-StatementStatus = Literal["pending", "active", "removed", "moved", "alias"]
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What a fetch of a page returned that the next conditional GET needs."""
-
-    validators: Validators
-    content_hash: str | None
-
-    @classmethod
-    def of(cls, page: Page) -> Fetched:
-        return cls(Validators(page.etag, page.last_modified), page.content_hash or None)
-
-
-@dataclass(frozen=True)
-class Container:
-    """Where the statement sits in its page, and the digest of that element's text."""
-
-    path: str
-    digest: str
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """The page (or the statement's container in it) is as at the last check.
-
-    `fetched` is None when the server said 304: the stored validators still hold.
-    """
-
-    url: str
-    fetched: Fetched | None = None
-    reactivated: bool = False  # a removed statement answers again
-    events: Sequence[Event] = ()
-    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
-
-
-@dataclass(frozen=True)
-class NoiseOnly:
-    """The page changed around an unchanged statement; the container was learned anew
-    (None: it could not be, and the stored one is forgotten)."""
-
-    url: str
-    fetched: Fetched
-    container: Container | None
-    reactivated: bool = False
-    events: Sequence[Event] = ()
-    capture: ArchiveRef | None = None  # archive = "all": the fetch, archived
-
-
-@dataclass(frozen=True)
-class NewVersion:
-    """A new snapshot (the first is the baseline), compared with version `base_version`.
-
-    A different stored version at write time means another run got there first: the
-    snapshot and its events are dropped (one edit, one alert).
-    """
-
-    url: str
-    snapshot: NewSnapshot
-    base_version: int
-    fetched: Fetched
-    container: Container | None = None
-    events: Sequence[Event] = ()
-
-
-@dataclass(frozen=True)
-class Removed:
-    """The statement's page answers 404 or 410."""
-
-    url: str
-    events: Sequence[Event] = ()
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """The statement is known under another URL now (`moved`) or is another's alias."""
-
-    url: str
-    status: Literal["moved", "alias"]
-    title: str | None = None
-    events: Sequence[Event] = ()
-
-
-@dataclass(frozen=True)
-class Discovered:
-    """A listing names a statement not fetched yet (announced as `baseline` or `new`)."""
-
-    url: str
-    announce_as: Literal["baseline", "new"]
-    title: str | None = None
-    summary: str | None = None  # the listing's own text, used when the page yields none
-    listed_published: dt.date | None = None
-    events: Sequence[Event] = ()
-
-
-@dataclass(frozen=True)
-class CheckFailed:
-    """The statement could not be checked; only its events (the error) are recorded."""
-
-    url: str
-    events: Sequence[Event] = ()
-
-
-StatementUpdate = (
-    Unchanged | NoiseOnly | NewVersion | Removed | StatusChange | Discovered | CheckFailed
-)
-
-
-@dataclass(frozen=True)
-class SourceUpdate:
-    """Everything one check of one source writes, in one transaction."""
-
-    name: str
-    url: str
-    kind: str
-    checked_at: dt.datetime
-    error: str | None = None
-    statements: Sequence[StatementUpdate] = ()
-    events: Sequence[Event] = ()  # source-level events (errors of the listing itself)
-    fetched: Fetched | None = None  # the source's own page (an index or feed)
-    notifiers: Sequence[str] = ()  # who gets an alert for each alerting event
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """An event as stored, with its id."""
-
-    id: int
-    event: Event
-
-    @property
-    def source(self) -> str:
-        return self.event.source
-
-    @property
-    def kind(self) -> str:
-        return self.event.event
-
-    @property
-    def url(self) -> str:
-        return self.event.url
-
-    @property
-    def title(self) -> str | None:
-        return self.event.title
-
-    @property
-    def version(self) -> int | None:
-        return self.event.version
-
-    @property
-    def at(self) -> dt.datetime:
-        return self.event.at
-
-
-@dataclass(frozen=True)
-class OutboxAlert:
-    """One alert for one notifier, pending, sent or dead."""
-
-    id: int
-    delivery_id: str
-    notifier: str
-    status: str
-    event: Event
-    created_at: dt.datetime
-    attempts: int
-    next_attempt_at: dt.datetime
-    last_error: str | None
-    sent_at: dt.datetime | None
-
-
 # ---------------------------------------------------------------------------------------------
 # The store
 # ---------------------------------------------------------------------------------------------
@@ -591,6 +147,31 @@ def _sqlite_begin(conn: Connection) -> None:
     """
     mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _prepare_state_folder(state: Path) -> None:
+    """Create the state folder of the embedded database, or say why it cannot be used."""
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the state folder {state}: {exc.strerror}") from None
+    if not os.access(state, os.W_OK):
+        raise StoreError(
+            f"the state folder {state} is not writable; fix its permissions or pass another --state"
+        )
+
+
+def _engine(url: str) -> Engine:
+    """An engine for the URL, with what each database needs to be shared safely."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+        sa_event.listen(engine, "connect", _sqlite_pragmas)
+        sa_event.listen(engine, "begin", _sqlite_begin)
+        sa_event.listen(engine, "handle_error", _translate_sqlite_error)
+        return engine
+    # A server database: connections are checked before use (a restarted server), and the
+    # pool is large enough for the daemon's store threads plus its web requests.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
 
 
 class _RowUpdates:
@@ -643,82 +224,57 @@ class _RowUpdates:
 class Store:
     """The state database. Open it with `Store.open(state_dir)` or `Store(engine)`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, database: Database | None = None) -> None:
         self.engine = engine
         # Row ids of sources and statements, which never change once committed: spares a
         # lookup per write on the hot path of large checks.
         self._ids: dict[tuple[Any, ...], int] = {}
         self._ids_loaded: set[str] = set()
+        self.database = database
         # the state folder (for what lives beside the database, such as the archive);
         # None for a store opened on an engine alone
-        self.state_dir: Path | None = None
-        self._migrate()
+        self.state_dir: Path | None = database.state_dir if database else None
+        try:
+            migrations.upgrade(engine)
+        except migrations.SchemaTooNew as exc:
+            raise StoreError(str(exc)) from None
 
     @classmethod
     def open(cls, state_dir: str | Path, url: str | None = None) -> Store:
-        """Open (creating if needed) the state folder and its database.
+        """Open (creating if needed) the state folder and its database, migrated to the
+        newest schema.
 
-        `url` selects another database (e.g. postgresql+psycopg://…); by default SQLite
-        at `<state_dir>/monitor.db`.
+        `url` selects the database as people write it (`postgresql://user:${PGPASSWORD}@host/db`,
+        see `monitor.state.database`); by default SQLite at `<state_dir>/monitor.db`.
         """
         state = Path(state_dir)
-        if url is None:
-            try:
-                state.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot create the state folder {state}: {exc.strerror}"
-                ) from None
-            if not os.access(state, os.W_OK):
-                raise StoreError(
-                    f"the state folder {state} is not writable; "
-                    "fix its permissions or pass another --state"
-                )
-            url = f"sqlite:///{state / DB_FILENAME}"
-        engine = sa.create_engine(url)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", _sqlite_pragmas)
-            sa_event.listen(engine, "begin", _sqlite_begin)
-            sa_event.listen(engine, "handle_error", _translate_sqlite_error)
+        database = Database(url or f"sqlite:///{state / DB_FILENAME}", state)
+        if database.is_default:
+            _prepare_state_folder(state)
         try:
-            store = cls(engine)
+            engine = _engine(database.resolved())
+        except DatabaseUrlError as exc:
+            raise StoreError(str(exc)) from None
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use the database URL {database.shown()}: {exc}") from None
+        try:
+            return cls(engine, database)
         except sa.exc.OperationalError as exc:
-            raise StoreError(f"cannot open the state database {url}: {exc.orig}") from None
-        store.state_dir = state
-        return store
+            engine.dispose()
+            raise StoreError(
+                f"cannot open the state database {database.shown()}: {exc.orig}"
+            ) from None
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- schema ------------------------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        with self._begin() as conn:
-            metadata.create_all(conn)
-            row = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).first()
-            current = int(row[0]) if row else 0
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the state database has schema version {current}, newer than this "
-                    f"program's {SCHEMA_VERSION}; upgrade statement-monitor"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                _MIGRATIONS.get(version, lambda _c: None)(conn)
-            if current != SCHEMA_VERSION:
-                conn.execute(sa.delete(meta_table).where(meta_table.c.key == "schema_version"))
-                conn.execute(
-                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-
     @property
-    def schema_version(self) -> int:
+    def schema_revision(self) -> str | None:
+        """The database's schema revision (`monitor.state.migrations.HEAD` once open)."""
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one()
-        return int(value)
+            return migrations.current_revision(conn)
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -1400,20 +956,3 @@ def _statement_values(item: StatementUpdate) -> dict[str, Any]:
 def _stored_event(payload: str) -> Event:
     """An event from its stored JSON (written by `_add_event`)."""
     return Event.from_json(json.loads(payload))
-
-
-def _add_archive_columns(conn: Connection) -> None:
-    """Version 2: snapshots say where their page is archived (the captures table is new,
-    so create_all made it)."""
-    have = {c["name"] for c in sa.inspect(conn).get_columns("snapshots")}
-    for column in ("archive_file", "archive_offset", "archive_length", "archive_digest"):
-        if column not in have:  # a database created at version 2 has them already
-            kind = snapshots_table.c[column].type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE snapshots ADD COLUMN {column} {kind}")
-
-
-_MIGRATIONS: dict[int, Any] = {
-    # version -> function(conn) bringing the schema from version-1 to version.
-    # Version 1 is the initial schema, created by metadata.create_all.
-    2: _add_archive_columns,
-}
