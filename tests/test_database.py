@@ -35,9 +35,7 @@ def test_secrets_in_the_url_are_filled_in_only_to_connect(tmp_path):
     )
 
 
-def test_every_command_uses_the_database_given_on_the_command_line(
-    http_server, tmp_path, postgres
-):
+def test_every_command_uses_the_database_given_on_the_command_line(http_server, tmp_path, postgres):
     url = postgres.create_database()
     page = http_server.page("/statement", press_release(TITLE, PARTNERSHIP))
     config = write_config(tmp_path, source_table("newsroom", page))

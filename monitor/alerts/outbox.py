@@ -29,7 +29,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +48,9 @@ from monitor.state.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 MIN_RETRY_AFTER = 1.0  # seconds: a Retry-After of 0 must not make a busy loop
+# A delivery must end well inside its claim (`lease_timeout`), or another node could take
+# the alert over while it is still being sent.
+SEND_SHARE_OF_LEASE = 0.8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,16 +188,23 @@ async def deliver_due(
     renderer: MessageRenderer | None = None,
     limit: int = 500,
     rng: Callable[[], float] = random.random,
+    owner: str | None = None,
 ) -> DeliveryReport:
     """Send every due alert once and record the outcome; returns what happened.
 
     `ignore_backoff=True` (for `monitor check`) also sends pending alerts whose next
     attempt is later. `now` fixes the clock (tests); `policy`, `options` and `rng` make
-    backoff, TLS trust and jitter injectable.
+    backoff, TLS trust and jitter injectable. `owner` names who claims the alerts (a
+    daemon node; by default this process): alerts another run or node has claimed are
+    left to it.
     """
     now = now or utcnow()
+    owner = owner or default_owner()
     plan = plan_round(
-        store.outbox(status="pending", limit=limit), config, now, ignore_backoff=ignore_backoff
+        store.outbox(status="pending", limit=limit, claimable_by=owner, now=now),
+        config,
+        now,
+        ignore_backoff=ignore_backoff,
     )
     report = DeliveryReport(waiting=list(plan.waiting))
     round_ = _Round(
@@ -204,20 +216,33 @@ async def deliver_due(
         renderer=renderer or MessageRenderer(config.defaults.templates),
         report=report,
         rng=rng,
+        owner=owner,
     )
     await asyncio.gather(
         *(round_.deliver_notifier(name, batches) for name, batches in plan.batches.items())
     )
-    report.next_due = next_due(store, config, now, limit=limit)
+    report.next_due = next_due(store, config, now, limit=limit, owner=owner)
     return report
 
 
 def next_due(
-    store: Store, config: Config, now: dt.datetime | None = None, *, limit: int = 500
+    store: Store,
+    config: Config,
+    now: dt.datetime | None = None,
+    *,
+    limit: int = 500,
+    owner: str | None = None,
 ) -> dt.datetime | None:
     """When the next round has something to send (digest windows included)."""
     now = now or utcnow()
-    return plan_round(store.outbox(status="pending", limit=limit), config, now).next_due
+    owner = owner or default_owner()
+    pending = store.outbox(status="pending", limit=limit, claimable_by=owner, now=now)
+    return plan_round(pending, config, now).next_due
+
+
+def default_owner() -> str:
+    """Who claims alerts when no node is named: this process, on this machine."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -232,11 +257,15 @@ class _Round:
     renderer: MessageRenderer
     report: DeliveryReport
     rng: Callable[[], float]
+    owner: str
 
     async def deliver_notifier(self, name: str, batches: list[Batch]) -> None:
         """Send one notifier's batches in order; stop at a receiver-wide failure."""
         notifier = self.config.notifiers.get(name)
-        for index, batch in enumerate(batches):
+        for index, planned in enumerate(batches):
+            batch = self._claim(planned)
+            if batch is None:
+                continue  # another run or node is delivering these
             error = await self._attempt(notifier, batch)
             if error is None:
                 continue
@@ -247,7 +276,9 @@ class _Round:
             if error.whole_receiver:
                 note = f"not attempted: the alert before it to {name} failed: {error.message}"
                 for later in batches[index + 1 :]:
-                    self._record_failure(later, note, wait)  # retried together with it
+                    held = self._claim(later)
+                    if held is not None:
+                        self._record_failure(held, note, wait)  # retried together with it
                 return
 
     async def _attempt(
@@ -260,17 +291,46 @@ class _Round:
                 "(the alert is retried until it gives up) or remove its alerts with "
                 "`monitor outbox purge`"
             )
+        lease = self.config.defaults.lease_timeout
         try:
             outgoing = self._compose(batch)
-            await notifier.send(outgoing, self.options)
+            # Within the claim: past it, another node may take the alert over and send it.
+            async with asyncio.timeout(lease * SEND_SHARE_OF_LEASE):
+                await notifier.send(outgoing, self.options)
         except DeliveryError as exc:
             return exc
+        except asyncio.CancelledError:
+            # stopping: let the next run (or another node) send it now, not after the lease
+            with contextlib.suppress(StoreError):
+                self.store.release_alerts(batch.ids, self.owner)
+            raise
+        except TimeoutError:
+            return DeliveryError(
+                f"the delivery took longer than {lease * SEND_SHARE_OF_LEASE:g}s "
+                "(lease_timeout); abandoned, it is tried again"
+            )
         except Exception as exc:  # a bug or an unexpected library error: keep the round going
             message = redactor_for(notifier)(f"unexpected {type(exc).__name__}: {exc}")
             log.error("notifier %s: %s", batch.notifier, message)
             return DeliveryError(message)
         self._mark_sent(batch, outgoing)
         return None
+
+    def _claim(self, batch: Batch) -> Batch | None:
+        """The part of the batch this run now holds (None: another run holds all of it).
+
+        Only what a run holds is sent or marked: two runs or nodes at once never deliver
+        one alert twice, nor count one failure twice.
+        """
+        lease = dt.timedelta(seconds=self.config.defaults.lease_timeout)
+        until = max(self.now, utcnow()) + lease
+        try:
+            taken = self.store.claim_alerts(batch.ids, self.owner, until, self.now)
+        except StoreError as exc:
+            log.error("notifier %s: cannot claim alerts to deliver: %s", batch.notifier, exc)
+            return None
+        held = tuple(a for a in batch.alerts if a.id in taken)
+        return Batch(batch.notifier, held, batch.digest) if held else None
 
     def _compose(self, batch: Batch) -> Outgoing:
         public_url = self.config.defaults.public_url

@@ -797,13 +797,64 @@ class Store:
             sent_at=row.sent_at,
         )
 
-    def outbox(self, status: str | None = None, limit: int = 1000) -> list[OutboxAlert]:
-        """Alerts in the outbox (all, or those with a status), oldest first."""
+    def outbox(
+        self,
+        status: str | None = None,
+        limit: int = 1000,
+        *,
+        claimable_by: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[OutboxAlert]:
+        """Alerts in the outbox (all, or those with a status), oldest first; with
+        `claimable_by`, only those that owner could claim `now` (see `claim_alerts`)."""
         query = self._outbox_query().order_by(alerts_table.c.id).limit(limit)
         if status is not None:
             query = query.where(alerts_table.c.status == status)
+        if claimable_by is not None:
+            query = query.where(_claimable(claimable_by, now or utcnow()))
         with self.engine.connect() as conn:
             return [self._outbox_alert(row) for row in conn.execute(query)]
+
+    def claim_alerts(
+        self, alert_ids: Sequence[int], owner: str, until: dt.datetime, now: dt.datetime
+    ) -> set[int]:
+        """Claim pending alerts for delivery by `owner` until `until`; returns the ids taken.
+
+        An alert someone else holds (a claim not yet expired at `now`), or that is no longer
+        pending, is not taken (an alert `owner` holds already is taken again): two runs or nodes delivering at once each send an alert only
+        if they claimed it, so it goes out once. On PostgreSQL the rows are locked with
+        SKIP LOCKED, so a node never waits for another's claim; SQLite's write lock orders
+        the claims. A claim ends when the alert is marked sent or failed, or expires (its
+        owner died), and then another run may take it.
+        """
+        if not alert_ids:
+            return set()
+        claimable = (
+            sa.select(alerts_table.c.id)
+            .where(
+                alerts_table.c.id.in_(list(alert_ids)),
+                alerts_table.c.status == "pending",
+                _claimable(owner, now),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.update(alerts_table)
+                .where(alerts_table.c.id.in_(claimable.scalar_subquery()))
+                .values(claimed_by=owner, claimed_until=until)
+                .returning(alerts_table.c.id)
+            )
+            return {int(row[0]) for row in rows}
+
+    def release_alerts(self, alert_ids: Sequence[int], owner: str) -> None:
+        """Give up `owner`'s claim on alerts it did not finish delivering (it is stopping)."""
+        with self._begin() as conn:
+            conn.execute(
+                sa.update(alerts_table)
+                .where(alerts_table.c.id.in_(list(alert_ids)), alerts_table.c.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def mark_sent(self, alert_ids: Sequence[int], at: dt.datetime | None = None) -> None:
         with self._begin() as conn:
@@ -815,6 +866,8 @@ class Store:
                     sent_at=at or utcnow(),
                     attempts=alerts_table.c.attempts + 1,
                     last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
                 )
             )
 
@@ -829,12 +882,16 @@ class Store:
         with self._begin() as conn:
             conn.execute(
                 sa.update(alerts_table)
-                .where(alerts_table.c.id.in_(list(alert_ids)))
+                # never back to pending once sent: another run may have delivered it after
+                # this one's claim expired
+                .where(alerts_table.c.id.in_(list(alert_ids)), alerts_table.c.status != "sent")
                 .values(
                     status="dead" if dead else "pending",
                     attempts=alerts_table.c.attempts + 1,
                     last_error=error,
                     next_attempt_at=next_attempt_at,
+                    claimed_by=None,
+                    claimed_until=None,
                 )
             )
 
@@ -844,7 +901,11 @@ class Store:
         if alert_ids is not None:
             query = query.where(alerts_table.c.id.in_(list(alert_ids)))
         with self._begin() as conn:
-            result = conn.execute(query.values(status="pending", next_attempt_at=utcnow()))
+            result = conn.execute(
+                query.values(
+                    status="pending", next_attempt_at=utcnow(), claimed_by=None, claimed_until=None
+                )
+            )
         return int(result.rowcount)
 
     def purge_alerts(self, status: str = "dead") -> int:
@@ -883,6 +944,16 @@ class Store:
         query = sa.select(sa.func.count()).where(alerts_table.c.status == "pending")
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _claimable(owner: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """No one but `owner` holds a claim on the alert at `now` (never claimed, released,
+    expired, or the owner's own)."""
+    return sa.or_(
+        alerts_table.c.claimed_until.is_(None),
+        alerts_table.c.claimed_until <= now,
+        alerts_table.c.claimed_by == owner,
+    )
 
 
 def _insert_new(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
