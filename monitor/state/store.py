@@ -821,11 +821,11 @@ class Store:
         """Claim pending alerts for delivery by `owner` until `until`; returns the ids taken.
 
         An alert someone else holds (a claim not yet expired at `now`), or that is no longer
-        pending, is not taken (an alert `owner` holds already is taken again): two runs or nodes delivering at once each send an alert only
-        if they claimed it, so it goes out once. On PostgreSQL the rows are locked with
-        SKIP LOCKED, so a node never waits for another's claim; SQLite's write lock orders
-        the claims. A claim ends when the alert is marked sent or failed, or expires (its
-        owner died), and then another run may take it.
+        pending, is not taken; one `owner` holds already is taken again. Two runs or nodes
+        delivering at once each send an alert only if they claimed it, so it goes out once.
+        On PostgreSQL the rows are locked with SKIP LOCKED, so a node never waits for
+        another's claim; SQLite's write lock orders the claims. A claim ends when the alert
+        is marked sent or failed, or expires (its owner died); then another run may take it.
         """
         if not alert_ids:
             return set()
