@@ -120,7 +120,7 @@ def test_a_full_disk_says_disk_full(tmp_path):
 
     with pytest.raises(StoreError, match="^disk full: the state database .*monitor.db"):
         for _ in range(100):
-            with store._begin() as conn:
+            with store.write() as conn:
                 conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (x BLOB)")
                 conn.exec_driver_sql("INSERT INTO filler VALUES (randomblob(100000))")
 

@@ -17,6 +17,7 @@ import pytest
 
 from monitor.check.pipeline import CheckContext, CheckResult
 from monitor.clock import utcnow
+from monitor.daemon.cluster import NodeStatus
 from monitor.daemon.logs import JsonFormatter, Secrets, TextFormatter
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.scheduler import (
@@ -83,7 +84,7 @@ async def test_a_check_that_crashes_is_recorded_and_the_daemon_goes_on(tmp_path,
     service = Service(make_config(tmp_path), store, check_function=explode)
     async with service.started(schedule=False):
         await service.check("a")
-        await service.check("a")
+        await service.check("a", force=True)  # asked for again at once: runs again
     record = store.source("a")
     assert record is not None and record.consecutive_failures == 2
     assert "RuntimeError: a bug in a stage" in (record.last_error or "")
@@ -162,6 +163,11 @@ class FakeDaemon:
 
     def source_statuses(self) -> list[dict[str, Any]]:
         return [{"name": "a", "url": "http://127.0.0.1:9/a", "last_status": None}]
+
+    node_id = "test-node"
+
+    def nodes(self) -> list[NodeStatus]:
+        return []
 
     def recheck(self, name: str) -> bool:
         self.calls.append(("recheck", name))

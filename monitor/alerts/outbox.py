@@ -200,8 +200,12 @@ async def deliver_due(
     """
     now = now or utcnow()
     owner = owner or default_owner()
+    # The store is called in threads: in the daemon, the event loop keeps serving meanwhile.
+    pending = await asyncio.to_thread(
+        store.outbox, status="pending", limit=limit, claimable_by=owner, now=now
+    )
     plan = plan_round(
-        store.outbox(status="pending", limit=limit, claimable_by=owner, now=now),
+        pending,
         config,
         now,
         ignore_backoff=ignore_backoff,
@@ -221,7 +225,9 @@ async def deliver_due(
     await asyncio.gather(
         *(round_.deliver_notifier(name, batches) for name, batches in plan.batches.items())
     )
-    report.next_due = next_due(store, config, now, limit=limit, owner=owner)
+    report.next_due = await asyncio.to_thread(
+        next_due, store, config, now, limit=limit, owner=owner
+    )
     return report
 
 
@@ -263,7 +269,7 @@ class _Round:
         """Send one notifier's batches in order; stop at a receiver-wide failure."""
         notifier = self.config.notifiers.get(name)
         for index, planned in enumerate(batches):
-            batch = self._claim(planned)
+            batch = await self._claim(planned)
             if batch is None:
                 continue  # another run or node is delivering these
             error = await self._attempt(notifier, batch)
@@ -272,13 +278,13 @@ class _Round:
             log.warning("notifier %s: %s", name, error.message)
             self.report.errors[name] = error.message
             wait = self._wait(batch, error.retry_after)
-            self._record_failure(batch, error.message, wait)
+            await self._record_failure(batch, error.message, wait)
             if error.whole_receiver:
                 note = f"not attempted: the alert before it to {name} failed: {error.message}"
                 for later in batches[index + 1 :]:
-                    held = self._claim(later)
+                    held = await self._claim(later)
                     if held is not None:
-                        self._record_failure(held, note, wait)  # retried together with it
+                        await self._record_failure(held, note, wait)  # retried together with it
                 return
 
     async def _attempt(
@@ -313,10 +319,10 @@ class _Round:
             message = redactor_for(notifier)(f"unexpected {type(exc).__name__}: {exc}")
             log.error("notifier %s: %s", batch.notifier, message)
             return DeliveryError(message)
-        self._mark_sent(batch, outgoing)
+        await self._mark_sent(batch, outgoing)
         return None
 
-    def _claim(self, batch: Batch) -> Batch | None:
+    async def _claim(self, batch: Batch) -> Batch | None:
         """The part of the batch this run now holds (None: another run holds all of it).
 
         Only what a run holds is sent or marked: two runs or nodes at once never deliver
@@ -325,7 +331,9 @@ class _Round:
         lease = dt.timedelta(seconds=self.config.defaults.lease_timeout)
         until = max(self.now, utcnow()) + lease
         try:
-            taken = self.store.claim_alerts(batch.ids, self.owner, until, self.now)
+            taken = await asyncio.to_thread(
+                self.store.claim_alerts, batch.ids, self.owner, until, self.now
+            )
         except StoreError as exc:
             log.error("notifier %s: cannot claim alerts to deliver: %s", batch.notifier, exc)
             return None
@@ -343,9 +351,9 @@ class _Round:
                 self.report.problems.append(problem)
         return outgoing
 
-    def _mark_sent(self, batch: Batch, outgoing: Outgoing) -> None:
+    async def _mark_sent(self, batch: Batch, outgoing: Outgoing) -> None:
         try:
-            self.store.mark_sent(batch.ids, at=self.now)
+            await asyncio.to_thread(self.store.mark_sent, batch.ids, at=self.now)
         except StoreError as exc:
             # Delivered but not recorded: the next round sends it again with the same id.
             log.error(
@@ -366,7 +374,7 @@ class _Round:
             return min(max(retry_after, MIN_RETRY_AFTER), MAX_SERVER_DELAY)
         return self.policy.delay(max(a.attempts for a in batch.alerts), self.rng)
 
-    def _record_failure(self, batch: Batch, message: str, wait: float) -> None:
+    async def _record_failure(self, batch: Batch, message: str, wait: float) -> None:
         """Schedule the next attempt of every alert of a batch, or give up on it."""
         give_up = dt.timedelta(seconds=self.config.defaults.alert_give_up)
         attempt = max(a.attempts for a in batch.alerts) + 1
@@ -377,7 +385,9 @@ class _Round:
                 deadline = min(a.created_at for a in alive) + give_up
                 next_at = min(self.now + dt.timedelta(seconds=wait), deadline)
                 note = f"{message} (attempt {attempt}; next attempt in {_until(next_at, self.now)})"
-                self.store.mark_failed([a.id for a in alive], note, next_at)
+                await asyncio.to_thread(
+                    self.store.mark_failed, [a.id for a in alive], note, next_at
+                )
                 self.report.failed += [a.id for a in alive]
             for alert in dead:
                 note = (
@@ -385,7 +395,9 @@ class _Round:
                     f"{format_duration(give_up.total_seconds())}; "
                     f"`monitor outbox retry {alert.id}` queues it again)"
                 )
-                self.store.mark_failed([alert.id], note, self.now, dead=True)
+                await asyncio.to_thread(
+                    self.store.mark_failed, [alert.id], note, self.now, dead=True
+                )
                 self.report.dead.append(alert.id)
         except StoreError as exc:
             log.error("notifier %s: the failure could not be recorded: %s", batch.notifier, exc)
@@ -423,8 +435,10 @@ class OutboxWorker:
         idle: float = 300.0,
         min_wait: float = 1.0,
         error_wait: float = 30.0,
+        owner: str | None = None,
     ) -> None:
         self.store = store
+        self.owner = owner or default_owner()
         self.config = config
         self.policy = policy
         self.options = options or ChannelOptions()
@@ -493,7 +507,7 @@ class OutboxWorker:
         """Run one round; returns how long to sleep before the next."""
         try:
             report = await deliver_due(
-                self.store, self.config, policy=self.policy, options=self.options
+                self.store, self.config, policy=self.policy, options=self.options, owner=self.owner
             )
         except StoreError as exc:
             log.error("outbox: %s; trying again in %gs", exc, self.error_wait)

@@ -567,3 +567,73 @@ def init(path: Path) -> None:
     example = resources.files("monitor.sources").joinpath("example-sources.toml").read_text("utf-8")
     path.write_text(example, encoding="utf-8")
     click.echo(f"wrote {path}; edit it, then run: monitor check --config {path}")
+
+
+@click.command()
+@read_config_option
+@state_option
+@format_option
+def nodes(config_path: Path | None, state_dir: Path, output_format: str) -> None:
+    """The daemons sharing the state (several on PostgreSQL): alive or gone, each with its
+    last heartbeat, the hash of its sources file and how many sources it checked last."""
+    from monitor.clock import iso_utc, utcnow
+    from monitor.sources.config import Defaults
+    from monitor.state.cluster import Cluster
+
+    config = open_config(config_path) if config_path is not None else None
+    store = open_store(state_dir, config, create=False)
+    lease_timeout = (config.defaults if config else Defaults()).lease_timeout
+    cluster = Cluster(store, node_id="")
+    checked: dict[str, int] = {}
+    for lease in cluster.leases().values():
+        if lease.node:
+            checked[lease.node] = checked.get(lease.node, 0) + 1
+    now = utcnow()
+    records = cluster.nodes()
+    if output_format == "json":
+        for node in records:
+            row = {
+                "id": node.id,
+                "host": node.host,
+                "pid": node.pid,
+                "listen": node.listen,
+                "version": node.version,
+                "config_hash": node.config_hash,
+                "started_at": iso_utc(node.started_at),
+                "last_heartbeat": iso_utc(node.heartbeat_at),
+                "stopped_at": iso_utc(node.stopped_at) if node.stopped_at else None,
+                "alive": node.alive(now, lease_timeout),
+                "sources": checked.get(node.id, 0),
+            }
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not records:
+        click.echo("no daemon has run on this state yet (`monitor run` adds itself here)")
+        return
+    table = TextTable(
+        ["node", "status", "last heartbeat", "sources", "config", "listen", "started"],
+        whole=["node"],
+    )
+    for node in records:
+        if node.alive(now, lease_timeout):
+            status = "alive"
+        else:
+            status = "stopped" if node.stopped_at else "gone (no heartbeat)"
+        age = max(0, round((now - node.heartbeat_at).total_seconds()))
+        table.add(
+            node.id,
+            status,
+            f"{age}s ago",
+            str(checked.get(node.id, 0)),
+            node.config_hash[:12],
+            node.listen or "",
+            _when(node.started_at),
+        )
+    print_table(table, make_console())
+    hashes = {n.config_hash for n in records if n.alive(now, lease_timeout)}
+    if len(hashes) > 1:
+        click.echo(
+            "monitor: the live nodes run different sources files; reload each with the same "
+            "file (SIGHUP)",
+            err=True,
+        )

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "outbox": ("monitor.alerts.commands:outbox_command", "List, retry or purge queued alerts."),
     "notify": ("monitor.alerts.commands:notify_command", "Send a test message via a notifier."),
     "run": ("monitor.daemon.service:run_command", "Run the daemon: checks, alerts, web UI."),
+    "nodes": ("monitor.cli.commands:nodes", "The daemons sharing the state, alive or gone."),
     "archive": ("monitor.archive.commands:archive_command", "Export or verify the WARC archive."),
     "extract": ("monitor.archive.commands:extract_command", "Re-extract a stored version."),
 }

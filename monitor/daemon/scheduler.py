@@ -385,6 +385,12 @@ class CheckScheduler:
             job.modify(next_run_time=self._clock())
         return True
 
+    def postpone(self, name: str, when: dt.datetime) -> None:
+        """Run a source's check at `when` instead (its grid goes on from there)."""
+        job = self._scheduler.get_job(name)
+        if job is not None:
+            job.modify(next_run_time=when)
+
     def next_run(self, name: str) -> dt.datetime | None:
         """When a source is checked next (None when it is not scheduled)."""
         job = self._scheduler.get_job(name)

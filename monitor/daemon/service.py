@@ -48,6 +48,14 @@ from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
 from monitor.cli.options import config_option, fail, open_config, open_store, state_option
 from monitor.clock import iso_or_none, utcnow
+from monitor.daemon.cluster import (
+    ClusterConfigMismatch,
+    ClusterSpacing,
+    Membership,
+    NodeStatus,
+    check_config_matches,
+    config_hash,
+)
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pool import DEFAULT_WORKER_MEMORY, WorkerPool, cap_memory
@@ -65,7 +73,7 @@ from monitor.daemon.web import create_app
 from monitor.events import Event
 from monitor.fetch.base import Fetcher
 from monitor.fetch.client import FetchSettings
-from monitor.fetch.polite import HostSpacing, PoliteFetcher
+from monitor.fetch.polite import HostSpacing, PoliteFetcher, Spacing
 from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.durations import parse_size
@@ -326,6 +334,7 @@ class Service:
         settings: ScheduleSettings | None = None,
         secrets: Secrets | None = None,
         check_function: CheckFunction = check_source,
+        membership: Membership | None = None,
     ) -> None:
         self._config = config
         self._store = store
@@ -337,9 +346,20 @@ class Service:
         self.secrets = secrets or Secrets()
         self._check_function = check_function
         self.scheduler = CheckScheduler(self.check, self.settings)
-        self.spacing = HostSpacing(self.settings.host_spacing)
+        self.membership = membership or Membership(
+            store,
+            lease_timeout=config.defaults.lease_timeout,
+            config_hash=config_hash(self.config_path),
+        )
+        # Politeness across nodes needs the database when nodes may be on other machines.
+        shared = store.database is not None and not store.database.is_sqlite
+        self.spacing: Spacing = (
+            ClusterSpacing(self.membership.cluster, self.settings.host_spacing)
+            if shared
+            else HostSpacing(self.settings.host_spacing)
+        )
         self._metrics = Metrics(lambda: self._store, self.health)
-        self.outbox = OutboxWorker(store, config)
+        self.outbox = OutboxWorker(store, config, owner=self.membership.node_id)
         self.executor: Executor | None = None
         self._fetcher: Fetcher | None = None
         self._leases: dict[Fetcher, int] = {}
@@ -351,6 +371,7 @@ class Service:
         # Sources paused from the web UI: not scheduled until resumed. Kept across reloads
         # (the file does not know about them), not across restarts.
         self._paused: set[str] = set()
+        self._asked_now: set[str] = set()  # "check now": runs even if checked just before
 
     # -- what the web app reads ----------------------------------------------------------
 
@@ -399,14 +420,30 @@ class Service:
             )
         return assess_health(self.scheduler, sources, pending, stopping=self.stopping)
 
+    def nodes(self) -> list[NodeStatus]:
+        """The nodes sharing the database, this one included (for /healthz)."""
+        return self.membership.statuses()
+
+    @property
+    def node_id(self) -> str:
+        return self.membership.node_id
+
     def source_statuses(self) -> list[dict[str, Any]]:
-        """Every configured source with its schedule and last results (for /api/sources)."""
+        """Every configured source with its schedule and last results (for /api/sources).
+
+        Sources other nodes check show that node and the earliest time of their next check.
+        """
         records = {r.name: r for r in self._store.sources()}
+        leases = self.membership.cluster.leases()
         overdue = set(self.health().overdue)
         statuses = []
         for source in self._config.sources:
             record = records.get(source.name)
             timing = self.scheduler.timing(source.name)
+            lease = leases.get(source.name)
+            next_check = self.scheduler.next_run(source.name)
+            if next_check is None and lease is not None and timing is None:
+                next_check = lease.not_before  # another node's: not before this
             statuses.append(
                 {
                     "name": source.name,
@@ -415,7 +452,8 @@ class Service:
                     "enabled": source.enabled,
                     "interval": self._config.interval_of(source),
                     "cron": timing.cron if timing else None,
-                    "next_check_at": iso_or_none(self.scheduler.next_run(source.name)),
+                    "next_check_at": iso_or_none(next_check),
+                    "node": self.membership.owner(source.name),
                     "running": source.name in self.scheduler.running,
                     "overdue": source.name in overdue,
                     "last_check_at": iso_or_none(record.last_check_at if record else None),
@@ -435,6 +473,7 @@ class Service:
         """Check a source now, through the scheduler; False unless it is scheduled."""
         started = self.scheduler.run_now(name)
         if started:
+            self._asked_now.add(name)
             log.info("%s: a check now was asked for", name)
         return started
 
@@ -500,6 +539,14 @@ class Service:
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
         retention = asyncio.create_task(self._retention(), name="retention")
         self._fetcher = await self._open_fetcher()
+        await self.membership.join()
+        loop = asyncio.get_running_loop()
+
+        def nodes_changed() -> None:  # in the heartbeat's thread
+            if schedule:
+                loop.call_soon_threadsafe(self._rebalance)
+
+        self.membership.start_heartbeat(nodes_changed)
         self.outbox.start()
         self.scheduler.start()
         if schedule:
@@ -514,12 +561,29 @@ class Service:
             await self.scheduler.drain(0)
             self.scheduler.shutdown()
             await self.outbox.stop(timeout=DRAIN_OUTBOX)
+            try:
+                await self.membership.leave()  # the other nodes take the sources over now
+            except Exception as exc:
+                log.warning("could not tell the other nodes this one stops: %s", exc)
             for fetcher in {*self._leases, *([self._fetcher] if self._fetcher else [])}:
                 with contextlib.suppress(Exception):
                     await fetcher.__aexit__(None, None, None)
             self._fetcher = None
             await asyncio.to_thread(stop_pool, self.executor, STOP_POOL)
             self._store.close()
+
+    def _rebalance(self) -> None:
+        """Nodes joined or left: schedule the sources this node owns now."""
+        if self.stopping:
+            return
+        self._schedule(self._config)
+        log.info(
+            "cluster: %d nodes; this node (%s) checks %d of %d sources",
+            len(self.membership.live),
+            self.membership.node_id,
+            len(self.scheduler.scheduled),
+            sum(1 for s in self._config.sources if s.enabled),
+        )
 
     async def _retention(self) -> None:
         """Apply the retention rules periodically (in a thread: it deletes rows and files)."""
@@ -567,7 +631,11 @@ class Service:
 
     def _schedule(self, config: Config) -> tuple[list[str], list[str], list[str]]:
         self._paused &= {s.name for s in config.sources if s.enabled}  # gone from the file
-        timings = {n: t for n, t in self._timings(config).items() if n not in self._paused}
+        timings = {
+            n: t
+            for n, t in self._timings(config).items()
+            if n not in self._paused and self.membership.owns(n)
+        }
         last_checks = {r.name: r.last_check_at for r in self._store.sources()}
         added, removed, rescheduled = self.scheduler.sync(timings, last_checks)
         self._metrics.track(added)
@@ -624,6 +692,8 @@ class Service:
             self.settings, heartbeat=self.scheduler.settings.heartbeat
         )
         self.spacing.spacing = self.settings.host_spacing
+        self.membership.config_hash = config_hash(self.config_path)
+        self.membership.lease_timeout = config.defaults.lease_timeout
         self.outbox.reload(config)
         if plan.fetch != fetch_settings(old):
             asyncio.get_running_loop().create_task(self._replace_fetcher())
@@ -664,11 +734,42 @@ class Service:
 
     # -- one check -----------------------------------------------------------------------
 
-    async def check(self, name: str) -> None:
-        """One scheduled check of a source, cancelled at its time limit (the watchdog)."""
+    async def check(self, name: str, *, force: bool = False) -> None:
+        """One scheduled check of a source, cancelled at its time limit (the watchdog).
+
+        It runs only if this node claims it (another node may hold it, or have checked the
+        source less than half an interval ago); `force` (a check asked for now) skips the
+        second rule.
+        """
         source = _find(self._config, name)
         if source is None or name in self._paused:
             return  # removed by a reload or paused while it waited
+        timing = self.scheduler.timing(name) or timing_of(source, self._config)
+        forced = force or name in self._asked_now
+        self._asked_now.discard(name)
+        try:
+            claim = await self.membership.claim(
+                name, timing.period(utcnow()), self.settings.jitter, force=forced
+            )
+        except Exception as exc:
+            log.error("%s: cannot claim the check in the database: %s", name, error_text(exc))
+            return  # the database is away: the next scheduled check tries again
+        if not claim.granted:
+            if claim.retry_at is not None:  # checked just before (by another node): later
+                self.scheduler.postpone(name, claim.retry_at)
+                log.debug("%s: checked recently; postponed to %s", name, claim.retry_at)
+            else:
+                log.debug("%s: being checked by another node; skipped", name)
+            return
+        try:
+            await self._claimed_check(source)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.membership.finish(name)
+
+    async def _claimed_check(self, source: Source) -> None:
+        """One check this node holds the claim of, with its watchdog."""
+        name = source.name
         limit = self.settings.check_timeout
         deadline = asyncio.timeout(limit)
         started = time.monotonic()
@@ -686,7 +787,7 @@ class Service:
                 f"the check took longer than its {format_duration(limit)} time limit and "
                 "was stopped; nothing of it was recorded"
             )
-            result = self._record_error(source, message, checked_at)
+            result = await asyncio.to_thread(self._record_error, source, message, checked_at)
             outcome = "timeout"
         except Exception as exc:
             if isinstance(exc, sa.exc.SQLAlchemyError):  # no traceback: it would show the SQL
@@ -694,7 +795,7 @@ class Service:
             else:
                 log.exception("the check of %s failed unexpectedly", name)
             message = f"the check failed unexpectedly: {error_text(exc)}"
-            result = self._record_error(source, message, checked_at)
+            result = await asyncio.to_thread(self._record_error, source, message, checked_at)
             outcome = "error"
         duration = time.monotonic() - started
         self._report(source, outcome, dataclasses.replace(result, duration=duration))
@@ -863,6 +964,23 @@ def run_command(
     config = open_config(config_path)
     secrets.use(config, [token])
     store = open_store(state_dir, config)
+    membership = Membership(
+        store,
+        lease_timeout=config.defaults.lease_timeout,
+        config_hash=config_hash(config_path),
+        listen=str(address),
+    )
+    try:
+        check_config_matches(
+            membership.cluster.nodes(),
+            membership.config_hash,
+            utcnow(),
+            config.defaults.lease_timeout,
+        )
+    except ClusterConfigMismatch as exc:
+        fail(str(exc))
+    except (StoreError, sa.exc.SQLAlchemyError) as exc:
+        fail(f"cannot read the cluster's nodes: {error_text(exc)}")
     try:
         sock = bind(address)
     except ServiceError as exc:
@@ -875,14 +993,15 @@ def run_command(
         workers=default_workers() if workers is None else workers,
         worker_memory=memory or None,
         secrets=secrets,
+        membership=membership,
     )
     enabled = sum(1 for s in config.sources if s.enabled)
     log.info(
-        "monitor run: %d sources from %s, state in %s, pid %d",
+        "monitor run: %d sources from %s, state in %s, node %s",
         enabled,
         config_path,
-        state_dir,
-        os.getpid(),
+        store.database.shown() if store.database else state_dir,
+        membership.node_id,
     )
     status = asyncio.run(service.run(sock))
     sys.exit(status)

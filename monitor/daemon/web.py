@@ -29,6 +29,7 @@ read the UI or /api from a browser (DNS rebinding).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -48,6 +49,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor import __version__
 from monitor.clock import iso_or_none, parse_utc
+from monitor.daemon.cluster import NodeStatus
 from monitor.daemon.metrics import CONTENT_TYPE, Metrics
 from monitor.daemon.scheduler import Health
 from monitor.review.app import create_ui
@@ -84,6 +86,13 @@ class Daemon(Protocol):
     def metrics(self) -> Metrics: ...
 
     def health(self) -> Health: ...
+
+    @property
+    def node_id(self) -> str: ...
+
+    def nodes(self) -> list[NodeStatus]:
+        """Every node sharing the database (this one included), alive or not."""
+        ...
 
     def source_statuses(self) -> list[dict[str, Any]]: ...
 
@@ -199,7 +208,13 @@ def _endpoint(
 
 
 async def healthz(request: Request, daemon: Daemon) -> Response:
-    health = daemon.health()
+    # The database is read in a thread: a slow database never stalls the checks' loop.
+    health = await asyncio.to_thread(daemon.health)
+    try:
+        nodes = await asyncio.to_thread(daemon.nodes)
+    except Exception as exc:  # health says what is wrong; it never fails itself
+        log.error("health: cannot read the cluster's nodes: %s", exc)
+        nodes = []
     body = {
         "status": health.status,
         "problems": list(health.problems),
@@ -212,6 +227,23 @@ async def healthz(request: Request, daemon: Daemon) -> Response:
         "stuck": list(health.stuck),
         "pending_alerts": health.pending_alerts,
         "version": __version__,
+        "node": daemon.node_id,
+        "nodes": [
+            {
+                "id": n.record.id,
+                "host": n.record.host,
+                "pid": n.record.pid,
+                "listen": n.record.listen,
+                "version": n.record.version,
+                "config_hash": n.record.config_hash,
+                "started_at": iso_or_none(n.record.started_at),
+                "last_heartbeat": iso_or_none(n.record.heartbeat_at),
+                "alive": n.alive,
+                "this": n.this,
+            }
+            for n in nodes
+            if n.alive or n.this
+        ],
     }
     return JSONResponse(
         body, status_code=200 if health.ok else 503, headers={"Cache-Control": "no-store"}
@@ -219,11 +251,11 @@ async def healthz(request: Request, daemon: Daemon) -> Response:
 
 
 async def metrics(request: Request, daemon: Daemon) -> Response:
-    return Response(daemon.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(await asyncio.to_thread(daemon.metrics.render), media_type=CONTENT_TYPE)
 
 
 async def api_sources(request: Request, daemon: Daemon) -> Response:
-    return JSONResponse({"sources": daemon.source_statuses()})
+    return JSONResponse({"sources": await asyncio.to_thread(daemon.source_statuses)})
 
 
 class BadQuery(ValueError):
@@ -235,7 +267,7 @@ async def api_events(request: Request, daemon: Daemon) -> Response:
         query = _events_query(request)
     except BadQuery as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    events = daemon.store.events(**query)
+    events = await asyncio.to_thread(lambda: daemon.store.events(**query))
     return JSONResponse({"events": [{"id": e.id, **e.event.to_json()} for e in events]})
 
 

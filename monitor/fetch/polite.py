@@ -5,10 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import httpx
 
 from monitor.fetch.base import Fetcher, FetchRequest, Page
+
+
+class Spacing(Protocol):
+    """Hands out the start times of requests per host; `spacing` seconds apart."""
+
+    spacing: float
+
+    async def wait(self, url: str) -> None:
+        """Sleep until this request to the URL's host may start."""
+        ...
 
 
 class HostSpacing:
@@ -58,7 +69,7 @@ class PoliteFetcher:
     leaves the wrapped fetcher.
     """
 
-    def __init__(self, inner: Fetcher, spacing: HostSpacing) -> None:
+    def __init__(self, inner: Fetcher, spacing: Spacing) -> None:
         self.inner = inner
         self.spacing = spacing
 

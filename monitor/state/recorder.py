@@ -5,6 +5,9 @@ more time committing (and, with several writer processes, waiting for the write 
 than checking. Checks finishing within a few milliseconds of each other are written
 together; each check still lands whole or not at all, snapshot and alerts together, and a
 check's caller hears only once its transaction has committed.
+
+The writes run in a thread, one group at a time and in order, so the event loop (the
+daemon's checks, its web endpoint) never waits for the database.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class Recorder:
         self.max_delay = max_delay
         self._waiting: list[tuple[SourceUpdate, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._writing = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def record(self, update: SourceUpdate) -> None:
         """Write one check; returns once it is committed. Raises StoreError."""
@@ -38,24 +43,31 @@ class Recorder:
         await future
 
     def flush(self) -> None:
-        """Write everything waiting now."""
+        """Start writing everything waiting now."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self._waiting = self._waiting, []
         if not batch:
             return
-        try:
-            self.store.save_checks([update for update, _ in batch])
-        except Exception:  # every waiting check must hear back, whatever went wrong
-            # One bad check must not sink the others: write them one by one.
-            self._write_singly(batch)
-            return
+        task = asyncio.get_running_loop().create_task(self._write(batch))
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, batch: list[tuple[SourceUpdate, asyncio.Future[None]]]) -> None:
+        async with self._writing:
+            try:
+                await asyncio.to_thread(self.store.save_checks, [update for update, _ in batch])
+            except Exception:  # every waiting check must hear back, whatever went wrong
+                # One bad check must not sink the others: write them one by one.
+                await asyncio.to_thread(self._write_singly, batch)
+                return
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
 
     def _write_singly(self, batch: list[tuple[SourceUpdate, asyncio.Future[None]]]) -> None:
+        # In the writing thread: the futures are settled on their loop.
         for update, future in batch:
             if future.done():
                 continue
@@ -64,6 +76,15 @@ class Recorder:
             except Exception as exc:
                 log.error("%s: could not record the check: %s", update.name, exc)
                 error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-                future.set_exception(error)
+                future.get_loop().call_soon_threadsafe(_settle, future, error)
             else:
-                future.set_result(None)
+                future.get_loop().call_soon_threadsafe(_settle, future, None)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # its check was cancelled meanwhile
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -277,7 +277,8 @@ class Store:
             return migrations.current_revision(conn)
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed whole, or (StoreError) not at all."""
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(write=True)
@@ -497,7 +498,7 @@ class Store:
             doomed.append(snapshots_table.c.version <= latest - keep_versions)
         if older_than is not None:
             doomed.append(snapshots_table.c.fetched_at < older_than)
-        with self._begin() as conn:
+        with self.write() as conn:
             ids = (
                 conn.execute(
                     sa.select(snapshots_table.c.id)
@@ -541,7 +542,7 @@ class Store:
         """Write several checks in one transaction: all of them or none."""
         inserted: dict[tuple[Any, ...], int] = {}  # known only once the transaction commits
         rows = _RowUpdates()
-        with self._begin() as conn:
+        with self.write() as conn:
             for update in updates:
                 self._write_check(conn, update, inserted, rows)
             rows.flush(conn)
@@ -838,7 +839,7 @@ class Store:
             )
             .with_for_update(skip_locked=True)
         )
-        with self._begin() as conn:
+        with self.write() as conn:
             rows = conn.execute(
                 sa.update(alerts_table)
                 .where(alerts_table.c.id.in_(claimable.scalar_subquery()))
@@ -849,7 +850,7 @@ class Store:
 
     def release_alerts(self, alert_ids: Sequence[int], owner: str) -> None:
         """Give up `owner`'s claim on alerts it did not finish delivering (it is stopping)."""
-        with self._begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 sa.update(alerts_table)
                 .where(alerts_table.c.id.in_(list(alert_ids)), alerts_table.c.claimed_by == owner)
@@ -857,7 +858,7 @@ class Store:
             )
 
     def mark_sent(self, alert_ids: Sequence[int], at: dt.datetime | None = None) -> None:
-        with self._begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 sa.update(alerts_table)
                 .where(alerts_table.c.id.in_(list(alert_ids)))
@@ -879,7 +880,7 @@ class Store:
         *,
         dead: bool = False,
     ) -> None:
-        with self._begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 sa.update(alerts_table)
                 # never back to pending once sent: another run may have delivered it after
@@ -900,7 +901,7 @@ class Store:
         query = sa.update(alerts_table).where(alerts_table.c.status == "dead")
         if alert_ids is not None:
             query = query.where(alerts_table.c.id.in_(list(alert_ids)))
-        with self._begin() as conn:
+        with self.write() as conn:
             result = conn.execute(
                 query.values(
                     status="pending", next_attempt_at=utcnow(), claimed_by=None, claimed_until=None
@@ -910,7 +911,7 @@ class Store:
 
     def purge_alerts(self, status: str = "dead") -> int:
         """Delete alerts with a status (dead by default); returns how many."""
-        with self._begin() as conn:
+        with self.write() as conn:
             result = conn.execute(sa.delete(alerts_table).where(alerts_table.c.status == status))
         return int(result.rowcount)
 
