@@ -465,3 +465,26 @@ def test_a_sentence_about_advertisements_stays() -> None:
     text = extract_article(page).text
 
     assert all(p.strip() in text for p in body)
+
+
+def test_loose_text_between_paragraphs_is_part_of_the_body_and_its_edits_show() -> None:
+    # A subheading written as bold text outside any paragraph: the extractor hands it over
+    # as loose text after the paragraph before it, which was once dropped unseen.
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Under the agreement, Example Corp will provide dedicated capacity to institutions. " * 2,
+        "The review board will publish its first annual report in 2028. " * 2,
+    ]
+
+    def page(subheading: str) -> str:
+        return (
+            "<html><head><title>Partnership</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>Partnership</h1><div class='body'><p>{body[0]}</p><p>{body[1]}</p>"
+            f"<strong>{subheading}</strong><br><p>{body[2]}</p></div></article></body></html>"
+        )
+
+    before = paragraphs(extract_article(page("What comes next")).text)
+    after = paragraphs(extract_article(page("What comes later")).text)
+
+    assert before == [body[0].strip(), body[1].strip(), "What comes next", body[2].strip()]
+    assert "What comes later" in after

@@ -454,9 +454,13 @@ def _common_ancestor(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlEle
 
 
 def _blocks(body: etree._Element) -> Iterator[_Block]:
-    """The paragraphs of trafilatura's XML body, in order."""
-    for element in body:
-        yield from _element_blocks(element)
+    """The paragraphs of trafilatura's XML body, in order.
+
+    The body is read as mixed content: trafilatura leaves some of a page's paragraphs as
+    loose text after a heading or a paragraph (the tail of that element), and those are as
+    much the statement as the paragraphs around them.
+    """
+    return _mixed_blocks(body, kind="p")
 
 
 # trafilatura's XML elements that hold paragraphs of their own rather than inline text.
