@@ -488,3 +488,24 @@ def test_loose_text_between_paragraphs_is_part_of_the_body_and_its_edits_show() 
 
     assert before == [body[0].strip(), body[1].strip(), "What comes next", body[2].strip()]
     assert "What comes later" in after
+
+
+def test_a_visible_headline_a_word_apart_from_the_metadata_is_the_title() -> None:
+    # Its edit must show as a headline change, so it is read rather than the metadata.
+    body = "<p>" + "Example Corp will provide dedicated capacity to research institutions. " * 4
+    head = (
+        "<html><head><title>Example Corp opens research capacity | Example News</title>"
+        '<meta property="og:title" content="Example Corp opens research capacity"></head>'
+        "<body><div class='logo'><h1>Example News</h1></div><article><h1>{}</h1>"
+    )
+
+    def page(headline: str) -> str:
+        return head.format(headline) + body + "</p></article></body></html>"
+
+    shown = extract_article(page("Example Corp opens new research capacity"))
+    edited = extract_article(page("Example Corp opens more research capacity"))
+
+    assert shown.title == "Example Corp opens new research capacity"
+    assert edited.title == "Example Corp opens more research capacity"
+    # The site's logo in an <h1> is never the headline, however short.
+    assert extract_article(page("Corporate news")).title == "Example Corp opens research capacity"

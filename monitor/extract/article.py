@@ -211,10 +211,12 @@ def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
     headings = [_squash(h.text_content()) for h in tree.iter("h1")]
     headings = [h for h in headings if h and len(h) < 400]
     # The visible <h1> is the cleanest headline, but pages also use <h1> for their logo or a
-    # section name: trust it when it makes up most of a metadata title.
+    # section name: trust it when it makes up most of a metadata title, or says nearly what
+    # one says (the page's own headline a word apart from its metadata, which sites edit
+    # separately: reading the metadata then would hide an edit of the visible headline).
     for heading in headings:
         key = _words(heading)
-        if key and any(_covers(key, _words(title)) for title in titles):
+        if key and any(_covers(key, _words(t)) or _nearly(key, _words(t)) for t in titles):
             return heading
     return next((title for title in titles if title), headings[0] if headings else "")
 
@@ -222,6 +224,13 @@ def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
 def _covers(part: str, whole: str) -> bool:
     """Whether `part` is in `whole` and makes up at least half of it."""
     return part in whole and 2 * len(part) >= len(whole)
+
+
+def _nearly(one: str, other: str) -> bool:
+    """Whether two word keys share at least three quarters of the words of each."""
+    first, second = set(one.split()), set(other.split())
+    shared = len(first & second)
+    return shared >= 0.75 * len(first) and shared >= 0.75 * len(second)
 
 
 def _meta_tags(tree: lxml.html.HtmlElement) -> dict[str, str]:
