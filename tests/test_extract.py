@@ -509,3 +509,34 @@ def test_a_visible_headline_a_word_apart_from_the_metadata_is_the_title() -> Non
     assert edited.title == "Example Corp opens more research capacity"
     # The site's logo in an <h1> is never the headline, however short.
     assert extract_article(page("Corporate news")).title == "Example Corp opens research capacity"
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        '<div class="social-media-embed">{}<script src="https://platform.example/widgets.js">'
+        "</script></div>",
+        '<inline-embed name="blockquote">{}</inline-embed>',
+    ],
+    ids=["embedded post", "quote box"],
+)
+def test_a_quote_between_paragraphs_is_part_of_the_body_and_its_edits_show(wrapper: str) -> None:
+    first = "The state's new slogan drew a great deal of attention on social media on Monday. " * 2
+    second = "So many people were talking about the slogan that it became a top trend. " * 2
+
+    def page(quoted: str) -> str:
+        quote = (
+            '<blockquote class="embed-post"><div class="embed-post__content">'
+            f"<p>{quoted}</p></div></blockquote>"
+        )
+        return (
+            "<html><head><title>Slogan</title></head><body><article><h1>Slogan</h1>"
+            f"<p>{first}</p>{wrapper.format(quote)}<p>{second}</p></article></body></html>"
+        )
+
+    before = extract_article(page("Yes this is real and the state paid for it.")).text
+    after = extract_article(page("Yes this is real and the state paid a lot for it.")).text
+
+    assert "Yes this is real and the state paid for it." in before
+    assert before.index(first.strip()) < before.index("Yes this") < before.index(second.strip())
+    assert "the state paid a lot for it" in after

@@ -8,12 +8,13 @@ Two entry points:
   structured output into paragraphs, dropping what is still noise: link-only teasers ("Read
   more: …", "Related" lists), headings left with nothing under them, the headline repeated at
   the top of the body, sidebars of layout tables. Before that, an article body split into
-  several chunks around ad slots is put back together, and page furniture (navigation,
-  asides, footers, buttons) is removed, and so are bylines and datelines at the edges of
-  the body ("By Jane Doe | 3 min read", see `bylines`). When trafilatura finds little, its
-  last-resort rescue (the whole page flattened) gives way to the page's own paragraphs minus
-  furniture, unless the rescue holds text the page lacks, as with the structured data of a
-  page rendered by scripts.
+  several chunks around ad slots is put back together, a quote between its paragraphs (an
+  embedded post, a quote box) is kept from trafilatura's embed and widget filters, and page
+  furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
+  datelines at the edges of the body ("By Jane Doe | 3 min read", see `bylines`). When
+  trafilatura finds little, its last-resort rescue (the whole page flattened) gives way to
+  the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
+  as with the structured data of a page rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
 
@@ -324,6 +325,7 @@ def _main_paragraphs(
     _drop_furniture(tree)
     _drop_floods(tree)
     _join_split_bodies(tree)
+    _keep_quotes(tree)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -405,6 +407,52 @@ def _rescued_or_fallback_blocks(body: etree._Element | None, html: str) -> list[
     if fallback_words and shared >= 0.9 * fallback_words.total():
         return fallback
     return list(_blocks(body)) if body is not None else fallback
+
+
+# Elements that carry no text a reader sees, skipped when looking at a quote's neighbours.
+_SILENT_TAGS = {"script", "style", "noscript", "template", "link", "meta"}
+
+
+def _keep_quotes(tree: lxml.html.HtmlElement) -> None:
+    """Keep quoted text between a body's paragraphs: an embedded post, a quote box.
+
+    trafilatura drops any element whose class or id names an embed or a social widget, and
+    so the <blockquote> that such a wrapper holds between two paragraphs of the statement
+    (an embedded post is quoted in the page's HTML before a script dresses it up). A quote
+    standing between paragraphs is part of what the statement says, so its wrapper's
+    names are removed before extraction.
+    """
+    for quote in list(tree.iter("blockquote")):
+        unit = quote
+        while (parent := unit.getparent()) is not None and _only_child(parent, unit):
+            unit = parent
+        if _is_paragraph(_neighbour(unit, before=True)) and _is_paragraph(
+            _neighbour(unit, before=False)
+        ):
+            for element in unit.iter():
+                for name in ("class", "id"):
+                    element.attrib.pop(name, None)
+
+
+def _only_child(parent: lxml.html.HtmlElement, child: lxml.html.HtmlElement) -> bool:
+    """Whether `child` is all `parent` shows (scripts aside): a wrapper of it alone."""
+    if parent.tag in {"body", "article", "main"} or (parent.text or "").strip():
+        return False
+    return all(
+        element is child or not isinstance(element.tag, str) or element.tag in _SILENT_TAGS
+        for element in parent
+    ) and not any((element.tail or "").strip() for element in parent)
+
+
+def _neighbour(element: lxml.html.HtmlElement, *, before: bool) -> lxml.html.HtmlElement | None:
+    sibling = element.getprevious() if before else element.getnext()
+    while sibling is not None and (not isinstance(sibling.tag, str) or sibling.tag in _SILENT_TAGS):
+        sibling = sibling.getprevious() if before else sibling.getnext()
+    return sibling
+
+
+def _is_paragraph(element: lxml.html.HtmlElement | None) -> bool:
+    return element is not None and element.tag == "p" and bool(element.text_content().strip())
 
 
 # Class or id of a container that holds (a part of) an article's body.
