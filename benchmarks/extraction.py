@@ -214,6 +214,7 @@ RULES: dict[str, tuple[str, Callable[..., object]]] = {
     "drop furniture": ("_drop_furniture", lambda tree: None),
     "join split bodies": ("_join_split_bodies", lambda tree: None),
     "keep quotes": ("_keep_quotes", lambda tree: None),
+    "drop related sections": ("_drop_related_sections", lambda tree: None),
     "drop noise blocks": ("_drop_noise", lambda blocks, title: blocks),
     "drop repeated title": ("_drop_repeated_title", lambda blocks, title: blocks),
 }

@@ -540,3 +540,41 @@ def test_a_quote_between_paragraphs_is_part_of_the_body_and_its_edits_show(wrapp
     assert "Yes this is real and the state paid for it." in before
     assert before.index(first.strip()) < before.index("Yes this") < before.index(second.strip())
     assert "the state paid a lot for it" in after
+
+
+def test_a_labelled_block_of_links_to_other_articles_is_not_the_statement() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "The partnership will fund ten doctoral positions over the next five years. " * 2,
+        "Both companies will continue to work with other partners in the field. " * 2,
+    ]
+    more = (
+        '<div class="heading-h3">More Great Stories</div><ul>'
+        '<li>Unions are coming, <a href="/a">no matter what the platforms say</a></li>'
+        '<li>Paid ads are not the problem. <a href="/b">Our perceptions are</a></li></ul>'
+    )
+    dont_miss = (
+        "<p><strong>DON'T MISS</strong></p><p><a href='/c'>A story about something else</a>"
+        " [<strong>VIDEO</strong>]<br><a href='/d'>Another story entirely</a></p>"
+    )
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{body[0]}</p><p>{body[1]}</p>{dont_miss}<p>{body[2]}</p>{more}"
+        "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_a_related_label_over_prose_stays_with_the_prose() -> None:
+    # A label followed by text rather than links may head part of the statement: kept.
+    first = "Example Corp and Sample Industries today announced a research partnership. " * 2
+    related = "The partnership builds on an earlier agreement on shared computing capacity. " * 2
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{first}</p><h2>Related coverage</h2><p>{related}</p></article></body></html>"
+    )
+
+    text = extract_article(page).text
+
+    assert "Related coverage" in text and related.strip() in text

@@ -9,8 +9,9 @@ Two entry points:
   more: …", "Related" lists), headings left with nothing under them, the headline repeated at
   the top of the body, sidebars of layout tables. Before that, an article body split into
   several chunks around ad slots is put back together, a quote between its paragraphs (an
-  embedded post, a quote box) is kept from trafilatura's embed and widget filters, and page
-  furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
+  embedded post, a quote box) is kept from trafilatura's embed and widget filters, a
+  labelled block of links to other articles ("More great stories", "Don't miss") is dropped,
+  and page furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
   datelines at the edges of the body ("By Jane Doe | 3 min read", see `bylines`). When
   trafilatura finds little, its last-resort rescue (the whole page flattened) gives way to
   the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
@@ -326,6 +327,7 @@ def _main_paragraphs(
     _drop_floods(tree)
     _join_split_bodies(tree)
     _keep_quotes(tree)
+    _drop_related_sections(tree)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -453,6 +455,85 @@ def _neighbour(element: lxml.html.HtmlElement, *, before: bool) -> lxml.html.Htm
 
 def _is_paragraph(element: lxml.html.HtmlElement | None) -> bool:
     return element is not None and element.tag == "p" and bool(element.text_content().strip())
+
+
+# The label of a block of links to other articles ("More great stories", "Don't miss").
+_RELATED_LABEL = re.compile(
+    r"(?:more|other|related|recommended|popular|trending|top|latest|further|similar|featured"
+    r"|partner|sponsored)(?:\s+[\w'’-]+){0,3}\s+"
+    r"(?:stories|articles|news|posts|reads|reading|links|videos|content|coverage|headlines)"
+    r"|related|recommended(?: for you)?|see also|also read|read (?:more|next|also)|up next"
+    r"|don'?t miss|must read|you (?:may|might) (?:also )?(?:like|enjoy|have missed)"
+    r"|most (?:read|popular|viewed|shared)|editors?'? picks|what to read next|keep reading",
+    re.IGNORECASE,
+)
+_MAX_LABEL_CHARS = 60
+
+
+def _drop_related_sections(tree: lxml.html.HtmlElement) -> None:
+    """Drop a labelled block of links to other articles, with its label.
+
+    A label such as "More great stories" or "DON'T MISS", followed by a block whose text is
+    largely links (a list of headlines, teasers), closes many article bodies, or sits among
+    their paragraphs; trafilatura keeps such blocks when the links are only part of each
+    item's text. A label followed by prose is left alone: it may head part of the statement.
+    """
+    for label in _related_labels(tree):
+        following = label.getnext()
+        while following is not None and not _has_text(following):
+            following = following.getnext()
+        if following is not None and _link_share(following) >= 0.3:
+            following.drop_tree()
+            label.drop_tree()
+
+
+def _related_labels(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements whose whole text is a related-articles label (the outermost of nested ones)."""
+    found: list[lxml.html.HtmlElement] = []
+    for element in tree.iter("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b"):
+        label = _short_text(element)
+        if not label or not _RELATED_LABEL.fullmatch(label):
+            continue
+        while (parent := element.getparent()) is not None and _wraps_only(parent, element):
+            element = parent
+        if not any(element is other for other in found):
+            found.append(element)
+    return found
+
+
+def _short_text(element: lxml.html.HtmlElement) -> str | None:
+    """The element's text, squashed, when it is short enough to be a label; else None."""
+    parts, size = [], 0
+    for text in element.itertext():
+        size += len(text)
+        if size > 2 * _MAX_LABEL_CHARS:
+            return None
+        parts.append(text)
+    label = " ".join("".join(parts).split()).strip(" :»›>|-–—")
+    return label if len(label) <= _MAX_LABEL_CHARS else None
+
+
+def _wraps_only(parent: lxml.html.HtmlElement, child: lxml.html.HtmlElement) -> bool:
+    """Whether `parent` shows no text but its `child`'s (a wrapper of the label alone)."""
+    if (parent.text or "").strip() or (child.tail or "").strip():
+        return False
+    return all(other is child or not _has_text(other) for other in parent)
+
+
+def _has_text(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element or its tail holds any visible text."""
+    if (element.tail or "").strip():
+        return True
+    if not isinstance(element.tag, str) or element.tag in _SILENT_TAGS:
+        return False
+    return any(text.strip() for text in element.itertext())
+
+
+def _link_share(element: lxml.html.HtmlElement) -> float:
+    """The share of an element's visible characters that sit inside links."""
+    total = len("".join(element.text_content().split()))
+    linked = sum(len("".join(a.text_content().split())) for a in element.iter("a"))
+    return linked / total if total else 0.0
 
 
 # Class or id of a container that holds (a part of) an article's body.
