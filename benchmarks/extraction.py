@@ -215,6 +215,7 @@ RULES: dict[str, tuple[str, Callable[..., object]]] = {
     "join split bodies": ("_join_split_bodies", lambda tree: None),
     "keep quotes": ("_keep_quotes", lambda tree: None),
     "drop related sections": ("_drop_related_sections", lambda tree: None),
+    "paragraphs from breaks": ("_paragraphs_from_breaks", lambda tree: None),
     "drop noise blocks": ("_drop_noise", lambda blocks, title: blocks),
     "drop repeated title": ("_drop_repeated_title", lambda blocks, title: blocks),
 }

@@ -578,3 +578,23 @@ def test_a_related_label_over_prose_stays_with_the_prose() -> None:
     text = extract_article(page).text
 
     assert "Related coverage" in text and related.strip() in text
+
+
+def test_paragraphs_written_as_text_and_blank_lines_read_as_written() -> None:
+    body = [
+        "We are not certain when Example Corp last issued four updates to one product line.",
+        "Just months after the last <a href='/laptop'>Example Laptop</a> was released, the "
+        "company has unveiled a larger model with a new keyboard and better cooling.",
+        "It is smaller and thinner than the model of five years ago.<br>Prices start at $2,399.",
+    ]
+    page = (
+        "<html><head><title>Review</title></head><body><div class='content'><h1>Review</h1>"
+        "<div class='text'><br><br>\n" + "<br><br>\n".join(body) + "</div></div></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        body[0],
+        "Just months after the last Example Laptop was released, the company has unveiled a "
+        "larger model with a new keyboard and better cooling.",
+        "It is smaller and thinner than the model of five years ago.\nPrices start at $2,399.",
+    ]

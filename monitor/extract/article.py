@@ -11,7 +11,8 @@ Two entry points:
   several chunks around ad slots is put back together, a quote between its paragraphs (an
   embedded post, a quote box) is kept from trafilatura's embed and widget filters, a
   labelled block of links to other articles ("More great stories", "Don't miss") is dropped,
-  and page furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
+  text written as lines separated by blank lines (<br><br>) becomes paragraphs, and page
+  furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
   datelines at the edges of the body ("By Jane Doe | 3 min read", see `bylines`). When
   trafilatura finds little, its last-resort rescue (the whole page flattened) gives way to
   the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
@@ -328,6 +329,7 @@ def _main_paragraphs(
     _join_split_bodies(tree)
     _keep_quotes(tree)
     _drop_related_sections(tree)
+    _paragraphs_from_breaks(tree)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -534,6 +536,95 @@ def _link_share(element: lxml.html.HtmlElement) -> float:
     total = len("".join(element.text_content().split()))
     linked = sum(len("".join(a.text_content().split())) for a in element.iter("a"))
     return linked / total if total else 0.0
+
+
+# Containers whose loose text may be paragraphs separated by blank lines (<br><br>).
+_BREAK_CONTAINERS = {
+    "div",
+    "article",
+    "section",
+    "main",
+    "td",
+    "blockquote",
+    "body",
+    "span",
+    "font",
+}
+# Children that end a paragraph made of loose text.
+_BLOCK_CHILDREN = {
+    "address", "article", "aside", "blockquote", "div", "dl", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hr", "ol", "p", "pre", "section", "table", "ul",
+}  # fmt: skip
+
+
+def _paragraphs_from_breaks(tree: lxml.html.HtmlElement) -> None:
+    """Turn loose text separated by blank lines (<br><br>) into paragraphs (<p>).
+
+    Older and hand-written pages write a whole article as text and line breaks in one
+    <div>. trafilatura reads such text unevenly: it splits a paragraph before a link and
+    glues the link to the next word ("MacBook Prowas released"). As paragraphs, the text
+    reads as written. A single <br> stays a line break inside its paragraph.
+    """
+    containers = {}
+    for br in tree.iter("br"):
+        parent = br.getparent()
+        following = br.getnext()
+        if (
+            parent is not None
+            and parent.tag in _BREAK_CONTAINERS
+            and following is not None
+            and following.tag == "br"
+            and not (br.tail or "").strip()
+        ):
+            containers[id(parent)] = parent
+    for parent in containers.values():
+        _split_at_breaks(parent)
+
+
+def _split_at_breaks(parent: lxml.html.HtmlElement) -> None:
+    """Rebuild `parent`'s children: loose runs between <br><br> and blocks become <p>."""
+    children = list(parent)
+    paragraph = etree.Element("p")
+    paragraph.text = parent.text
+    parent.text = None
+    rebuilt: list[etree._Element] = []
+
+    def flush() -> etree._Element:
+        if len(paragraph) or (paragraph.text or "").strip():
+            rebuilt.append(paragraph)
+        fresh = etree.Element("p")
+        return fresh
+
+    index = 0
+    while index < len(children):
+        child = children[index]
+        parent.remove(child)
+        tag = child.tag if isinstance(child.tag, str) else ""
+        run_end = index
+        while (
+            tag == "br"
+            and run_end + 1 < len(children)
+            and children[run_end + 1].tag == "br"
+            and not (children[run_end].tail or "").strip()
+        ):
+            run_end += 1
+        if run_end > index:  # two or more line breaks in a row: a paragraph ends
+            paragraph = flush()
+            paragraph.text = children[run_end].tail
+            for skipped in children[index + 1 : run_end + 1]:
+                parent.remove(skipped)
+            index = run_end + 1
+            continue
+        if tag in _BLOCK_CHILDREN:
+            paragraph = flush()
+            tail, child.tail = child.tail, None
+            rebuilt.append(child)
+            paragraph.text = tail
+        else:
+            paragraph.append(child)  # an inline element keeps its tail
+        index += 1
+    flush()
+    parent.extend(rebuilt)
 
 
 # Class or id of a container that holds (a part of) an article's body.
