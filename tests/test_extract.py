@@ -598,3 +598,24 @@ def test_paragraphs_written_as_text_and_blank_lines_read_as_written() -> None:
         "larger model with a new keyboard and better cooling.",
         "It is smaller and thinner than the model of five years ago.\nPrices start at $2,399.",
     ]
+
+
+def test_offers_and_prompts_after_the_statement_are_not_part_of_it() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Readers who subscribe to the partners' newsletters will hear about the results. " * 2,
+    ]
+    closing = [
+        "Like this story? Share it with a friend!",
+        "Get the latest updates right in your inbox. Sign up for our newsletters.",
+        "Tell us what you think...",
+        "Comments",
+    ]
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        + "".join(f"<p>{p}</p>" for p in body + closing)
+        + "</article></body></html>"
+    )
+
+    # The statement's own sentence about newsletters stays: only the closing run goes.
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

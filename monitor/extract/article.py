@@ -5,17 +5,20 @@ Two entry points:
 - `extract_article` finds the main content automatically. The HTML is parsed once with lxml;
   trafilatura (fast mode: its fallback extractors cost time and, measured on news pages, lose
   precision) picks the content area from that tree, and this module turns trafilatura's
-  structured output into paragraphs, dropping what is still noise: link-only teasers ("Read
-  more: …", "Related" lists), headings left with nothing under them, the headline repeated at
-  the top of the body, sidebars of layout tables. Before that, an article body split into
-  several chunks around ad slots is put back together, a quote between its paragraphs (an
-  embedded post, a quote box) is kept from trafilatura's embed and widget filters, a
-  labelled block of links to other articles ("More great stories", "Don't miss") is dropped,
-  text written as lines separated by blank lines (<br><br>) becomes paragraphs, and page
-  furniture (navigation, asides, footers, buttons) is removed, and so are bylines and
-  datelines at the edges of the body ("By Jane Doe | 3 min read", see `bylines`). When
-  trafilatura finds little, its last-resort rescue (the whole page flattened) gives way to
-  the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
+  structured output into paragraphs.
+  Before trafilatura, the tree is prepared: page furniture (navigation, asides, footers,
+  buttons) is removed; an article body split into several chunks around ad slots is put
+  back together; a quote between two body paragraphs (an embedded post, a quote box) is
+  kept from trafilatura's embed and widget filters; a labelled block of links to other
+  articles ("More great stories", "Don't miss") is dropped; text written as lines separated
+  by blank lines (<br><br>) becomes paragraphs.
+  After it, what is still noise is dropped: link-only teasers ("Read more: …", "Related"
+  lists), headings left with nothing under them, the headline repeated at the top of the
+  body, sidebars of layout tables, offers and prompts closing the page's text ("Sign up for
+  our newsletter"), and bylines and datelines at the edges of the body ("By Jane Doe | 3 min
+  read", see `bylines`).
+  When trafilatura finds little, its last-resort rescue (the whole page flattened) gives way
+  to the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
   as with the structured data of a page rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
@@ -346,7 +349,8 @@ def _main_paragraphs(
         blocks = _rescued_or_fallback_blocks(body, html)
     else:
         blocks = list(_blocks(body))
-    return drop_bylines([block.text for block in _drop_noise(blocks, title)])
+    kept = _drop_closing_notices(_drop_noise(blocks, title))
+    return drop_bylines([block.text for block in kept])
 
 
 # Page furniture that is never part of a statement. trafilatura drops it from its main
@@ -878,6 +882,35 @@ def _is_page_notice(text: str) -> bool:
     if _AD_LABEL.match(text):
         return True
     return len(text) < 400 and bool(_COOKIE_NOTICE.search(text) and _COOKIE_CHOICE.search(text))
+
+
+# What a page prints after an article rather than in it: offers of newsletters and
+# subscriptions, prompts to share or comment. They address the reader: a sentence opening
+# with an imperative ("Sign up for…"), or "your inbox"; a statement's own sentence about a
+# newsletter ("Readers who subscribe…") does not.
+_CLOSING_NOTICE = re.compile(
+    r"(?:^|[.!?…]\s+)(?:sign up|subscribe|tell us what you think|share (?:it|this)|follow us)\b"
+    r"|\byour (?:inbox|letterbox|mailbox)\b|\blike this (?:story|article)\?|^comments?$",
+    re.IGNORECASE,
+)
+# Longest paragraph taken for such a notice: they are a sentence or two.
+_MAX_NOTICE_CHARS = 300
+
+
+def _drop_closing_notices(blocks: list[_Block]) -> list[_Block]:
+    """`blocks` without the notices that close the page's text (see `_CLOSING_NOTICE`).
+
+    Only a run of such notices at the very end is dropped, from the last block backwards,
+    so that a sentence of the statement that mentions a newsletter or a copyright stays.
+    """
+    end = len(blocks)
+    while end > 0 and _is_closing_notice(blocks[end - 1].text):
+        end -= 1
+    return blocks[:end] if end else blocks
+
+
+def _is_closing_notice(text: str) -> bool:
+    return len(text) <= _MAX_NOTICE_CHARS and bool(_CLOSING_NOTICE.search(text))
 
 
 # Labels that announce a link to another article.
