@@ -7,7 +7,8 @@ a copy of the baseline state. Text is classified as body or boilerplate by the t
 body, so a mutation touches exactly what it says.
 
 Noise that must stay silent (a `changed` event is a false alarm):
-  boilerplate    a word of a sidebar / related headline / navigation text changed
+  boilerplate    a word of a sidebar / related headline / navigation text changed (not of
+                 the page's own headline)
   digits         digits outside the body changed (timestamps, view and comment counts)
   reorder        a related-links list (outside the body) in reverse order
   markup         class names changed, the body wrapped in a new element, a script and a style
@@ -15,7 +16,13 @@ Noise that must stay silent (a `changed` event is a false alarm):
   tracking       tracking parameters on every link, and a cookie banner
 
 Edits that must be found (a miss: no `changed` event, or the edit not in its changes):
-  word, digit, sentence-removed, paragraph-added (in the body), headline (a word of the h1)
+  word, digit, sentence-removed, paragraph-added (in the body), headline (a word of the
+  headline: of the <h1> and <h2> before the body, the one most like the page's og:title /
+  <title>, and the same word in those titles; the titles alone when no heading is there)
+
+Only what a reader sees is mutated: text inside elements hidden by their markup (`hidden`,
+`display: none`, such as a video player's end card repeating a caption) is neither body
+nor boilerplate.
 
 The same pairs are also judged the way other tools compare: plain trafilatura's text,
 readability-lxml's text and the whole page's text (what page-level monitors compare), each
@@ -119,6 +126,17 @@ def _in_head(element: lxml.html.HtmlElement) -> bool:
     return any(a.tag == "head" for a in element.iterancestors())
 
 
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+
+
+def _hidden(element: lxml.html.HtmlElement) -> bool:
+    """Whether a reader never sees the element (it or an ancestor hidden by its markup)."""
+    for node in (element, *element.iterancestors()):
+        if node.get("hidden") is not None or _HIDING_STYLE.search(node.get("style") or ""):
+            return True
+    return False
+
+
 def classify(tree: lxml.html.HtmlElement, body: str) -> tuple[list, list]:
     """(body paragraphs, boilerplate blocks) of a page, by the true article body."""
     truth = squash(body)
@@ -126,7 +144,7 @@ def classify(tree: lxml.html.HtmlElement, body: str) -> tuple[list, list]:
     windows = {" ".join(words[i : i + 5]) for i in range(max(0, len(words) - 4))}
     body_blocks, boilerplate = [], []
     for element in _leaf_blocks(tree):
-        if _in_head(element):
+        if _in_head(element) or _hidden(element):
             continue
         text = squash(element.text_content())
         if element.tag == "p" and len(text) >= 40 and text in truth:
@@ -183,6 +201,54 @@ def _with_footer(tree: lxml.html.HtmlElement, views: int) -> None:
     )
 
 
+# --- the headline --------------------------------------------------------------------------------
+
+
+def metadata_titles(tree: lxml.html.HtmlElement) -> list[str]:
+    """The page's og:title, twitter:title and <title>, in that order, those it has."""
+    found = [
+        meta.get("content") or ""
+        for meta in tree.iter("meta")
+        if meta.get("property") == "og:title" or meta.get("name") == "twitter:title"
+    ]
+    found += [title.text_content() for title in tree.iter("title")][:1]
+    return [squash(title) for title in found if title and not title.isspace()]
+
+
+def _word_set(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def headline(
+    tree: lxml.html.HtmlElement, body: lxml.html.HtmlElement
+) -> lxml.html.HtmlElement | None:
+    """The element showing the page's headline, or None: of the <h1> and <h2> elements
+    before the body's first paragraph, the one whose words are most like those of one of
+    the page's metadata titles (at least half shared, Jaccard), the last <h1> if none is.
+
+    The first <h1> of a page is not always its headline: sites use it for their logo or for
+    a featured story in a sidebar, and an edit there is boilerplate, not a headline edit.
+    """
+    titles = [_word_set(title) for title in metadata_titles(tree)]
+    before: list[lxml.html.HtmlElement] = []
+    for element in tree.iter("h1", "h2", body.tag):
+        if element is body:
+            break
+        before.append(element)
+    best, best_score = None, 0.5
+    for heading in before:
+        if heading.tag not in {"h1", "h2"}:
+            continue
+        key = _word_set(heading.text_content())
+        for title in titles:
+            score = len(key & title) / len(key | title) if key | title else 0.0
+            if score >= best_score:
+                best, best_score = heading, score
+    if best is not None:
+        return best
+    return next((h for h in reversed(before) if h.tag == "h1"), None)
+
+
 # --- the mutations -----------------------------------------------------------------------------
 
 
@@ -206,7 +272,11 @@ def build_case(page_id: str, html: str, body: str) -> PageCase | None:
 
     # noise
     tree, paragraphs, chrome = fresh()
+    heading = headline(tree, paragraphs[0])
     for block in chrome:
+        # The headline is not in the true body but is no boilerplate either (see "headline").
+        if heading is not None and (block is heading or heading in block.iterancestors()):
+            continue
         if _sub_once(block, WORD, _swap_word):
             case.mutations["boilerplate"] = Mutated(_serialize(tree))
             break
@@ -305,19 +375,21 @@ def build_case(page_id: str, html: str, body: str) -> PageCase | None:
     paragraphs[len(paragraphs) // 2].addnext(added)
     case.mutations["paragraph-added"] = Mutated(_serialize(tree), ADDED_PARAGRAPH[:40])
     tree, paragraphs, chrome = fresh()
-    h1 = tree.find(".//h1")
-    if h1 is not None:
-        match = re.search(WORD, h1.text_content())
-        if match:
-            old = match.group(0)
-            _sub_once(h1, re.escape(old), _swap_word)
-            title = tree.find(".//title")
-            if title is not None and title.text:
-                title.text = title.text.replace(old, "quietly", 1)
-            for meta in tree.iter("meta"):
-                if meta.get("property") in {"og:title"} or meta.get("name") in {"twitter:title"}:
-                    meta.set("content", (meta.get("content") or "").replace(old, "quietly", 1))
-            case.mutations["headline"] = Mutated(_serialize(tree), "quietly")
+    heading = headline(tree, paragraphs[0])
+    titles = metadata_titles(tree)
+    words = heading.text_content() if heading is not None else " ".join(titles[:1])
+    match = re.search(WORD, words)
+    if match:
+        old = match.group(0)
+        if heading is not None:
+            _sub_once(heading, re.escape(old), _swap_word)
+        title = tree.find(".//title")
+        if title is not None and title.text:
+            title.text = title.text.replace(old, "quietly", 1)
+        for meta in tree.iter("meta"):
+            if meta.get("property") in {"og:title"} or meta.get("name") in {"twitter:title"}:
+                meta.set("content", (meta.get("content") or "").replace(old, "quietly", 1))
+        case.mutations["headline"] = Mutated(_serialize(tree), "quietly")
     return case
 
 
@@ -351,16 +423,24 @@ def found_in_changes(event: dict, evidence: str | None) -> bool:
     texts = [
         str(c.get("before", "")) + " " + str(c.get("after", "")) for c in event.get("changes", [])
     ]
-    return any(evidence in squash(t) for t in texts)
+    return any(squash(evidence) in squash(t) for t in texts)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "extraction-dev")
     parser.add_argument("--limit", type=int, default=0, help="only the first N pages")
+    parser.add_argument(
+        "--pages", nargs="+", default=[], metavar="ID", help="only the pages whose id starts so"
+    )
     parser.add_argument("--no-others", action="store_true", help="skip the other extractors")
+    parser.add_argument(
+        "--wrong", action="store_true", help="list our false alarms and misses (page, mutation)"
+    )
     args = parser.parse_args()
     pages = load_pages(args.data)
+    if args.pages:
+        pages = [p for p in pages if p.id.startswith(tuple(args.pages))]
     if args.limit:
         pages = pages[: args.limit]
     cases = [c for c in (build_case(p.id, p.html, p.expected) for p in pages) if c is not None]
@@ -377,6 +457,7 @@ def main() -> int:
             }
         )
     ours: dict[str, list[bool]] = defaultdict(list)  # kind -> wrong (false alarm / miss) per page
+    wrong: list[tuple[str, str, dict | None]] = []  # (mutation, page id, event) we got wrong
     with tempfile.TemporaryDirectory(prefix="realpages-") as work, page_server(cycles) as server:
         folder = Path(work)
         config = folder / "sources.toml"
@@ -408,6 +489,8 @@ def main() -> int:
                     ours[kind].append(
                         event is None or not found_in_changes(event, c.mutations[kind].evidence)
                     )
+                if ours[kind][-1]:
+                    wrong.append((kind, c.page_id, event))
     others: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     if not args.no_others:
         extractors = {
@@ -438,6 +521,12 @@ def main() -> int:
             for n in names
         )
         print(f"{label:<24}{cells}")
+    if args.wrong:
+        print("\nour wrong answers (mutation, page, the changes reported):")
+        for kind, page_id, event in wrong:
+            print(f"  {kind:<18}{page_id}")
+            for change in (event or {}).get("changes", []):
+                print(f"    {json.dumps(change, ensure_ascii=False)[:300]}")
     return 0
 
 

@@ -46,6 +46,9 @@ BYLINES = [
     "Gepubliceerd op 20 november 2026",
     "Door Jan Jansen",
     "Atualizado em 21 de novembro de 2026",
+    "sexta-feira, 22 de outubro de 2010 às 20:13",
+    "Venerdì 20 novembre 2026",
+    "Donderdag 20 november 2026",
 ]
 
 # Real sentences and lines of statements that start like a byline or hold a date.

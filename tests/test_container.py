@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -98,6 +99,20 @@ def test_any_edit_in_the_statement_or_its_headline_changes_the_digest(before: st
     assert before != after
     path, digest = learned(before)
     assert container_digest(after, path) != digest
+
+
+def test_an_edit_of_the_visible_body_is_seen_when_the_page_also_hides_a_copy_of_it():
+    # Pages repeat the body as plain text for search engines (microdata, hidden), and that
+    # copy is the smallest element holding the statement's first and last words: a
+    # container there never saw edits made to the visible paragraphs.
+    copy = "\n".join(html.escape(p) for p in PARTNERSHIP)
+    hidden = f'<div itemscope hidden><div itemprop="articleBody">{copy}</div></div>'
+    page = PAGE.replace("</main>", f"{hidden}</main>").replace(
+        '<div class="post-body">', '<div class="post-body"><script>track("body")</script>'
+    )
+    path, digest = learned(page)
+    visible_edit = page.replace("<p>Under the agreement", "<p>Under the new agreement", 1)
+    assert container_digest(visible_edit, path) != digest
 
 
 def test_a_container_that_is_gone_gives_no_digest():

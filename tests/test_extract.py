@@ -465,3 +465,157 @@ def test_a_sentence_about_advertisements_stays() -> None:
     text = extract_article(page).text
 
     assert all(p.strip() in text for p in body)
+
+
+def test_loose_text_between_paragraphs_is_part_of_the_body_and_its_edits_show() -> None:
+    # A subheading written as bold text outside any paragraph: the extractor hands it over
+    # as loose text after the paragraph before it, which was once dropped unseen.
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Under the agreement, Example Corp will provide dedicated capacity to institutions. " * 2,
+        "The review board will publish its first annual report in 2028. " * 2,
+    ]
+
+    def page(subheading: str) -> str:
+        return (
+            "<html><head><title>Partnership</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>Partnership</h1><div class='body'><p>{body[0]}</p><p>{body[1]}</p>"
+            f"<strong>{subheading}</strong><br><p>{body[2]}</p></div></article></body></html>"
+        )
+
+    before = paragraphs(extract_article(page("What comes next")).text)
+    after = paragraphs(extract_article(page("What comes later")).text)
+
+    assert before == [body[0].strip(), body[1].strip(), "What comes next", body[2].strip()]
+    assert "What comes later" in after
+
+
+def test_a_visible_headline_a_word_apart_from_the_metadata_is_the_title() -> None:
+    # Its edit must show as a headline change, so it is read rather than the metadata.
+    body = "<p>" + "Example Corp will provide dedicated capacity to research institutions. " * 4
+    head = (
+        "<html><head><title>Example Corp opens research capacity | Example News</title>"
+        '<meta property="og:title" content="Example Corp opens research capacity"></head>'
+        "<body><div class='logo'><h1>Example News</h1></div><article><h1>{}</h1>"
+    )
+
+    def page(headline: str) -> str:
+        return head.format(headline) + body + "</p></article></body></html>"
+
+    shown = extract_article(page("Example Corp opens new research capacity"))
+    edited = extract_article(page("Example Corp opens more research capacity"))
+
+    assert shown.title == "Example Corp opens new research capacity"
+    assert edited.title == "Example Corp opens more research capacity"
+    # The site's logo in an <h1> is never the headline, however short.
+    assert extract_article(page("Corporate news")).title == "Example Corp opens research capacity"
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        '<div class="social-media-embed">{}<script src="https://platform.example/widgets.js">'
+        "</script></div>",
+        '<inline-embed name="blockquote">{}</inline-embed>',
+    ],
+    ids=["embedded post", "quote box"],
+)
+def test_a_quote_between_paragraphs_is_part_of_the_body_and_its_edits_show(wrapper: str) -> None:
+    first = "The state's new slogan drew a great deal of attention on social media on Monday. " * 2
+    second = "So many people were talking about the slogan that it became a top trend. " * 2
+
+    def page(quoted: str) -> str:
+        quote = (
+            '<blockquote class="embed-post"><div class="embed-post__content">'
+            f"<p>{quoted}</p></div></blockquote>"
+        )
+        return (
+            "<html><head><title>Slogan</title></head><body><article><h1>Slogan</h1>"
+            f"<p>{first}</p>{wrapper.format(quote)}<p>{second}</p></article></body></html>"
+        )
+
+    before = extract_article(page("Yes this is real and the state paid for it.")).text
+    after = extract_article(page("Yes this is real and the state paid a lot for it.")).text
+
+    assert "Yes this is real and the state paid for it." in before
+    assert before.index(first.strip()) < before.index("Yes this") < before.index(second.strip())
+    assert "the state paid a lot for it" in after
+
+
+def test_a_labelled_block_of_links_to_other_articles_is_not_the_statement() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "The partnership will fund ten doctoral positions over the next five years. " * 2,
+        "Both companies will continue to work with other partners in the field. " * 2,
+    ]
+    more = (
+        '<div class="heading-h3">More Great Stories</div><ul>'
+        '<li>Unions are coming, <a href="/a">no matter what the platforms say</a></li>'
+        '<li>Paid ads are not the problem. <a href="/b">Our perceptions are</a></li></ul>'
+    )
+    dont_miss = (
+        "<p><strong>DON'T MISS</strong></p><p><a href='/c'>A story about something else</a>"
+        " [<strong>VIDEO</strong>]<br><a href='/d'>Another story entirely</a></p>"
+    )
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{body[0]}</p><p>{body[1]}</p>{dont_miss}<p>{body[2]}</p>{more}"
+        "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_a_related_label_over_prose_stays_with_the_prose() -> None:
+    # A label followed by text rather than links may head part of the statement: kept.
+    first = "Example Corp and Sample Industries today announced a research partnership. " * 2
+    related = "The partnership builds on an earlier agreement on shared computing capacity. " * 2
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{first}</p><h2>Related coverage</h2><p>{related}</p></article></body></html>"
+    )
+
+    text = extract_article(page).text
+
+    assert "Related coverage" in text and related.strip() in text
+
+
+def test_paragraphs_written_as_text_and_blank_lines_read_as_written() -> None:
+    body = [
+        "We are not certain when Example Corp last issued four updates to one product line.",
+        "Just months after the last <a href='/laptop'>Example Laptop</a> was released, the "
+        "company has unveiled a larger model with a new keyboard and better cooling.",
+        "It is smaller and thinner than the model of five years ago.<br>Prices start at $2,399.",
+    ]
+    page = (
+        "<html><head><title>Review</title></head><body><div class='content'><h1>Review</h1>"
+        "<div class='text'><br><br>\n" + "<br><br>\n".join(body) + "</div></div></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        body[0],
+        "Just months after the last Example Laptop was released, the company has unveiled a "
+        "larger model with a new keyboard and better cooling.",
+        "It is smaller and thinner than the model of five years ago.\nPrices start at $2,399.",
+    ]
+
+
+def test_offers_and_prompts_after_the_statement_are_not_part_of_it() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Readers who subscribe to the partners' newsletters will hear about the results. " * 2,
+    ]
+    closing = [
+        "Like this story? Share it with a friend!",
+        "Get the latest updates right in your inbox. Sign up for our newsletters.",
+        "Tell us what you think...",
+        "Comments",
+    ]
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        + "".join(f"<p>{p}</p>" for p in body + closing)
+        + "</article></body></html>"
+    )
+
+    # The statement's own sentence about newsletters stays: only the closing run goes.
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

@@ -5,15 +5,21 @@ Two entry points:
 - `extract_article` finds the main content automatically. The HTML is parsed once with lxml;
   trafilatura (fast mode: its fallback extractors cost time and, measured on news pages, lose
   precision) picks the content area from that tree, and this module turns trafilatura's
-  structured output into paragraphs, dropping what is still noise: link-only teasers ("Read
-  more: …", "Related" lists), headings left with nothing under them, the headline repeated at
-  the top of the body, sidebars of layout tables. Before that, an article body split into
-  several chunks around ad slots is put back together, and page furniture (navigation,
-  asides, footers, buttons) is removed, and so are bylines and datelines at the edges of
-  the body ("By Jane Doe | 3 min read", see `bylines`). When trafilatura finds little, its
-  last-resort rescue (the whole page flattened) gives way to the page's own paragraphs minus
-  furniture, unless the rescue holds text the page lacks, as with the structured data of a
-  page rendered by scripts.
+  structured output into paragraphs.
+  Before trafilatura, the tree is prepared: page furniture (navigation, asides, footers,
+  buttons) is removed; an article body split into several chunks around ad slots is put
+  back together; a quote between two body paragraphs (an embedded post, a quote box) is
+  kept from trafilatura's embed and widget filters; a labelled block of links to other
+  articles ("More great stories", "Don't miss") is dropped; text written as lines separated
+  by blank lines (<br><br>) becomes paragraphs.
+  After it, what is still noise is dropped: link-only teasers ("Read more: …", "Related"
+  lists), headings left with nothing under them, the headline repeated at the top of the
+  body, sidebars of layout tables, offers and prompts closing the page's text ("Sign up for
+  our newsletter"), and bylines and datelines at the edges of the body ("By Jane Doe | 3 min
+  read", see `bylines`).
+  When trafilatura finds little, its last-resort rescue (the whole page flattened) gives way
+  to the page's own paragraphs minus furniture, unless the rescue holds text the page lacks,
+  as with the structured data of a page rendered by scripts.
 - `extract_statement` applies one source's settings on top: a CSS `selector` that names the
   body exactly, and `ignore` regexes for text that changes on every visit.
 
@@ -211,10 +217,12 @@ def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
     headings = [_squash(h.text_content()) for h in tree.iter("h1")]
     headings = [h for h in headings if h and len(h) < 400]
     # The visible <h1> is the cleanest headline, but pages also use <h1> for their logo or a
-    # section name: trust it when it makes up most of a metadata title.
+    # section name: trust it when it makes up most of a metadata title, or says nearly what
+    # one says (the page's own headline a word apart from its metadata, which sites edit
+    # separately: reading the metadata then would hide an edit of the visible headline).
     for heading in headings:
         key = _words(heading)
-        if key and any(_covers(key, _words(title)) for title in titles):
+        if key and any(_covers(key, _words(t)) or _nearly(key, _words(t)) for t in titles):
             return heading
     return next((title for title in titles if title), headings[0] if headings else "")
 
@@ -222,6 +230,13 @@ def _title(tree: lxml.html.HtmlElement, url: str | None) -> str:
 def _covers(part: str, whole: str) -> bool:
     """Whether `part` is in `whole` and makes up at least half of it."""
     return part in whole and 2 * len(part) >= len(whole)
+
+
+def _nearly(one: str, other: str) -> bool:
+    """Whether two word keys share at least three quarters of the words of each."""
+    first, second = set(one.split()), set(other.split())
+    shared = len(first & second)
+    return shared >= 0.75 * len(first) and shared >= 0.75 * len(second)
 
 
 def _meta_tags(tree: lxml.html.HtmlElement) -> dict[str, str]:
@@ -315,6 +330,9 @@ def _main_paragraphs(
     _drop_furniture(tree)
     _drop_floods(tree)
     _join_split_bodies(tree)
+    _keep_quotes(tree)
+    _drop_related_sections(tree)
+    _paragraphs_from_breaks(tree)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -331,7 +349,8 @@ def _main_paragraphs(
         blocks = _rescued_or_fallback_blocks(body, html)
     else:
         blocks = list(_blocks(body))
-    return drop_bylines([block.text for block in _drop_noise(blocks, title)])
+    kept = _drop_closing_notices(_drop_noise(blocks, title))
+    return drop_bylines([block.text for block in kept])
 
 
 # Page furniture that is never part of a statement. trafilatura drops it from its main
@@ -398,6 +417,220 @@ def _rescued_or_fallback_blocks(body: etree._Element | None, html: str) -> list[
     return list(_blocks(body)) if body is not None else fallback
 
 
+# Elements that carry no text a reader sees, skipped when looking at a quote's neighbours.
+_SILENT_TAGS = {"script", "style", "noscript", "template", "link", "meta"}
+
+
+def _keep_quotes(tree: lxml.html.HtmlElement) -> None:
+    """Keep quoted text between a body's paragraphs: an embedded post, a quote box.
+
+    trafilatura drops any element whose class or id names an embed or a social widget, and
+    so the <blockquote> that such a wrapper holds between two paragraphs of the statement
+    (an embedded post is quoted in the page's HTML before a script dresses it up). A quote
+    standing between paragraphs is part of what the statement says, so its wrapper's
+    names are removed before extraction.
+    """
+    for quote in list(tree.iter("blockquote")):
+        unit = quote
+        while (parent := unit.getparent()) is not None and _only_child(parent, unit):
+            unit = parent
+        if _is_paragraph(_neighbour(unit, before=True)) and _is_paragraph(
+            _neighbour(unit, before=False)
+        ):
+            for element in unit.iter():
+                for name in ("class", "id"):
+                    element.attrib.pop(name, None)
+
+
+def _only_child(parent: lxml.html.HtmlElement, child: lxml.html.HtmlElement) -> bool:
+    """Whether `child` is all `parent` shows (scripts aside): a wrapper of it alone."""
+    if parent.tag in {"body", "article", "main"} or (parent.text or "").strip():
+        return False
+    return all(
+        element is child or not isinstance(element.tag, str) or element.tag in _SILENT_TAGS
+        for element in parent
+    ) and not any((element.tail or "").strip() for element in parent)
+
+
+def _neighbour(element: lxml.html.HtmlElement, *, before: bool) -> lxml.html.HtmlElement | None:
+    sibling = element.getprevious() if before else element.getnext()
+    while sibling is not None and (not isinstance(sibling.tag, str) or sibling.tag in _SILENT_TAGS):
+        sibling = sibling.getprevious() if before else sibling.getnext()
+    return sibling
+
+
+def _is_paragraph(element: lxml.html.HtmlElement | None) -> bool:
+    return element is not None and element.tag == "p" and bool(element.text_content().strip())
+
+
+# The label of a block of links to other articles ("More great stories", "Don't miss").
+_RELATED_LABEL = re.compile(
+    r"(?:more|other|related|recommended|popular|trending|top|latest|further|similar|featured"
+    r"|partner|sponsored)(?:\s+[\w'’-]+){0,3}\s+"
+    r"(?:stories|articles|news|posts|reads|reading|links|videos|content|coverage|headlines)"
+    r"|related|recommended(?: for you)?|see also|also read|read (?:more|next|also)|up next"
+    r"|don'?t miss|must read|you (?:may|might) (?:also )?(?:like|enjoy|have missed)"
+    r"|most (?:read|popular|viewed|shared)|editors?'? picks|what to read next|keep reading",
+    re.IGNORECASE,
+)
+_MAX_LABEL_CHARS = 60
+
+
+def _drop_related_sections(tree: lxml.html.HtmlElement) -> None:
+    """Drop a labelled block of links to other articles, with its label.
+
+    A label such as "More great stories" or "DON'T MISS", followed by a block whose text is
+    largely links (a list of headlines, teasers), closes many article bodies, or sits among
+    their paragraphs; trafilatura keeps such blocks when the links are only part of each
+    item's text. A label followed by prose is left alone: it may head part of the statement.
+    """
+    for label in _related_labels(tree):
+        following = label.getnext()
+        while following is not None and not _has_text(following):
+            following = following.getnext()
+        if following is not None and _link_share(following) >= 0.3:
+            following.drop_tree()
+            label.drop_tree()
+
+
+def _related_labels(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements whose whole text is a related-articles label (the outermost of nested ones)."""
+    found: list[lxml.html.HtmlElement] = []
+    for element in tree.iter("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b"):
+        label = _short_text(element)
+        if not label or not _RELATED_LABEL.fullmatch(label):
+            continue
+        while (parent := element.getparent()) is not None and _wraps_only(parent, element):
+            element = parent
+        if not any(element is other for other in found):
+            found.append(element)
+    return found
+
+
+def _short_text(element: lxml.html.HtmlElement) -> str | None:
+    """The element's text, squashed, when it is short enough to be a label; else None."""
+    parts, size = [], 0
+    for text in element.itertext():
+        size += len(text)
+        if size > 2 * _MAX_LABEL_CHARS:
+            return None
+        parts.append(text)
+    label = " ".join("".join(parts).split()).strip(" :»›>|-–—")
+    return label if len(label) <= _MAX_LABEL_CHARS else None
+
+
+def _wraps_only(parent: lxml.html.HtmlElement, child: lxml.html.HtmlElement) -> bool:
+    """Whether `parent` shows no text but its `child`'s (a wrapper of the label alone)."""
+    if (parent.text or "").strip() or (child.tail or "").strip():
+        return False
+    return all(other is child or not _has_text(other) for other in parent)
+
+
+def _has_text(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element or its tail holds any visible text."""
+    if (element.tail or "").strip():
+        return True
+    if not isinstance(element.tag, str) or element.tag in _SILENT_TAGS:
+        return False
+    return any(text.strip() for text in element.itertext())
+
+
+def _link_share(element: lxml.html.HtmlElement) -> float:
+    """The share of an element's visible characters that sit inside links."""
+    total = len("".join(element.text_content().split()))
+    linked = sum(len("".join(a.text_content().split())) for a in element.iter("a"))
+    return linked / total if total else 0.0
+
+
+# Containers whose loose text may be paragraphs separated by blank lines (<br><br>).
+_BREAK_CONTAINERS = {
+    "div",
+    "article",
+    "section",
+    "main",
+    "td",
+    "blockquote",
+    "body",
+    "span",
+    "font",
+}
+# Children that end a paragraph made of loose text.
+_BLOCK_CHILDREN = {
+    "address", "article", "aside", "blockquote", "div", "dl", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hr", "ol", "p", "pre", "section", "table", "ul",
+}  # fmt: skip
+
+
+def _paragraphs_from_breaks(tree: lxml.html.HtmlElement) -> None:
+    """Turn loose text separated by blank lines (<br><br>) into paragraphs (<p>).
+
+    Older and hand-written pages write a whole article as text and line breaks in one
+    <div>. trafilatura reads such text unevenly: it splits a paragraph before a link and
+    glues the link to the next word ("MacBook Prowas released"). As paragraphs, the text
+    reads as written. A single <br> stays a line break inside its paragraph.
+    """
+    containers = {}
+    for br in tree.iter("br"):
+        parent = br.getparent()
+        following = br.getnext()
+        if (
+            parent is not None
+            and parent.tag in _BREAK_CONTAINERS
+            and following is not None
+            and following.tag == "br"
+            and not (br.tail or "").strip()
+        ):
+            containers[id(parent)] = parent
+    for parent in containers.values():
+        _split_at_breaks(parent)
+
+
+def _split_at_breaks(parent: lxml.html.HtmlElement) -> None:
+    """Rebuild `parent`'s children: loose runs between <br><br> and blocks become <p>."""
+    children = list(parent)
+    paragraph = etree.Element("p")
+    paragraph.text = parent.text
+    parent.text = None
+    rebuilt: list[etree._Element] = []
+
+    def flush() -> etree._Element:
+        if len(paragraph) or (paragraph.text or "").strip():
+            rebuilt.append(paragraph)
+        fresh = etree.Element("p")
+        return fresh
+
+    index = 0
+    while index < len(children):
+        child = children[index]
+        parent.remove(child)
+        tag = child.tag if isinstance(child.tag, str) else ""
+        run_end = index
+        while (
+            tag == "br"
+            and run_end + 1 < len(children)
+            and children[run_end + 1].tag == "br"
+            and not (children[run_end].tail or "").strip()
+        ):
+            run_end += 1
+        if run_end > index:  # two or more line breaks in a row: a paragraph ends
+            paragraph = flush()
+            paragraph.text = children[run_end].tail
+            for skipped in children[index + 1 : run_end + 1]:
+                parent.remove(skipped)
+            index = run_end + 1
+            continue
+        if tag in _BLOCK_CHILDREN:
+            paragraph = flush()
+            tail, child.tail = child.tail, None
+            rebuilt.append(child)
+            paragraph.text = tail
+        else:
+            paragraph.append(child)  # an inline element keeps its tail
+        index += 1
+    flush()
+    parent.extend(rebuilt)
+
+
 # Class or id of a container that holds (a part of) an article's body.
 _BODY_CONTAINER = re.compile(
     r"article[-_]{0,2}(?:body|content|text)|story[-_]?(?:body|content)|post[-_]?(?:body|content)"
@@ -454,9 +687,13 @@ def _common_ancestor(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlEle
 
 
 def _blocks(body: etree._Element) -> Iterator[_Block]:
-    """The paragraphs of trafilatura's XML body, in order."""
-    for element in body:
-        yield from _element_blocks(element)
+    """The paragraphs of trafilatura's XML body, in order.
+
+    The body is read as mixed content: trafilatura leaves some of a page's paragraphs as
+    loose text after a heading or a paragraph (the tail of that element), and those are as
+    much the statement as the paragraphs around them.
+    """
+    return _mixed_blocks(body, kind="p")
 
 
 # trafilatura's XML elements that hold paragraphs of their own rather than inline text.
@@ -645,6 +882,35 @@ def _is_page_notice(text: str) -> bool:
     if _AD_LABEL.match(text):
         return True
     return len(text) < 400 and bool(_COOKIE_NOTICE.search(text) and _COOKIE_CHOICE.search(text))
+
+
+# What a page prints after an article rather than in it: offers of newsletters and
+# subscriptions, prompts to share or comment. They address the reader: a sentence opening
+# with an imperative ("Sign up for…"), or "your inbox"; a statement's own sentence about a
+# newsletter ("Readers who subscribe…") does not.
+_CLOSING_NOTICE = re.compile(
+    r"(?:^|[.!?…]\s+)(?:sign up|subscribe|tell us what you think|share (?:it|this)|follow us)\b"
+    r"|\byour (?:inbox|letterbox|mailbox)\b|\blike this (?:story|article)\?|^comments?$",
+    re.IGNORECASE,
+)
+# Longest paragraph taken for such a notice: they are a sentence or two.
+_MAX_NOTICE_CHARS = 300
+
+
+def _drop_closing_notices(blocks: list[_Block]) -> list[_Block]:
+    """`blocks` without the notices that close the page's text (see `_CLOSING_NOTICE`).
+
+    Only a run of such notices at the very end is dropped, from the last block backwards,
+    so that a sentence of the statement that mentions a newsletter or a copyright stays.
+    """
+    end = len(blocks)
+    while end > 0 and _is_closing_notice(blocks[end - 1].text):
+        end -= 1
+    return blocks[:end] if end else blocks
+
+
+def _is_closing_notice(text: str) -> bool:
+    return len(text) <= _MAX_NOTICE_CHARS and bool(_CLOSING_NOTICE.search(text))
 
 
 # Labels that announce a link to another article.

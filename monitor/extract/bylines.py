@@ -42,7 +42,10 @@ _WEEKDAY = (
     r"|mon|tue|tues|wed|thu|thurs|fri|sat|sun"
     r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
     r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
-    r"|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\.?,?"
+    r"|lunes|martes|miércoles|jueves|viernes|sábado|domingo"
+    r"|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica"
+    r"|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag"
+    r"|(?:segunda|terça|quarta|quinta|sexta)(?:-feira)?)\.?,?"
 )
 _MONTH = rf"(?:{_MONTHS})\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|\.|º)?"
@@ -64,11 +67,13 @@ _TIME = r"""
   | \d{1,2}\s*[ap]\.?\s?m\.?                                 # 3 pm
 """
 _ZONE = r"(?:\s*\(?(?-i:[A-Z]{2,5}|GMT[+-]\d{1,2}|UTC[+-]\d{1,2})\)?|\s+(?:uhr|horas?))?"
+# What joins a date to its time: "at", "um", "à", "a las", "alle", "om", "às", a dash.
+_AT = r"(?:at|um|à|a\s+las|alle|om|às|-|–|,)"
 _AGO = r"\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago"
 # A date with an optional time, or a time alone, or "3 hours ago".
 _WHEN = rf"""
     (?:
-        (?:{_DATE})(?:,?\s*(?:at|um|à|a\s+las|alle|om|às|-|–|,)?\s*(?:{_TIME}){_ZONE})?
+        (?:{_DATE})(?:,?\s*{_AT}?\s*(?:{_TIME}){_ZONE})?
       | (?:{_TIME}){_ZONE}(?:,?\s*(?:on\s+)?(?:{_DATE}))?
       | {_AGO}
     )
@@ -127,7 +132,7 @@ BYLINE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("reading time", rf"(?:{_READ_TIME}){_TAIL}"),
     # A date on its own line: "Thursday, 20 November 2026", "November 20, 2026 at 3:00 pm"
     # (not a time alone: "10 p.m." heads a section of a live blog)
-    ("date alone", rf"(?:{_DATE}|{_AGO})(?:,?\s*(?:at|-|–)?\s*(?:{_TIME}){_ZONE})?{_TAIL}"),
+    ("date alone", rf"(?:{_DATE}|{_AGO})(?:,?\s*{_AT}?\s*(?:{_TIME}){_ZONE})?{_TAIL}"),
     # "Berlin and Vienna, 2 November 2023", "BRUSSELS, 20 Nov 2026 –" (place, date)
     ("place and date", rf"{_NAMES}\s*(?:\((?-i:[A-Z][\w ]+)\))?,\s*{_DATE}\s*[-–—]?"),
 )

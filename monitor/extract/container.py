@@ -50,18 +50,45 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     tree = LexborHTMLParser(html)
     first = _flat(paragraphs[0])[:_PROBE_CHARS]
     last = _flat(paragraphs[-1])[-_PROBE_CHARS:]
-    best: tuple[int, LexborNode] | None = None
+    holders: list[tuple[int, LexborNode]] = []
     for node in tree.css(_CONTAINER_TAGS):
         # Text nodes joined as they stand (like the extracted text: "a <a>link</a>." reads
         # "a link."), so the probes are found.
         text = _flat(node.text(separator=""))
-        if first in text and last in text and (best is None or len(text) < best[0]):
-            best = (len(text), node)
-    if best is None or best[1].tag == "body":
+        if first in text and last in text:
+            holders.append((len(text), node))
+    container = _holder_of_every_copy(holders)
+    if container is None or container.tag == "body":
         return None
-    path = _PREFIX + _css_path(best[1])
+    path = _PREFIX + _css_path(container)
     digest = _digest_of(tree, path)
     return (path, digest) if digest is not None else None
+
+
+def _holder_of_every_copy(holders: list[tuple[int, LexborNode]]) -> LexborNode | None:
+    """The smallest of `holders` (elements holding the statement's probes) holding them all.
+
+    A page may carry the statement twice: the visible body and a hidden copy (microdata,
+    a print or mobile version). The extracted text may come from either, so the container
+    must hold every copy, or an edit of the copy outside it would go unseen. The innermost
+    holders are the copies; the container is the smallest holder that contains them all.
+    """
+    ancestors = {node.mem_id: _ancestor_ids(node) for _, node in holders}
+    within = set().union(*ancestors.values())
+    copies = [mem for mem in ancestors if mem not in within]
+    for _, node in sorted(holders, key=lambda holder: holder[0]):
+        if all(mem == node.mem_id or node.mem_id in ancestors[mem] for mem in copies):
+            return node
+    return None
+
+
+def _ancestor_ids(node: LexborNode) -> set[int]:
+    found = set()
+    parent = node.parent
+    while parent is not None:
+        found.add(parent.mem_id)
+        parent = parent.parent
+    return found
 
 
 def container_digest(html: str, path: str) -> str | None:
