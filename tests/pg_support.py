@@ -64,8 +64,12 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
-    """Start a server; raises PostgresMissing when PostgreSQL is not installed."""
+def start_postgres(*, durable: bool = False) -> PostgresServer:
+    """Start a server; raises PostgresMissing when PostgreSQL is not installed.
+
+    Tests want it fast (no fsync); `durable=True` keeps PostgreSQL's own defaults, for
+    benchmarks whose commits should cost what they cost in production.
+    """
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
     path = os.pathsep.join([*map(str, found), os.environ.get("PATH", "")])
     initdb, pg_ctl = shutil.which("initdb", path=path), shutil.which("pg_ctl", path=path)
@@ -88,10 +92,9 @@ def start_postgres() -> PostgresServer:
     )
     # Durability is not what the tests measure: fsync off makes CREATE DATABASE and commits
     # cheap. Enough connections for several daemon nodes and their store threads.
-    options = (
-        f"-k {folder} -h 127.0.0.1 -p {port} -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=300"
-    )
+    options = f"-k {folder} -h 127.0.0.1 -p {port} -c max_connections=300"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         [
             *as_user,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -158,29 +159,26 @@ class Cluster:
         the stored `not_before` when a check started too recently (`force` skips that rule,
         for a check asked for now)."""
         table = check_leases_table
+        claim = {
+            "node": self.node_id,
+            "claimed_at": now,
+            "lease_until": lease_until,
+            "not_before": not_before,
+        }
+        free = sa.or_(
+            table.c.lease_until.is_(None), table.c.lease_until <= now, table.c.node == self.node_id
+        )
+        if not force:
+            free = sa.and_(free, sa.or_(table.c.not_before.is_(None), table.c.not_before <= now))
+        # One statement, one round trip: a first claim inserts the row, a later one updates
+        # it only where the lease is free and the time has come.
+        insert = _dialect(self.store.engine.dialect.name).insert(table)
+        upsert = insert.values(source=source, **claim).on_conflict_do_update(
+            index_elements=[table.c.source], set_=claim, where=free
+        )
         with self.store.write() as conn:
-            _insert_ignore(conn, table, {"source": source})
-            held_by_none = sa.or_(
-                table.c.lease_until.is_(None),
-                table.c.lease_until <= now,
-                table.c.node == self.node_id,
-            )
-            due = (
-                sa.true()
-                if force
-                else sa.or_(table.c.not_before.is_(None), table.c.not_before <= now)
-            )
-            result = conn.execute(
-                sa.update(table)
-                .where(table.c.source == source, held_by_none, due)
-                .values(
-                    node=self.node_id,
-                    claimed_at=now,
-                    lease_until=lease_until,
-                    not_before=not_before,
-                )
-            )
-            if result.rowcount:
+            granted = conn.execute(upsert.returning(table.c.source)).first() is not None
+            if granted:
                 return Claim(True)
             row = conn.execute(sa.select(table).where(table.c.source == source)).one()
         held = row.lease_until is not None and row.lease_until > now and row.node != self.node_id
@@ -224,7 +222,13 @@ class Cluster:
         return start
 
 
+def _dialect(name: str) -> Any:
+    """The SQLAlchemy dialect module whose `insert` has ON CONFLICT (both databases here)."""
+    return postgresql if name == "postgresql" else sqlite
+
+
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, object]) -> None:
     """Insert a row unless its key exists (another node may add it at the same moment)."""
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-    conn.execute(insert.values(**values).on_conflict_do_nothing())
+    conn.execute(
+        _dialect(conn.dialect.name).insert(table).values(**values).on_conflict_do_nothing()
+    )
