@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pages import PARTNERSHIP, press_release
 
 from monitor.check.pipeline import CheckContext, CheckResult
 from monitor.clock import utcnow
@@ -78,6 +79,33 @@ async def test_a_check_past_its_time_limit_is_cancelled_and_recorded_as_an_error
         assert [a.notifier for a in store.outbox()] == ["hook"]
         text = service.metrics.render().decode()
         assert 'monitor_checks_total{outcome="timeout",source="a"} 1.0' in text
+
+
+async def test_waiting_for_the_host_s_turn_does_not_count_against_the_time_limit(
+    tmp_path, store, http_server
+):
+    # Three sources on one host, a second apart: the last waits 2 s for its turn, more than
+    # the 1.5 s a check may take, yet none of them is a timeout.
+    urls = [http_server.page(f"/{n}", press_release(f"Statement {n}", PARTNERSHIP)) for n in "xyz"]
+    text = '[defaults]\ninterval = "1d"\ntimeout = "2s"\nretries = 0\n' + "".join(
+        f'[[sources]]\nname = "{n}"\nurl = "{u}"\n' for n, u in zip("xyz", urls, strict=True)
+    )
+    config = parse_config(text, tmp_path / "sources.toml", {})
+    settings = ScheduleSettings(check_timeout=1.5, host_spacing=1.0)
+    service = Service(config, store, settings=settings)
+    async with service.started():
+        for name in "xyz":
+            service.recheck(name)  # all three at once, through the scheduler
+        await asyncio.sleep(0.5)
+        statuses = service.source_statuses()
+        for _ in range(100):
+            if all((r := store.source(n)) and r.last_status for n in "xyz"):
+                break
+            await asyncio.sleep(0.1)
+    # the first got its turn at once; two are queued for the host: waiting, not running
+    waiting = [s for s in statuses if s["waiting_for_host"]]
+    assert len(waiting) == 2 and not any(s["running"] for s in waiting)
+    assert [store.source(n).last_status for n in "xyz"] == ["ok", "ok", "ok"]
 
 
 async def test_a_check_that_crashes_is_recorded_and_the_daemon_goes_on(tmp_path, store):

@@ -244,14 +244,12 @@ class ClusterSpacing:
         self.cluster = cluster
         self.spacing = spacing
 
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
+    async def reserve(self, url: str) -> float:
+        """Reserve the next turn of the URL's host; returns the seconds until it."""
         if self.spacing <= 0:
-            return
+            return 0.0
         now = utcnow()
         start = await asyncio.to_thread(
             self.cluster.reserve_host, origin_of(url), now, self.spacing
         )
-        delay = (start - utcnow()).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        return max(0.0, (start - utcnow()).total_seconds())

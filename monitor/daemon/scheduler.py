@@ -231,13 +231,24 @@ def restart_delays(
 CheckFunction = Callable[[str], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class RunningCheck:
-    """A check in flight: since when (monotonic and wall clock)."""
+    """A check in flight: since when (monotonic and wall clock), and how long of it was
+    spent waiting for its host's turn (politeness), which is not working."""
 
     source: str
     started: float
     started_at: dt.datetime
+    waited: float = 0.0
+    waiting_until: float = 0.0  # monotonic: waiting for its host until then
+
+    def waiting(self, now: float | None = None) -> bool:
+        """True while the check only waits for its host's turn."""
+        return (time.monotonic() if now is None else now) < self.waiting_until
+
+    def worked(self, now: float) -> float:
+        """Seconds of the check so far, less its waits for the host."""
+        return now - self.started - self.waited
 
 
 class CheckScheduler:
@@ -416,7 +427,7 @@ class CheckScheduler:
         """Checks in flight for longer than the time limit plus a grace: the watchdog failed."""
         limit = self.settings.check_timeout + self.settings.stuck_grace
         now = time.monotonic()
-        return [run for run in self.running.values() if now - run.started > limit]
+        return [run for run in self.running.values() if run.worked(now) > limit]
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -529,7 +540,7 @@ def assess_health(
         last_tick=scheduler.last_tick,
         started_at=scheduler.started_at,
         sources=len(sources),
-        running=len(scheduler.running),
+        running=sum(1 for run in scheduler.running.values() if not run.waiting()),
         overdue=tuple(overdue),
         late=tuple(late),
         stuck=tuple(run.source for run in stuck),

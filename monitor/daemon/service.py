@@ -73,7 +73,7 @@ from monitor.daemon.web import create_app
 from monitor.events import Event
 from monitor.fetch.base import Fetcher
 from monitor.fetch.client import FetchSettings
-from monitor.fetch.polite import HostSpacing, PoliteFetcher, Spacing
+from monitor.fetch.polite import POLITENESS_WAIT, HostSpacing, PoliteFetcher, Spacing
 from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.durations import parse_size
@@ -441,6 +441,7 @@ class Service:
             record = records.get(source.name)
             timing = self.scheduler.timing(source.name)
             lease = leases.get(source.name)
+            run = self.scheduler.running.get(source.name)
             next_check = self.scheduler.next_run(source.name)
             if next_check is None and lease is not None and timing is None:
                 next_check = lease.not_before  # another node's: not before this
@@ -454,7 +455,8 @@ class Service:
                     "cron": timing.cron if timing else None,
                     "next_check_at": iso_or_none(next_check),
                     "node": self.membership.owner(source.name),
-                    "running": source.name in self.scheduler.running,
+                    "running": run is not None and not run.waiting(),
+                    "waiting_for_host": run is not None and run.waiting(),
                     "overdue": source.name in overdue,
                     "last_check_at": iso_or_none(record.last_check_at if record else None),
                     "last_success_at": iso_or_none(record.last_success_at if record else None),
@@ -774,6 +776,19 @@ class Service:
         deadline = asyncio.timeout(limit)
         started = time.monotonic()
         checked_at = utcnow()
+        run = self.scheduler.running.get(name)
+
+        def waiting_for_host(seconds: float) -> None:
+            # Queueing behind the host's other requests is not work: the time limit (and
+            # the stuck-check watchdog) wait for it, and the check shows as waiting.
+            when = deadline.when()
+            if when is not None:
+                deadline.reschedule(when + seconds)
+            if run is not None:
+                run.waited += seconds
+                run.waiting_until = max(run.waiting_until, time.monotonic() + seconds)
+
+        hearing = POLITENESS_WAIT.set(waiting_for_host)
         try:
             async with self._lease_fetcher() as fetcher:
                 ctx = CheckContext(self._config, self._store, fetcher, self.executor)
@@ -797,6 +812,7 @@ class Service:
             message = f"the check failed unexpectedly: {error_text(exc)}"
             result = await asyncio.to_thread(self._record_error, source, message, checked_at)
             outcome = "error"
+        POLITENESS_WAIT.reset(hearing)
         duration = time.monotonic() - started
         self._report(source, outcome, dataclasses.replace(result, duration=duration))
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 import httpx
 
 from monitor.fetch.base import Fetcher, FetchRequest, Page
+
+# Who waits for a host's turn is not working yet: a check's time limit must not run out
+# while it queues behind its host's other requests. A check sets this to hear of each wait
+# (seconds) before it begins; the tasks it starts inherit it.
+POLITENESS_WAIT: ContextVar[Callable[[float], None] | None] = ContextVar(
+    "politeness_wait", default=None
+)
 
 
 class Spacing(Protocol):
@@ -17,8 +25,8 @@ class Spacing(Protocol):
 
     spacing: float
 
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
+    async def reserve(self, url: str) -> float:
+        """Reserve the next turn of the URL's host; returns the seconds until it."""
         ...
 
 
@@ -31,18 +39,17 @@ class HostSpacing:
         self._clock = clock
         self._next: dict[str, float] = {}
 
-    async def wait(self, url: str) -> None:
-        """Sleep until this request to the URL's host may start."""
+    async def reserve(self, url: str) -> float:
+        """Reserve the next turn of the URL's host; returns the seconds until it."""
         if self.spacing <= 0:
-            return
+            return 0.0
         key = origin_of(url)
         now = self._clock()
         start = max(now, self._next.get(key, now))
-        # Reserve the slot before sleeping, so waiters queue in order instead of racing.
+        # Reserved before anyone sleeps, so waiters queue in order instead of racing.
         self._next[key] = start + self.spacing
         self._forget_idle(now)
-        if start > now:
-            await asyncio.sleep(start - now)
+        return start - now
 
     def _forget_idle(self, now: float) -> None:
         # Hosts whose last slot has passed need no entry: keeps the map as small as the
@@ -82,5 +89,10 @@ class PoliteFetcher:
 
     async def fetch(self, request: FetchRequest) -> Page:
         """Wait for the host's turn, then fetch through the wrapped fetcher."""
-        await self.spacing.wait(request.url)
+        delay = await self.spacing.reserve(request.url)
+        if delay > 0:
+            heard = POLITENESS_WAIT.get()
+            if heard is not None:
+                heard(delay)
+            await asyncio.sleep(delay)
         return await self.inner.fetch(request)
