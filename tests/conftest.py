@@ -168,6 +168,25 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture
+def state_database(database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Every `monitor` command of the test (and `open_state`) on each database: SQLite in
+    the state folder, then a fresh PostgreSQL database through MONITOR_DATABASE_URL.
+
+    A module runs wholly on both with `pytestmark = pytest.mark.usefixtures("state_database")`.
+    """
+    if database_url is None:
+        monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("MONITOR_DATABASE_URL", database_url)
+    return database_url
+
+
+def open_state(state: Path) -> Store:
+    """The store the test's commands used: the state folder's, or MONITOR_DATABASE_URL's."""
+    return Store.open(state, os.environ.get("MONITOR_DATABASE_URL"))
+
+
+@pytest.fixture
 def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
     """A fresh state database, on SQLite and on PostgreSQL."""
     opened = Store.open(tmp_path / "state", database_url)

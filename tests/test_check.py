@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
+from conftest import LoopbackServer, check_json, open_state, run_cli, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.state.store import Store
+pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 
@@ -39,7 +39,7 @@ def test_first_check_records_a_silent_baseline(statement, tmp_path):
     assert [e["event"] for e in events] == ["baseline"]
     assert events[0]["url"] == url
     assert events[0]["title"] == TITLE
-    store = Store.open(tmp_path / "state")
+    store = open_state(tmp_path / "state")
     assert store.outbox() == []  # a baseline alerts nobody
     snap = store.snapshot(store.statements()[0].id)
     assert snap is not None and snap.version == 1
@@ -63,7 +63,7 @@ def test_noise_only_changes_report_nothing(statement, tmp_path):
     code, events = check_json(config, tmp_path / "state")
     assert code == 0
     assert events == []
-    store = Store.open(tmp_path / "state")
+    store = open_state(tmp_path / "state")
     assert store.statements()[0].version == 1
 
 
@@ -169,7 +169,7 @@ def test_outage_is_an_error_and_never_a_change(statement, tmp_path):
     server.page("/news/partnership", press_release(TITLE, PARTNERSHIP, Noise(views=1)))
     code, events = check_json(config, state)
     assert code == 0 and events == []
-    store = Store.open(state)
+    store = open_state(state)
     assert store.statements()[0].version == 1
     assert store.sources()[0].last_status == "ok"
 
@@ -185,7 +185,7 @@ def test_removed_statement_is_reported_once(statement, tmp_path):
     assert events[0]["title"] == TITLE
     code, events = check_json(config, state)
     assert events == []
-    assert Store.open(state).statements()[0].status == "removed"
+    assert open_state(state).statements()[0].status == "removed"
 
 
 def test_conditional_get_skips_unchanged_pages(http_server, tmp_path):
@@ -213,7 +213,7 @@ def test_ignore_patterns_and_selector_are_applied(http_server, tmp_path):
     http_server.page("/s", press_release(TITLE, [*PARTNERSHIP[:2], "Last updated: 27 Nov"]))
     code, events = check_json(config, tmp_path / "state")
     assert code == 0 and events == []
-    snap = Store.open(tmp_path / "state").snapshot(1)
+    snap = open_state(tmp_path / "state").snapshot(1)
     assert snap is not None and "Last updated" not in snap.text
     assert TITLE not in snap.text  # the selector keeps only the body
 
@@ -287,7 +287,7 @@ def test_malformed_and_truncated_html_still_yields_the_statement(http_server, tm
     config = write_config(tmp_path, page_source("corp", url))
     code, events = check_json(config, tmp_path / "state")
     assert code == 0 and [e["event"] for e in events] == ["baseline"]
-    snap = Store.open(tmp_path / "state").snapshot(1)
+    snap = open_state(tmp_path / "state").snapshot(1)
     assert snap is not None and "independent review board" in snap.text
 
 
@@ -359,7 +359,7 @@ def test_hostile_responses_are_errors_and_leave_the_state_intact(statement, tmp_
     assert code == 1
     assert [e["event"] for e in events] == ["error"]
     assert words in events[0]["error"]
-    store = Store.open(state)
+    store = open_state(state)
     assert store.statements()[0].version == 1
     server.page("/news/partnership", press_release(TITLE, PARTNERSHIP, Noise(views=3)))
     assert check_json(config, state) == (0, [])

@@ -7,11 +7,12 @@ import hmac
 import json
 from pathlib import Path
 
-from conftest import LoopbackServer, check_json, source_table, write_config
+import pytest
+from conftest import LoopbackServer, check_json, open_state, source_table, write_config
 from notify_support import Receiver
 from pages import PARTNERSHIP, press_release
 
-from monitor.state.store import Store
+pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 SECRET = "hook-secret-for-tests"
@@ -68,12 +69,12 @@ def test_alert_for_a_receiver_that_was_down_arrives_on_the_next_check(http_serve
     edit(http_server, "spring of 2027", "autumn of 2027")
     check(config, state)
     assert len(receiver.received) == 1  # refused with 503
-    (pending,) = Store.open(state).outbox(status="pending")
+    (pending,) = open_state(state).outbox(status="pending")
     assert "503" in (pending.last_error or "")
     check(config, state)  # nothing new on the page, but the pending alert goes now
     assert len(receiver.received) == 2
     assert receiver.delivery_ids()[0] == receiver.delivery_ids()[1]  # the same alert
-    assert Store.open(state).outbox(status="pending") == []
+    assert open_state(state).outbox(status="pending") == []
 
 
 def test_failing_source_alerts_once_after_a_streak_and_once_on_recovery(http_server, tmp_path):

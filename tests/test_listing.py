@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
+from conftest import LoopbackServer, check_json, open_state, run_cli, source_table, write_config
 from pages import PARTNERSHIP, Noise, newsroom_index, press_release, rss_feed
 
 from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
-from monitor.state.store import Store
+
+pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
 STATEMENTS = {
     "/news/2026/partnership": ("Example Corp and Sample Industries partner", PARTNERSHIP),
@@ -67,7 +68,7 @@ def test_index_first_check_is_a_silent_baseline_of_every_listed_statement(newsro
         ("baseline", server.url(path)) for path in sorted(STATEMENTS)
     ]
     assert server.hits("/news/old-story") == 0  # the sidebar's "popular" link is chrome
-    assert Store.open(state).outbox() == []
+    assert open_state(state).outbox() == []
 
 
 def test_new_statement_gives_exactly_one_new_event(newsroom):
@@ -142,7 +143,7 @@ def test_layout_change_with_no_links_is_one_error_and_no_removals(newsroom):
     assert code == 1
     assert [e["event"] for e in events] == ["error"]
     assert "no statement links" in events[0]["error"]
-    statuses = {s.status for s in Store.open(state).statements("newsroom")}
+    statuses = {s.status for s in open_state(state).statements("newsroom")}
     assert statuses == {"active"}
 
 
@@ -286,7 +287,7 @@ def test_link_to_a_page_that_names_a_tracked_statement_as_canonical_is_not_new(n
     serve_statement(server, "/news/2026/results/print", title, body, canonical="/news/2026/results")
     serve_newsroom(server, ["/news/2026/results/print", *STATEMENTS])
     assert check(config, state) == (0, [])
-    aliases = [s for s in Store.open(state).statements("newsroom") if s.status == "alias"]
+    aliases = [s for s in open_state(state).statements("newsroom") if s.status == "alias"]
     assert [s.url for s in aliases] == [server.url("/news/2026/results/print")]
     assert check(config, state) == (0, [])  # and it is not fetched again
 

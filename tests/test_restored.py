@@ -7,11 +7,14 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import LoopbackServer
 from pages import PARTNERSHIP, newsroom_index, press_release
 
 from monitor.cli.main import main
+
+pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
 TITLE = "Example Corp and Sample Industries partner"
 PATH = "/news/2026/partnership"
