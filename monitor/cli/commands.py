@@ -409,7 +409,11 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
             )
         return
     console = make_console()
-    console.print(f"{shown(statement.title or '')}\n{shown(statement.url)} · {statement.status}")
+    tracked_by = ", ".join(statement.sources)
+    console.print(
+        f"{shown(statement.title or '')}\n{shown(statement.url)} · {statement.status}"
+        + (f" · tracked by {tracked_by}" if tracked_by else "")
+    )
     table = TextTable(("version", "fetched", "title", "paragraphs", "similarity to previous"))
     previous: Snapshot | None = None
     for snap in snapshots:
@@ -486,7 +490,7 @@ def diff_command(
             report.render_diff_html(
                 title=new.title,
                 url=statement.url,
-                source=source,
+                source=", ".join(statement.sources) or source,
                 from_version=from_version,
                 to_version=to_version,
                 from_time=old.fetched_at,

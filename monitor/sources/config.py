@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -297,6 +299,44 @@ class Config(_Strict):
         if source.notify is not None:
             return list(source.notify)
         return list(self.notifiers)
+
+    @cached_property
+    def notifiers_by_source(self) -> dict[str, tuple[str, ...]]:
+        """Each source's notifiers (`notifiers_for`), by source name: an event of a statement
+        several sources track alerts the notifiers of all of them."""
+        return {source.name: tuple(self.notifiers_for(source)) for source in self.sources}
+
+    def statement_reader(self, names: Collection[str], url: str) -> Source | None:
+        """The source whose settings fetch and read the statement at `url`, whichever source
+        checks it: a `page` source of that very URL, else the first in the file of the
+        sources named (those tracking it); None when none of them is configured.
+
+        One statement has one timeline: two sources reading its page differently (another
+        `selector`, `ignore` or headers) would each find the other's version changed.
+        """
+        page = self._page_sources.get(url)
+        if page is not None:
+            return page
+        positions = self._positions
+        named = [positions[name] for name in names if name in positions]
+        return self.sources[min(named)] if named else None
+
+    @cached_property
+    def _page_sources(self) -> dict[str, Source]:
+        from monitor.sources.urls import canonical_url
+
+        pages: dict[str, Source] = {}
+        for source in self.sources:
+            if source.kind == "page":
+                try:
+                    pages.setdefault(canonical_url(source.url), source)
+                except ValueError:
+                    continue  # refused when checked; reads nothing meanwhile
+        return pages
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {source.name: index for index, source in enumerate(self.sources)}
 
 
 # ---------------------------------------------------------------------------------------------
