@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from functools import cached_property, partial
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
@@ -111,17 +111,18 @@ class KnownState:
     """
 
     sources: dict[str, SourceRecord]
-    statements: dict[str, list[StatementRecord]]
+    statements: dict[str, list[StatementRecord]]  # as each source sees them
+    by_url: dict[str, StatementRecord]  # every statement, whichever sources track it
 
     @classmethod
     def read(cls, store: Store, names: Collection[str]) -> KnownState:
-        """What the store holds of the sources named."""
-        return cls({r.name: r for r in store.sources(names)}, store.statements_by_source(names))
-
-    @cached_property
-    def by_url(self) -> dict[str, StatementRecord]:
-        """The statements of these sources by URL (a statement two of them track, once)."""
-        return {s.url: s for group in self.statements.values() for s in group}
+        """What the store holds of the sources named, and every statement (a source may
+        start tracking one that another tracks already)."""
+        return cls(
+            {r.name: r for r in store.sources(names)},
+            store.statements_by_source(names),
+            {s.url: s for s in store.statements()},
+        )
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,10 @@ class CheckContext:
 
     def tracked_elsewhere(self, urls: Collection[str]) -> dict[str, StatementRecord]:
         """The statements at these URLs that are tracked already (by other sources)."""
-        found: dict[str, StatementRecord] = {}
         if self.known is not None:
-            found = {url: self.known.by_url[url] for url in urls if url in self.known.by_url}
-        missing = [url for url in urls if url not in found]
-        if missing:
-            found.update(self.store.statements_at(missing))
-        return found
+            by_url = self.known.by_url
+            return {url: by_url[url] for url in urls if url in by_url}
+        return self.store.statements_at(urls) if urls else {}
 
     async def record(self, update: SourceUpdate) -> SourceUpdate:
         """Store one check (snapshots, events, alerts) in one transaction; returns it as
