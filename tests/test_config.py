@@ -158,5 +158,5 @@ def test_every_key_the_example_mentions_is_accepted(tmp_path):
     keys = re.findall(r"^# (\w+ = (?:\"[^\"]*\"|\S+))", defaults_part, re.MULTILINE)
     assert len(keys) >= 10
     path = write(tmp_path, "[defaults]\n" + "\n".join(keys) + "\n")
-    config = load_config(path, environ={})
+    config = load_config(path, environ={"PGPASSWORD": "the example's database password"})
     assert config.defaults.host_spacing == 0.5 and config.defaults.error_alert_after == 3

@@ -46,7 +46,8 @@ def _open(
     the outbox needs only the state) and the store, which is never created here."""
     config_file, state = locations(ctx, config_path, state_dir)
     given = config_path or (ctx.parent.params.get("config_path") if ctx.parent else None)
-    config = open_config(config_file) if given or config_file.exists() else None
+    # listing and requeueing alerts sends nothing: no secret is needed
+    config = open_config(config_file, secrets=False) if given or config_file.exists() else None
     return config, open_store(state, config, create=False)
 
 

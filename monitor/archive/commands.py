@@ -161,7 +161,7 @@ def extract_command(
     """Extract a stored version's page again with the current extractor; print its title
     and text (for instance to see what an extractor upgrade would change)."""
     config, store = _open(ctx, config_path, state_dir)
-    statement, source_name = find_statement(store, url)
+    statement, _source = find_statement(store, url)
     snapshot = store.snapshot(statement.id, version)
     if snapshot is None:
         fail(f"{statement.url} has no version {version} (versions 1 to {statement.version})")
@@ -175,7 +175,8 @@ def extract_command(
             "(archive off and keep_raw false)",
             EXIT_SOURCE_FAILED,
         )
-    source = next((s for s in config.sources if s.name == source_name), None)
+    # read as checks read it: with the settings of the source that reads it for all
+    source = config.statement_reader(statement.sources, statement.url)
     patterns = compile_ignore(source.ignore) if source else []
     try:
         article = extract_statement(

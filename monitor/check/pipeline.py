@@ -111,12 +111,18 @@ class KnownState:
     """
 
     sources: dict[str, SourceRecord]
-    statements: dict[str, list[StatementRecord]]
+    statements: dict[str, list[StatementRecord]]  # as each source sees them
+    by_url: dict[str, StatementRecord]  # every statement, whichever sources track it
 
     @classmethod
     def read(cls, store: Store, names: Collection[str]) -> KnownState:
-        """What the store holds of the sources named."""
-        return cls({r.name: r for r in store.sources(names)}, store.statements_by_source(names))
+        """What the store holds of the sources named, and every statement (a source may
+        start tracking one that another tracks already)."""
+        return cls(
+            {r.name: r for r in store.sources(names)},
+            store.statements_by_source(names),
+            {s.url: s for s in store.statements()},
+        )
 
 
 @dataclass(frozen=True)
@@ -144,12 +150,19 @@ class CheckContext:
             return self.known.statements.get(source, [])
         return self.store.statements(source)
 
-    async def record(self, update: SourceUpdate) -> None:
-        """Store one check (snapshots, events, alerts) in one transaction. Raises StoreError."""
+    def tracked_elsewhere(self, urls: Collection[str]) -> dict[str, StatementRecord]:
+        """The statements at these URLs that are tracked already (by other sources)."""
+        if self.known is not None:
+            by_url = self.known.by_url
+            return {url: by_url[url] for url in urls if url in by_url}
+        return self.store.statements_at(urls) if urls else {}
+
+    async def record(self, update: SourceUpdate) -> SourceUpdate:
+        """Store one check (snapshots, events, alerts) in one transaction; returns it as
+        recorded, without the events another check recorded first. Raises StoreError."""
         if self.recorder is not None:
-            await self.recorder.record(update)
-        else:
-            self.store.save_check(update)
+            return await self.recorder.record(update)
+        return self.store.save_check(update)
 
     def archiver(self) -> Archiver | None:
         """The run's evidence archive (None with `archive = "off"`)."""
@@ -330,7 +343,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
         update, record.consecutive_failures if record else 0, ctx.config.defaults.error_alert_after
     )
     try:
-        await ctx.record(update)
+        update = await ctx.record(update)
     except StateCorrupt:
         raise
     except StoreError as exc:
@@ -362,6 +375,7 @@ def source_update(
         kind=source.kind,
         checked_at=checked_at,
         notifiers=config.notifiers_for(source),
+        notifiers_of_sources=config.notifiers_by_source,
         **found,
     )
 
@@ -401,6 +415,10 @@ async def _check_page_source(source: Source, ctx: CheckContext) -> SourceUpdate:
     checked_at = utcnow()
     url = canonical_url(source.url)
     previous = next((s for s in ctx.statement_records(source.name) if s.url == url), None)
+    if previous is None:
+        # Another source may track this statement already: this check continues its
+        # timeline (an edit since is `changed`), it does not start a second one.
+        previous = ctx.tracked_elsewhere([url]).get(url)
     base = source_update(source, ctx.config, checked_at)
     try:
         update = await check_statement(source, url, previous, ctx)
@@ -426,11 +444,12 @@ async def check_statement(
     the stored snapshot is then left alone, so the next good fetch is compared with the last
     good one and an outage never shows as a change.
     """
-    page = await _fetch(source, url, previous, ctx)
+    reader = _reader(source, url, previous, ctx.config)
+    page = await _fetch(reader, url, previous, ctx)
     if page is None:  # the statement is gone (404/410)
         assert previous is not None
         return _removed(source, url, previous)
-    update = await _compare_page(source, url, page, previous, ctx, fallback_text)
+    update = await _compare_page(source, reader, url, page, previous, ctx, fallback_text)
     if previous is not None and previous.status == "removed" and previous.version:
         # It answers again after a 404/410: say so, with any edit made meanwhile.
         back = Event("restored", source.name, url, title=previous.title, version=previous.version)
@@ -438,15 +457,24 @@ async def check_statement(
     return update
 
 
+def _reader(source: Source, url: str, previous: StatementRecord | None, config: Config) -> Source:
+    """The source whose settings fetch and read a statement: the checking one, unless the
+    statement is shared (then the same one for every source: `Config.statement_reader`)."""
+    tracking = {source.name, *(previous.sources if previous is not None else ())}
+    return config.statement_reader(tracking, url) or source
+
+
 async def _compare_page(
     source: Source,
+    reader: Source,
     url: str,
     page: Page,
     previous: StatementRecord | None,
     ctx: CheckContext,
     fallback_text: str | None,
 ) -> StatementUpdate:
-    """The statement in a fetched page, compared with its last snapshot."""
+    """The statement in a fetched page, compared with its last snapshot; `reader` is the
+    source whose settings read it (see `_reader`), `source` the one checking."""
     reactivated = previous is not None and previous.status == "removed"
     if previous is not None and _same_bytes(page, previous):
         return Unchanged(url, reactivated=reactivated)
@@ -455,7 +483,7 @@ async def _compare_page(
         # Only the page around the statement changed: skip extraction.
         capture = await _capture(ctx, source, url, page, previous, None)
         return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
-    article, learned = await _extract(source, page, ctx, fallback_text)
+    article, learned = await _extract(reader, page, ctx, fallback_text)
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = ctx.store.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
@@ -554,14 +582,15 @@ async def _capture(
 
 
 async def _fetch(
-    source: Source, url: str, previous: StatementRecord | None, ctx: CheckContext
+    reader: Source, url: str, previous: StatementRecord | None, ctx: CheckContext
 ) -> Page | None:
-    """The page, or None when a known statement is gone; StatementError otherwise."""
+    """The page, requested with `reader`'s settings (see `_reader`), or None when a known
+    statement is gone; StatementError otherwise."""
     validators = None
     if previous is not None and previous.version and previous.status != "removed":
         validators = previous.validators
     try:
-        return await ctx.fetcher.fetch(fetch_request(source, ctx.config, url, validators))
+        return await ctx.fetcher.fetch(fetch_request(reader, ctx.config, url, validators))
     except HTTPStatusError as exc:
         if exc.status in GONE_STATUSES and previous is not None and previous.version:
             return None
@@ -669,6 +698,12 @@ async def _check_listing_source(
         fetched = Fetched(Validators(listing.page.etag, listing.page.last_modified), content_hash)
         update = replace(update, fetched=fetched)
     discovered = _record_new_links(listed, known, "baseline" if first_sight else "new")
+    # A newly listed statement that another source tracks (and has fetched) already is no
+    # new statement: this source starts tracking it (its `Discovered` links it) and checks
+    # it like the others, continuing its timeline.
+    for url, statement in ctx.tracked_elsewhere(list(discovered)).items():
+        if statement.version > 0:
+            known[url] = statement
     statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
     return replace(update, statements=[*discovered.values(), *statement_updates])
 

@@ -244,7 +244,7 @@ def sources(config_path: Path, state_dir: Path, output_format: str) -> None:
     """List the sources with their last check, status and last change."""
     from monitor.clock import iso_utc
 
-    config = open_config(config_path)
+    config = open_config(config_path, secrets=False)
     # Listing the sources of a file not checked yet is fine: no state is created for it.
     exists = chosen_database(state_dir, config).exists()
     store = open_store(state_dir, config) if exists else None
@@ -303,7 +303,7 @@ def read_config_option(func: Any) -> Any:
 def open_for_reading(state_dir: Path, config_path: Path | None) -> Store:
     """The state for a command that only reads it; its database is named by --database,
     MONITOR_DATABASE_URL or, when --config is given, that file's `[defaults] database`."""
-    config = open_config(config_path) if config_path is not None else None
+    config = open_config(config_path, secrets=False) if config_path is not None else None
     return open_store(state_dir, config, create=False)
 
 
@@ -312,7 +312,7 @@ def unknown_source(name: str, config_path: Path | None) -> str:
     from monitor.sources.config import did_you_mean
 
     if config_path is not None:
-        config = open_config(config_path)
+        config = open_config(config_path, secrets=False)
         names = [s.name for s in config.sources]
         if name not in names:
             return f"no source is named {name!r} in {config_path}{did_you_mean(name, names)}"
@@ -409,7 +409,11 @@ def history(config_path: Path | None, state_dir: Path, output_format: str, targe
             )
         return
     console = make_console()
-    console.print(f"{shown(statement.title or '')}\n{shown(statement.url)} · {statement.status}")
+    tracked_by = ", ".join(statement.sources)
+    console.print(
+        f"{shown(statement.title or '')}\n{shown(statement.url)} · {statement.status}"
+        + (f" · tracked by {tracked_by}" if tracked_by else "")
+    )
     table = TextTable(("version", "fetched", "title", "paragraphs", "similarity to previous"))
     previous: Snapshot | None = None
     for snap in snapshots:
@@ -486,7 +490,7 @@ def diff_command(
             report.render_diff_html(
                 title=new.title,
                 url=statement.url,
-                source=source,
+                source=", ".join(statement.sources) or source,
                 from_version=from_version,
                 to_version=to_version,
                 from_time=old.fetched_at,

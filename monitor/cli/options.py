@@ -129,23 +129,30 @@ def make_console() -> Console:
     return Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH, color_system=None)
 
 
-def open_config(path: Path) -> Config:
-    """The validated configuration, or exit 2 with the file, line and key named."""
+def open_config(path: Path, *, secrets: bool = True) -> Config:
+    """The validated configuration, or exit 2 with the file, line and key named.
+
+    `secrets=False` for a command that sends and fetches nothing (it reads the state): a
+    `${NAME}` whose variable is not set is then no reason to refuse the file. A command
+    that sends or fetches (`check`, `run`, `notify --test`) needs every one, and is
+    refused before it does anything.
+    """
     from monitor.sources.config import ConfigError, load_config
 
     try:
-        return load_config(path)
+        return load_config(path, require_env=secrets)
     except ConfigError as exc:
         fail(str(exc))
 
 
 def open_optional_config(ctx: click.Context, path: Path) -> Config | None:
-    """The configuration, or None when the default file is missing (the state suffices)."""
+    """The configuration, or None when the default file is missing (the state suffices);
+    for commands that only read the state and archive, so secrets are not needed."""
     source = ctx.get_parameter_source("config_path")
     explicit = source is not None and source.name != "DEFAULT"
     if not explicit and not path.exists():
         return None
-    return open_config(path)
+    return open_config(path, secrets=False)
 
 
 def chosen_database(state_dir: Path, config: Config | None = None) -> Database:

@@ -92,13 +92,16 @@ def plan_export(
         used.add(file_name)
         plan.sources[name] = f"sources/{file_name}"
     for statement in state.statements:
-        source = state.source_of(statement)
+        # one file per statement, linked to under each source tracking it
+        tracking = statement.sources or ("",)
         stem = f"{statement.id}-{slug(statement.title or statement.url)}".rstrip("-")
-        plan.statements[(source, statement.url)] = f"statements/{stem}.html"
+        for source in tracking:
+            plan.statements[(source, statement.url)] = f"statements/{stem}.html"
         for snap in store.snapshots(statement.id)[1:]:
             if since is None or snap.fetched_at >= since:
-                key = (source, statement.url, snap.version - 1, snap.version)
-                plan.diffs[key] = f"diffs/{statement.id}-v{snap.version - 1}-v{snap.version}.html"
+                path = f"diffs/{statement.id}-v{snap.version - 1}-v{snap.version}.html"
+                for source in tracking:
+                    plan.diffs[(source, statement.url, snap.version - 1, snap.version)] = path
     return plan
 
 

@@ -183,29 +183,26 @@ def shorten(text: str, limit: int) -> str:
 class StateView:
     """The state's sources and statements, read once for one page.
 
-    Pages need source names for statements (which store only the source id) and whether
-    an event's URL is a tracked statement (to link it), so both are read up front.
+    Pages need the sources of statements and whether an event's URL is a tracked statement
+    (to link it), so both are read up front. Each statement is here once, however many
+    sources track it: counts of statements never double.
     """
 
     store: Store
     sources: list[SourceRecord]
     statements: list[StatementRecord]
-    names: dict[int, str] = field(init=False)
     tracked: set[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.names = {record.id: record.name for record in self.sources}
-        self.tracked = {(self.source_of(s), s.url) for s in self.statements}
+        self.tracked = {(name, s.url) for s in self.statements for name in s.sources}
 
     @classmethod
     def read(cls, store: Store) -> StateView:
         return cls(store, store.sources(), store.statements())
 
     def source_of(self, statement: StatementRecord) -> str:
-        return self.names.get(statement.source_id, "")
-
-    def statements_of(self, source: str) -> list[StatementRecord]:
-        return [s for s in self.statements if self.source_of(s) == source]
+        """The source a statement is shown under (the first of those tracking it)."""
+        return statement.sources[0] if statement.sources else ""
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -249,7 +246,7 @@ def source_views(
 ) -> list[SourceView]:
     """Every configured source (in configuration order), then those only the state knows."""
     records = {record.name: record for record in state.sources}
-    counts = Counter(state.source_of(s) for s in state.statements)
+    counts = Counter(name for s in state.statements for name in s.sources)
     views: list[SourceView] = []
     configured = config.sources if config is not None else ()
     for source in configured:
@@ -673,7 +670,8 @@ def source_page(
     view = next((s for s in views if s.name == name), None)
     if view is None:
         raise not_found(f"There is no source named “{name}” in the configuration or the state.")
-    statements = sorted(state.statements_of(name), key=_by_latest_activity, reverse=True)
+    # as this source sees them (a statement its listing says moved is "moved" here)
+    statements = sorted(store.statements(name), key=_by_latest_activity, reverse=True)
     events = store.events(source=name, since=since, limit=RECENT_CHANGES)
     return Page(
         "ui_source.html",
@@ -743,9 +741,10 @@ def statement_page_for(
     """
     state = state or StateView.read(store)
     url = statement.url
-    edits = store.events(source=source, url=url, kinds=["changed"], limit=len(snapshots) + 1)
+    # whichever source's check recorded them: one statement, one timeline
+    edits = store.events(url=url, kinds=["changed"], limit=len(snapshots) + 1)
     changed = {e.version: e.event for e in edits if e.version}
-    events = store.events(source=source, url=url, limit=STATEMENT_EVENTS)
+    events = store.events(url=url, limit=STATEMENT_EVENTS)
     versions = _version_views(statement, source, snapshots, changed, links, now)
     latest = snapshots[-1] if snapshots else None
     return Page(
@@ -756,6 +755,8 @@ def statement_page_for(
             "statement": statement_view(statement, source, links, now),
             "source": source,
             "source_link": links.source(source),
+            # every source tracking it (their checks share its timeline)
+            "tracked_by": [(links.source(name), name) for name in statement.sources or (source,)],
             "raw_url": statement.url,
             "versions": list(reversed(versions)),
             "version_numbers": [s.version for s in snapshots],

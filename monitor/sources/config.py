@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -298,6 +300,44 @@ class Config(_Strict):
             return list(source.notify)
         return list(self.notifiers)
 
+    @cached_property
+    def notifiers_by_source(self) -> dict[str, tuple[str, ...]]:
+        """Each source's notifiers (`notifiers_for`), by source name: an event of a statement
+        several sources track alerts the notifiers of all of them."""
+        return {source.name: tuple(self.notifiers_for(source)) for source in self.sources}
+
+    def statement_reader(self, names: Collection[str], url: str) -> Source | None:
+        """The source whose settings fetch and read the statement at `url`, whichever source
+        checks it: a `page` source of that very URL, else the first in the file of the
+        sources named (those tracking it); None when none of them is configured.
+
+        One statement has one timeline: two sources reading its page differently (another
+        `selector`, `ignore` or headers) would each find the other's version changed.
+        """
+        page = self._page_sources.get(url)
+        if page is not None:
+            return page
+        positions = self._positions
+        named = [positions[name] for name in names if name in positions]
+        return self.sources[min(named)] if named else None
+
+    @cached_property
+    def _page_sources(self) -> dict[str, Source]:
+        from monitor.sources.urls import canonical_url
+
+        pages: dict[str, Source] = {}
+        for source in self.sources:
+            if source.kind == "page":
+                try:
+                    pages.setdefault(canonical_url(source.url), source)
+                except ValueError:
+                    continue  # refused when checked; reads nothing meanwhile
+        return pages
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {source.name: index for index, source in enumerate(self.sources)}
+
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -332,8 +372,15 @@ MAX_LISTED_PROBLEMS = 50
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
-    """Read and validate a configuration file; raises ConfigError with file, line and key."""
+def load_config(
+    path: str | Path, environ: dict[str, str] | None = None, *, require_env: bool = True
+) -> Config:
+    """Read and validate a configuration file; raises ConfigError with file, line and key.
+
+    `require_env=False` is for commands that use no secret (`report`, `history`, ...): a
+    `${NAME}` whose variable is not set then stays as written instead of refusing the
+    file, as long as the value it is in can be validated without it (see parse_config).
+    """
     path = Path(path)
     env = os.environ if environ is None else environ
     try:
@@ -344,11 +391,24 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    return parse_config(raw_text, path, env)
+    return parse_config(raw_text, path, env, require_env=require_env)
 
 
-def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, str]) -> Config:
-    """Validate the text of a configuration file (see load_config)."""
+def parse_config(
+    raw_text: str,
+    path: Path,
+    env: os._Environ[str] | dict[str, str],
+    *,
+    require_env: bool = True,
+) -> Config:
+    """Validate the text of a configuration file (see load_config).
+
+    Every `${NAME}` is filled in from `env` first, then the whole file is validated once,
+    whatever the command. A variable that is not set keeps its `${NAME}`; a value holding
+    one cannot be judged, so the problems found in it are that variable's. An unset
+    variable is a problem (file, line, key) when `require_env`, else only where the value
+    holding it cannot be validated without it (a webhook `url = "${HOOK_URL}"`).
+    """
     try:
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
@@ -361,15 +421,23 @@ def parse_config(raw_text: str, path: Path, env: os._Environ[str] | dict[str, st
             f"{path}:{line}: nested too deeply: arrays or tables more than "
             f"{MAX_NESTING} levels deep (no setting needs more than a few)"
         )
+    unset: list[_Problem] = []
+    data = _interpolate(data, env, (), unset)
+    problems: list[_Problem] = []
     try:
-        data = _interpolate(data, env, ())
         config = Config.model_validate({**data, "path": path})
         _cross_check(config)
     except _KeyProblem as problem:
         problems = [_Problem(problem.loc, problem.message)]
-        raise ConfigError(_describe(path, raw_text, problems, _source_names(data))) from None
     except ValidationError as exc:
-        raise ConfigError(_describe(path, raw_text, _problems(exc), _source_names(data))) from None
+        problems = _problems(exc)
+    unjudged = [p for p in problems if any(_within(p.loc, u.loc) for u in unset)]
+    problems = [p for p in problems if p not in unjudged]
+    if not require_env:
+        unset = [u for u in unset if any(_within(p.loc, u.loc) for p in unjudged)]
+    if unset or problems:
+        described = _describe(path, raw_text, [*unset, *problems], _source_names(data))
+        raise ConfigError(described) from None
     # Said once per process for each source: a reload (SIGHUP) names only new ones.
     warned = _warned.setdefault(str(path), set())
     unverified = [s.name for s in config.sources if not config.verify_of(s)]
@@ -498,31 +566,40 @@ def _cross_check(config: Config) -> None:
                 )
 
 
-def _interpolate(value: Any, env: Any, loc: tuple[str | int, ...]) -> Any:
-    """Replace ${NAME} in every string with the environment variable NAME.
+def _interpolate(value: Any, env: Any, loc: tuple[str | int, ...], unset: list[_Problem]) -> Any:
+    """Replace ${NAME} in every string with the environment variable NAME; a variable that
+    is not set keeps its ${NAME} and is listed in `unset` (with where it is written).
 
-    But a source's `url`: it keeps its `${NAME}` (checked to be set), so the URL stored and
-    shown everywhere is the template; the fetch resolves it (monitor.sources.urls.UrlSecrets).
+    A source's `url` and the `database` keep their `${NAME}` even when it is set: the URL
+    stored and shown everywhere is the template, and the fetch (monitor.sources.urls
+    .UrlSecrets) or the connection (monitor.state.database) resolves it where it is used.
     """
-    if isinstance(value, str) and len(loc) == 3 and loc[0] == "sources" and loc[2] == "url":
-        for name in _ENV_REF.findall(value):
-            if name not in env:
-                raise _KeyProblem(loc, f"environment variable {name} is not set")
-        return value
     if isinstance(value, str):
-
-        def lookup(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                raise _KeyProblem(loc, f"environment variable {name} is not set")
-            return str(env[name])
-
-        return _ENV_REF.sub(lookup, value)
+        names = _ENV_REF.findall(value)
+        unset.extend(
+            _Problem(loc, f"environment variable {name} is not set")
+            for name in dict.fromkeys(names)
+            if name not in env
+        )
+        if not names or _kept_as_written(loc):
+            return value
+        return _ENV_REF.sub(lambda m: str(env.get(m.group(1), m.group(0))), value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, (*loc, k)) for k, v in value.items()}
+        return {k: _interpolate(v, env, (*loc, k), unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env, (*loc, i)) for i, v in enumerate(value)]
+        return [_interpolate(v, env, (*loc, i), unset) for i, v in enumerate(value)]
     return value
+
+
+def _kept_as_written(loc: tuple[str | int, ...]) -> bool:
+    """Values whose `${NAME}` is resolved where they are used, not here (see _interpolate)."""
+    source_url = len(loc) == 3 and loc[0] == "sources" and loc[2] == "url"
+    return source_url or loc == ("defaults", "database")
+
+
+def _within(loc: tuple[str | int, ...], outer: tuple[str | int, ...]) -> bool:
+    """Whether `loc` is the key at `outer` or inside it."""
+    return loc[: len(outer)] == outer
 
 
 def _problems(exc: ValidationError) -> list[_Problem]:
@@ -650,11 +727,12 @@ class _LineIndex:
         if not loc:
             return None
         header = self._table_start(loc)
-        key = next((part for part in reversed(loc) if isinstance(part, str)), None)
-        if key is not None:
-            number = self.keys.get(header, {}).get(key)
-            if number is not None:
-                return number + 1
+        keys = self.keys.get(header, {})
+        # the innermost key with a line of its own: `headers = { Authorization = … }` is
+        # found on the line of `headers`
+        for key in reversed(loc):
+            if isinstance(key, str) and key in keys:
+                return keys[key] + 1
         return header + 1 if header is not None else None
 
     def _table_start(self, loc: tuple[str | int, ...]) -> int | None:

@@ -27,20 +27,21 @@ class Recorder:
         self.store = store
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self._waiting: list[tuple[SourceUpdate, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[SourceUpdate, asyncio.Future[SourceUpdate]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writing = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def record(self, update: SourceUpdate) -> None:
-        """Write one check; returns once it is committed. Raises StoreError."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def record(self, update: SourceUpdate) -> SourceUpdate:
+        """Write one check; returns it as recorded (`Store.save_checks`) once it is
+        committed. Raises StoreError."""
+        future: asyncio.Future[SourceUpdate] = asyncio.get_running_loop().create_future()
         self._waiting.append((update, future))
         if len(self._waiting) >= self.max_batch:
             self.flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.max_delay, self.flush)
-        await future
+        return await future
 
     def flush(self) -> None:
         """Start writing everything waiting now."""
@@ -54,37 +55,43 @@ class Recorder:
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._tasks.discard)
 
-    async def _write(self, batch: list[tuple[SourceUpdate, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[tuple[SourceUpdate, asyncio.Future[SourceUpdate]]]) -> None:
         async with self._writing:
             try:
-                await asyncio.to_thread(self.store.save_checks, [update for update, _ in batch])
+                recorded = await asyncio.to_thread(
+                    self.store.save_checks, [update for update, _ in batch]
+                )
             except Exception:  # every waiting check must hear back, whatever went wrong
                 # One bad check must not sink the others: write them one by one.
                 await asyncio.to_thread(self._write_singly, batch)
                 return
-        for _, future in batch:
+        for (_, future), written in zip(batch, recorded, strict=True):
             if not future.done():
-                future.set_result(None)
+                future.set_result(written)
 
-    def _write_singly(self, batch: list[tuple[SourceUpdate, asyncio.Future[None]]]) -> None:
+    def _write_singly(self, batch: list[tuple[SourceUpdate, asyncio.Future[SourceUpdate]]]) -> None:
         # In the writing thread: the futures are settled on their loop.
         for update, future in batch:
             if future.done():
                 continue
             try:
-                self.store.save_check(update)
+                written = self.store.save_check(update)
             except Exception as exc:
                 log.error("%s: could not record the check: %s", update.name, exc)
                 error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-                future.get_loop().call_soon_threadsafe(_settle, future, error)
+                future.get_loop().call_soon_threadsafe(_settle, future, None, error)
             else:
-                future.get_loop().call_soon_threadsafe(_settle, future, None)
+                future.get_loop().call_soon_threadsafe(_settle, future, written, None)
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+def _settle(
+    future: asyncio.Future[SourceUpdate],
+    written: SourceUpdate | None,
+    error: BaseException | None,
+) -> None:
     if future.done():  # its check was cancelled meanwhile
         return
-    if error is None:
-        future.set_result(None)
-    else:
+    if error is not None:
         future.set_exception(error)
+    elif written is not None:
+        future.set_result(written)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from monitor.events import Event
@@ -52,15 +52,18 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class StatementRecord:
-    """A tracked statement and the validators of its last fetch."""
+    """A tracked statement (one per canonical URL) and the validators of its last fetch.
+
+    Several sources may track one statement; `sources` names them all. Read for one source
+    (`Store.statements(source)`), the record also carries what that source's listing says of
+    it: `status` is then `moved` or `alias` when that listing says so (the statement's own
+    status is pending, active or removed), and `discovered_as`, `summary` and
+    `listed_published` are that listing's.
+    """
 
     id: int
-    source_id: int
     url: str
     status: str
-    discovered_as: str
-    summary: str | None
-    listed_published: dt.date | None
     title: str | None
     first_seen_at: dt.datetime
     last_checked_at: dt.datetime | None
@@ -71,6 +74,10 @@ class StatementRecord:
     content_hash: str | None
     container: str | None = None
     container_digest: str | None = None
+    sources: tuple[str, ...] = ()  # the names of the sources tracking it, sorted
+    discovered_as: str = "baseline"
+    summary: str | None = None
+    listed_published: dt.date | None = None
 
     @property
     def validators(self) -> Validators:
@@ -133,7 +140,7 @@ def _ref(
 class ArchivedFetch:
     """An archived fetch of a statement: a version's, or (archive = "all") a capture's."""
 
-    source: str
+    sources: tuple[str, ...]  # the sources tracking the statement
     url: str  # the statement's canonical URL
     statement_id: int
     version: int
@@ -250,7 +257,11 @@ class Removed:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """The statement is known under another URL now (`moved`) or is another's alias."""
+    """The source's listing now links the statement's text under another URL (`moved`), or
+    its link leads to a statement it tracks under another URL (`alias`).
+
+    Said of the source's link only: another source tracking the statement goes on with it.
+    """
 
     url: str
     status: Literal["moved", "alias"]
@@ -260,7 +271,8 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class Discovered:
-    """A listing names a statement not fetched yet (announced as `baseline` or `new`)."""
+    """A listing names a statement the source does not track yet (announced as `baseline`
+    or `new` when first fetched; one another source tracks already is only linked)."""
 
     url: str
     announce_as: Literal["baseline", "new"]
@@ -295,7 +307,10 @@ class SourceUpdate:
     statements: Sequence[StatementUpdate] = ()
     events: Sequence[Event] = ()  # source-level events (errors of the listing itself)
     fetched: Fetched | None = None  # the source's own page (an index or feed)
-    notifiers: Sequence[str] = ()  # who gets an alert for each alerting event
+    notifiers: Sequence[str] = ()  # who gets an alert for each alerting event of the source
+    # The notifiers of every configured source: an alerting event of a statement goes to
+    # those of all the sources tracking it, once each (see `Store.save_check`).
+    notifiers_of_sources: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

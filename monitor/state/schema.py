@@ -49,18 +49,15 @@ sources_table = sa.Table(
     sa.Column("content_hash", sa.String(64)),
 )
 
+# One row per statement, that is per canonical URL, whichever sources track it: an edit is
+# one new version, one event and one alert per notifier, never one per source.
 statements_table = sa.Table(
     "statements",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
-    # pending (listed, not fetched yet) | active | removed (404/410) | moved | alias
+    sa.Column("url", sa.Text, nullable=False),  # canonical; unique (ix_statements_url)
+    # what the page says: pending (listed, not fetched yet) | active | removed (404/410)
     sa.Column("status", sa.String(16), nullable=False, default="active"),
-    # how a statement found on a listing is announced when first fetched: baseline | new
-    sa.Column("discovered_as", sa.String(16), nullable=False, default="baseline"),
-    sa.Column("summary", sa.Text),  # a feed item's own text, used when its page yields none
-    sa.Column("listed_published", sa.Date),  # the date the listing gave
     sa.Column("title", sa.Text),
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("last_checked_at", UTCDateTime),
@@ -73,7 +70,21 @@ statements_table = sa.Table(
     # last snapshot was taken (see monitor/container.py)
     sa.Column("container", sa.Text),
     sa.Column("container_digest", sa.String(64)),
-    sa.UniqueConstraint("source_id", "url"),
+)
+
+# Which sources track which statements, with what each source's own listing says of it.
+source_statements_table = sa.Table(
+    "source_statements",
+    metadata,
+    sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True),
+    # tracked | moved (this listing now links the statement's text under another URL) |
+    # alias (this listing's link leads to a statement it tracks under another URL)
+    sa.Column("status", sa.String(16), nullable=False, default="tracked"),
+    # how this source announces the statement when it is first fetched: baseline | new
+    sa.Column("discovered_as", sa.String(16), nullable=False, default="baseline"),
+    sa.Column("summary", sa.Text),  # a feed item's own text, used when its page yields none
+    sa.Column("listed_published", sa.Date),  # the date the listing gave
 )
 
 snapshots_table = sa.Table(
@@ -122,6 +133,7 @@ events_table = sa.Table(
     "events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    # the source whose check recorded it (of a shared statement: the first to see it)
     sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
     sa.Column("statement_id", sa.ForeignKey("statements.id", ondelete="SET NULL")),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -189,4 +201,5 @@ host_slots_table = sa.Table(
 sa.Index("ix_snapshots_statement", snapshots_table.c.statement_id, snapshots_table.c.version)
 sa.Index("ix_events_at", events_table.c.at)
 sa.Index("ix_alerts_due", alerts_table.c.status, alerts_table.c.next_attempt_at)
-sa.Index("ix_statements_url", statements_table.c.url)
+sa.Index("ix_statements_url", statements_table.c.url, unique=True)
+sa.Index("ix_source_statements_statement", source_statements_table.c.statement_id)

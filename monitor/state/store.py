@@ -4,6 +4,12 @@ The schema (`schema.py`) is plain, portable SQL, and the same code runs on Postg
 Everything one check writes goes through `Store.save_check`, in one transaction: a crash
 never leaves half a version, and an alert row exists only together with the snapshot and
 event that caused it. Records in and out are the typed dataclasses of `records.py`.
+
+A statement is one row per canonical URL, shared by every source tracking it (the
+`source_statements` links). Whichever source's check records a new version, a removal or a
+return first names it in the event; a check that saw the same is told so (`save_checks`
+returns what was recorded) and adds nothing. The event alerts the notifiers of every
+source tracking the statement, once each.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import uuid
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +63,7 @@ from monitor.state.schema import (
     events_table,
     metadata,
     snapshots_table,
+    source_statements_table,
     sources_table,
     statements_table,
 )
@@ -64,6 +72,11 @@ if TYPE_CHECKING:
     from monitor.archive.model import ArchiveRef
 
 log = logging.getLogger(__name__)
+
+# What a source's listing may say of a statement, over what its page says (records.py).
+LISTING_STATUSES = frozenset({"moved", "alias"})
+# Values in one SQL `IN (...)`: well below every database's limit on parameters.
+_IN_LIMIT = 500
 
 __all__ = ["DB_FILENAME", "Store", "StoreError", "StateCorrupt", "error_text"]
 
@@ -305,68 +318,76 @@ class Store:
         return SourceRecord(**row._mapping) if row else None
 
     def statements(self, source: str | None = None) -> list[StatementRecord]:
-        query = sa.select(statements_table).order_by(statements_table.c.id)
+        """Every statement (one per URL), or those one source tracks, as it sees them."""
         if source is not None:
-            query = query.join(sources_table).where(sources_table.c.name == source)
+            return self.statements_by_source([source]).get(source, [])
         with self.engine.connect() as conn:
-            return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+            sources = _linked_sources(conn)
+            rows = conn.execute(sa.select(statements_table).order_by(statements_table.c.id))
+            return [_statement_record(row, sources) for row in rows]
 
     def statements_by_source(
         self, names: Collection[str] | None = None
     ) -> dict[str, list[StatementRecord]]:
-        """Tracked statements grouped by the name of their source (one query); only those of
-        the sources in `names`, when given."""
-        query = (
-            sa.select(statements_table, sources_table.c.name.label("source_name"))
-            .join(sources_table)
-            .order_by(statements_table.c.id)
-        )
+        """Tracked statements grouped by the name of each source tracking them, as that
+        source sees them (two queries); only those of the sources in `names`, when given.
+
+        A statement two sources track is in both lists: the same statement (same id).
+        """
+        query = _listed_query().order_by(statements_table.c.id)
+        if names is not None and len(names) <= _IN_LIMIT:
+            query = query.where(sources_table.c.name.in_(list(names)))
         grouped: dict[str, list[StatementRecord]] = {}
         with self.engine.connect() as conn:
+            sources = _linked_sources(conn)
             for row in conn.execute(query):
                 if names is not None and row.source_name not in names:
                     continue
-                values = dict(row._mapping)
-                grouped.setdefault(values.pop("source_name"), []).append(StatementRecord(**values))
+                grouped.setdefault(row.source_name, []).append(
+                    _statement_record(row, sources, listed=True)
+                )
         return grouped
 
     def statement(self, source: str, url: str) -> StatementRecord | None:
-        query = (
-            sa.select(statements_table)
-            .join(sources_table)
-            .where(sources_table.c.name == source, statements_table.c.url == url)
-        )
+        """The statement at `url` as `source` sees it (None when that source does not
+        track it)."""
+        query = _listed_query().where(sources_table.c.name == source, statements_table.c.url == url)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        return StatementRecord(**row._mapping) if row else None
+            return _statement_record(row, _linked_sources(conn, row.id)) if row else None
 
-    def statements_at(self, url: str) -> list[StatementRecord]:
-        """Every tracked statement at this (canonical) URL, whatever its source."""
-        query = sa.select(statements_table).where(statements_table.c.url == url)
+    def statements_at(self, urls: Collection[str]) -> dict[str, StatementRecord]:
+        """The tracked statements at these (canonical) URLs, whatever sources track them."""
+        found: dict[str, StatementRecord] = {}
+        wanted = list(dict.fromkeys(urls))
         with self.engine.connect() as conn:
-            return [StatementRecord(**row._mapping) for row in conn.execute(query)]
+            for start in range(0, len(wanted), _IN_LIMIT):
+                chunk = wanted[start : start + _IN_LIMIT]
+                rows = conn.execute(
+                    sa.select(statements_table).where(statements_table.c.url.in_(chunk))
+                ).all()
+                sources = _linked_sources(conn, *(row.id for row in rows)) if rows else {}
+                found.update((row.url, _statement_record(row, sources)) for row in rows)
+        return found
 
     def find_statement(
         self, url: str, source: str | None = None
     ) -> tuple[StatementRecord, str] | None:
-        """The statement tracked at `url` (as given, else canonicalised) and its source's name.
-
-        The same URL may be tracked by two sources: `source` picks one, else the one people
-        mean (active first, then the most versions, then the newest).
-        """
-        candidates = self.statements_at(url)
-        if not candidates:
+        """The statement tracked at `url` (as given, else canonicalised), and the source to
+        show it under: `source` when given (None when that source does not track it), else
+        the first of the sources tracking it, by name."""
+        found = self.statements_at([url]).get(url)
+        if found is None:
             try:
-                candidates = self.statements_at(canonical_url(url))
+                canonical = canonical_url(url)
             except ValueError:
-                candidates = []
-        names = {record.id: record.name for record in self.sources()}
-        if source:
-            candidates = [c for c in candidates if names.get(c.source_id) == source]
-        if not candidates:
+                return None
+            found = self.statements_at([canonical]).get(canonical)
+        if found is None:
             return None
-        chosen = max(candidates, key=lambda c: (c.status == "active", c.version, c.id))
-        return chosen, names.get(chosen.source_id, "")
+        if source:
+            return (found, source) if source in found.sources else None
+        return found, found.sources[0] if found.sources else ""
 
     def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
         """One version of a statement (the latest when `version` is None)."""
@@ -447,23 +468,27 @@ class Store:
                     (table.c.id if table is captures_table else sa.null()).label("capture_id"),
                     statements_table.c.url,
                     statements_table.c.version.label("latest"),
-                    sources_table.c.name.label("source"),
                 )
                 .join(statements_table, statements_table.c.id == table.c.statement_id)
-                .join(sources_table, sources_table.c.id == statements_table.c.source_id)
                 .where(table.c.archive_file.is_not(None))
                 .order_by(table.c.fetched_at, table.c.id)
             )
             if sources or urls:
+                tracked_by_sources = (
+                    sa.select(source_statements_table.c.statement_id)
+                    .join(sources_table, sources_table.c.id == source_statements_table.c.source_id)
+                    .where(sources_table.c.name.in_(list(sources)))
+                )
                 query = query.where(
                     sa.or_(
-                        sources_table.c.name.in_(list(sources)),
+                        statements_table.c.id.in_(tracked_by_sources),
                         statements_table.c.url.in_(list(urls)),
                     )
                 )
             if since is not None:
                 query = query.where(table.c.fetched_at >= since)
             with self.engine.connect() as conn:
+                names = _linked_sources(conn)
                 for row in conn.execute(query):
                     ref = _ref(
                         row.archive_file,
@@ -475,7 +500,7 @@ class Store:
                     assert ref is not None  # the query keeps archived rows only
                     found.append(
                         ArchivedFetch(
-                            source=row.source,
+                            sources=names.get(row.statement_id, ()),
                             url=row.url,
                             statement_id=row.statement_id,
                             version=row.version,
@@ -534,19 +559,25 @@ class Store:
 
     # -- writing one check -------------------------------------------------------------------
 
-    def save_check(self, update: SourceUpdate) -> None:
-        """Write everything one check of one source found, in one transaction."""
-        self.save_checks([update])
+    def save_check(self, update: SourceUpdate) -> SourceUpdate:
+        """Write everything one check of one source found, in one transaction; returns the
+        update as recorded (see `save_checks`)."""
+        return self.save_checks([update])[0]
 
-    def save_checks(self, updates: Sequence[SourceUpdate]) -> None:
-        """Write several checks in one transaction: all of them or none."""
+    def save_checks(self, updates: Sequence[SourceUpdate]) -> list[SourceUpdate]:
+        """Write several checks in one transaction: all of them or none.
+
+        Returns each update as recorded: a statement's events that another check recorded
+        first (the same new version, removal or return, seen by another run or by another
+        source tracking the statement) are dropped, so they are reported once.
+        """
         inserted: dict[tuple[Any, ...], int] = {}  # known only once the transaction commits
         rows = _RowUpdates()
         with self.write() as conn:
-            for update in updates:
-                self._write_check(conn, update, inserted, rows)
+            recorded = [self._write_check(conn, update, inserted, rows) for update in updates]
             rows.flush(conn)
         self._ids.update(inserted)
+        return recorded
 
     def _write_check(
         self,
@@ -554,12 +585,15 @@ class Store:
         update: SourceUpdate,
         inserted: dict[tuple[Any, ...], int],
         rows: _RowUpdates,
-    ) -> None:
+    ) -> SourceUpdate:
         source_id = self._upsert_source(conn, update, inserted, rows)
         for event in update.events:
             self._add_event(conn, source_id, None, event, update.notifiers)
-        changed = False
+        recorded: list[StatementUpdate] = []
         for item in update.statements:
+            known_id = self._row_id(conn, ("statement", item.url), inserted)
+            # Another source's check may have reported this very removal or return first.
+            news = known_id is None or self._still_news(conn, known_id, item, rows)
             statement_id = self._upsert_statement(
                 conn, source_id, item, update.checked_at, inserted, rows
             )
@@ -568,17 +602,111 @@ class Store:
             if isinstance(item, NewVersion):
                 rows.before_write(conn, statements_table, statement_id)
                 if not self._add_snapshot(conn, statement_id, item, update.checked_at):
-                    continue  # another run recorded this version first: no second alert
-                changed = changed or any(e.event != "baseline" for e in item.events)
+                    # Another run, or another source's check, recorded this version first:
+                    # its events stand, and this one's are news only as `_news_of_late`
+                    # says.
+                    news = self._news_of_late(conn, statement_id, item, update)
+                elif any(e.event != "baseline" for e in item.events):
+                    self._mark_changed(conn, statement_id, update.checked_at, rows)
+            if not news:
+                recorded.append(replace(item, events=()))
+                continue
+            recorded.append(item)
+            notifiers = update.notifiers
+            if any(event.alerts for event in item.events):
+                notifiers = self._audience(conn, statement_id, update)
             for event in item.events:
-                self._add_event(conn, source_id, statement_id, event, update.notifiers)
-        if changed:
-            rows.before_write(conn, sources_table, source_id)
-            conn.execute(
-                sa.update(sources_table)
-                .where(sources_table.c.id == source_id)
-                .values(last_change_at=update.checked_at)
+                self._add_event(conn, source_id, statement_id, event, notifiers)
+        return replace(update, statements=recorded)
+
+    def _still_news(
+        self, conn: Connection, statement_id: int, item: StatementUpdate, rows: _RowUpdates
+    ) -> bool:
+        """False when the removal or return `item` reports was recorded already.
+
+        Two sources tracking one statement may both see it answer 404 (or answer again)
+        before either check is recorded: the first one written reports it, once.
+        """
+        reactivated = isinstance(item, Unchanged | NoiseOnly) and item.reactivated
+        if not item.events or not (isinstance(item, Removed) or reactivated):
+            return True
+        rows.before_write(conn, statements_table, statement_id)
+        status = conn.execute(
+            sa.select(statements_table.c.status).where(statements_table.c.id == statement_id)
+        ).scalar_one()
+        return status == "removed" if reactivated else status != "removed"
+
+    def _audience(self, conn: Connection, statement_id: int, update: SourceUpdate) -> list[str]:
+        """Who hears of an event of a statement: the notifiers of every configured source
+        tracking it, each once (the recording source's first)."""
+        names = conn.execute(
+            sa.select(sources_table.c.name)
+            .join(
+                source_statements_table, source_statements_table.c.source_id == sources_table.c.id
             )
+            .where(source_statements_table.c.statement_id == statement_id)
+            .order_by(sources_table.c.name)
+        ).scalars()
+        audience = dict.fromkeys(update.notifiers)
+        for name in names:
+            audience.update(dict.fromkeys(update.notifiers_of_sources.get(name, ())))
+        return list(audience)
+
+    def _news_of_late(
+        self, conn: Connection, statement_id: int, item: NewVersion, update: SourceUpdate
+    ) -> bool:
+        """Whether the events of a version another check recorded first are still news.
+
+        The other check's events for that version stand, and are queued for this source's
+        notifiers they were not queued for (a source that began tracking the statement in
+        the same run was not linked yet when they were written): each notifier hears of
+        the version once. But when that version was recorded silently, as the baseline of
+        another source's first check, while this source announces it (`new`, `moved`), the
+        announcement is news: True, and its events are recorded.
+        """
+        if not any(event.alerts for event in item.events):
+            return False
+        notifiers = self._audience(conn, statement_id, update)
+        recorded = conn.execute(
+            sa.select(events_table.c.id, events_table.c.payload).where(
+                events_table.c.statement_id == statement_id,
+                events_table.c.version == item.base_version + 1,
+            )
+        ).all()
+        alerting = [event_id for event_id, payload in recorded if _stored_event(payload).alerts]
+        if not alerting:
+            return True
+        for event_id in alerting:
+            alerted = set(
+                conn.execute(
+                    sa.select(alerts_table.c.notifier).where(alerts_table.c.event_id == event_id)
+                ).scalars()
+            )
+            missing = [name for name in notifiers if name not in alerted]
+            if missing:
+                self._queue_alerts(conn, event_id, missing, update.checked_at)
+        return False
+
+    def _mark_changed(
+        self, conn: Connection, statement_id: int, at: dt.datetime, rows: _RowUpdates
+    ) -> None:
+        """A statement changed: so did every source tracking it (their `last_change_at`)."""
+        tracking = (
+            conn.execute(
+                sa.select(source_statements_table.c.source_id).where(
+                    source_statements_table.c.statement_id == statement_id
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for source_id in tracking:
+            rows.before_write(conn, sources_table, source_id)
+        conn.execute(
+            sa.update(sources_table)
+            .where(sources_table.c.id.in_(tracking))
+            .values(last_change_at=at)
+        )
 
     def _row_id(
         self, conn: Connection, key: tuple[Any, ...], inserted: dict[tuple[Any, ...], int]
@@ -594,10 +722,13 @@ class Store:
             if key[0] == "source":
                 rows = conn.execute(sa.select(sources_table.c.id, sources_table.c.name))
                 self._ids.update((("source", name), id_) for id_, name in rows)
-            else:
-                table = statements_table
-                rows = conn.execute(sa.select(table.c.id, table.c.source_id, table.c.url))
-                self._ids.update((("statement", r.source_id, r.url), r.id) for r in rows)
+            elif key[0] == "statement":
+                rows = conn.execute(sa.select(statements_table.c.id, statements_table.c.url))
+                self._ids.update((("statement", url), id_) for id_, url in rows)
+            else:  # "link": the value is the statement's id
+                links = source_statements_table
+                rows = conn.execute(sa.select(links.c.source_id, links.c.statement_id))
+                self._ids.update((("link", s, t), t) for s, t in rows)
             found = self._ids.get(key)
         return found
 
@@ -652,23 +783,53 @@ class Store:
         inserted: dict[tuple[Any, ...], int],
         rows: _RowUpdates,
     ) -> int:
+        """Write what `item` says of the statement at its URL (one row, whichever source
+        checked it) and link the statement to the source."""
         table = statements_table
-        key = ("statement", source_id, item.url)
+        key = ("statement", item.url)
         statement_id = self._row_id(conn, key, inserted)
         values = {"last_checked_at": checked_at, **_statement_values(item)}
         if statement_id is None:
-            row = dict(source_id=source_id, url=item.url, first_seen_at=checked_at, version=0)
-            new_id = _insert_new(conn, table, {**row, "status": "active", **values})
+            row = dict(url=item.url, first_seen_at=checked_at, version=0, status="pending")
+            new_id = _insert_new(conn, table, {**row, **_listed_title(item), **values})
             if new_id is not None:
                 inserted[key] = new_id
+                self._link(conn, source_id, new_id, item, inserted)
                 return new_id
             # Another process added it first: update the row it wrote.
             statement_id = conn.execute(
-                sa.select(table.c.id).where(table.c.source_id == source_id, table.c.url == item.url)
+                sa.select(table.c.id).where(table.c.url == item.url)
             ).scalar_one()
             inserted[key] = statement_id
         rows.add(conn, table, statement_id, values)
+        self._link(conn, source_id, statement_id, item, inserted)
         return statement_id
+
+    def _link(
+        self,
+        conn: Connection,
+        source_id: int,
+        statement_id: int,
+        item: StatementUpdate,
+        inserted: dict[tuple[Any, ...], int],
+    ) -> None:
+        """Record that the source tracks the statement, with what its listing says of it."""
+        links = source_statements_table
+        key = ("link", source_id, statement_id)
+        values = _link_values(item)
+        if self._row_id(conn, key, inserted) is None:
+            inserted[key] = statement_id
+            fresh = {"status": "tracked", "discovered_as": "baseline", **values}
+            row = dict(source_id=source_id, statement_id=statement_id, **fresh)
+            if _insert_new(conn, links, row, key=links.c.statement_id) is not None:
+                return
+            # another process linked them first: say what this check found
+        if values:
+            conn.execute(
+                sa.update(links)
+                .where(links.c.source_id == source_id, links.c.statement_id == statement_id)
+                .values(**values)
+            )
 
     def _add_snapshot(
         self, conn: Connection, statement_id: int, item: NewVersion, fetched_at: dt.datetime
@@ -957,8 +1118,11 @@ def _claimable(owner: str, now: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _insert_new(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
-    """Insert a row unless one with the same unique key exists; its id, or None when it did.
+def _insert_new(
+    conn: Connection, table: sa.Table, values: dict[str, Any], key: sa.Column[Any] | None = None
+) -> int | None:
+    """Insert a row unless one with the same unique key exists; its id (the `key` column's
+    value, for a table without `id`), or None when it did.
 
     The store remembers row ids, and another process on the same state (a `monitor check`
     beside the daemon, a second node) may add a source or statement first: INSERT … ON
@@ -972,7 +1136,8 @@ def _insert_new(conn: Connection, table: sa.Table, values: dict[str, Any]) -> in
         insert = postgresql.insert(table).on_conflict_do_nothing()
     else:  # other databases: a plain insert (a race is then a StoreError)
         insert = sa.insert(table)
-    row = conn.execute(insert.values(**values).returning(table.c.id)).first()
+    column = table.c.id if key is None else key
+    row = conn.execute(insert.values(**values).returning(column)).first()
     return None if row is None else int(row[0])
 
 
@@ -991,7 +1156,11 @@ def _container_values(container: Container | None) -> dict[str, Any]:
 
 
 def _statement_values(item: StatementUpdate) -> dict[str, Any]:
-    """The statement row's columns that this kind of update sets."""
+    """The statement row's columns that this kind of update sets: what its page showed.
+
+    What a listing says (discovered, moved, an alias) is the link's (`_link_values`): one
+    source's listing never changes the statement another source tracks.
+    """
     values: dict[str, Any] = {}
     match item:
         case Unchanged(fetched=fetched, reactivated=reactivated):
@@ -1008,21 +1177,79 @@ def _statement_values(item: StatementUpdate) -> dict[str, Any]:
             values["status"] = "active"
         case Removed():
             values["status"] = "removed"
-        case StatusChange(status=status, title=title):
-            values["status"] = status
-            if title is not None:
-                values["title"] = title
-        case Discovered():
-            values.update(
-                status="pending",
-                discovered_as=item.announce_as,
-                title=item.title,
-                summary=item.summary,
-                listed_published=item.listed_published,
-            )
-        case CheckFailed():
+        case StatusChange() | Discovered() | CheckFailed():
             pass
     return values
+
+
+def _listed_title(item: StatementUpdate) -> dict[str, Any]:
+    """A new statement's title as its listing gives it, until its page is fetched."""
+    if isinstance(item, Discovered | StatusChange) and item.title is not None:
+        return {"title": item.title}
+    return {}
+
+
+def _link_values(item: StatementUpdate) -> dict[str, Any]:
+    """The link's columns that this kind of update sets: what the source's listing says."""
+    match item:
+        case StatusChange(status=status):
+            return {"status": status}
+        case Discovered():
+            return {
+                "status": "tracked",
+                "discovered_as": item.announce_as,
+                "summary": item.summary,
+                "listed_published": item.listed_published,
+            }
+    return {}
+
+
+def _listed_query() -> sa.Select[Any]:
+    """Statements with one source's link (what its listing says) and that source's name."""
+    links = source_statements_table
+    return (
+        sa.select(
+            statements_table,
+            links.c.status.label("listing"),
+            links.c.discovered_as,
+            links.c.summary,
+            links.c.listed_published,
+            sources_table.c.name.label("source_name"),
+        )
+        .join(links, links.c.statement_id == statements_table.c.id)
+        .join(sources_table, sources_table.c.id == links.c.source_id)
+    )
+
+
+def _linked_sources(conn: Connection, *statement_ids: int) -> dict[int, tuple[str, ...]]:
+    """The names of the sources tracking each statement (of those given; all by default)."""
+    links = source_statements_table
+    query = sa.select(links.c.statement_id, sources_table.c.name).join(
+        sources_table, sources_table.c.id == links.c.source_id
+    )
+    if statement_ids:
+        query = query.where(links.c.statement_id.in_(list(statement_ids)))
+    names: dict[int, list[str]] = {}
+    for statement_id, name in conn.execute(query):
+        names.setdefault(statement_id, []).append(name)
+    return {statement_id: tuple(sorted(found)) for statement_id, found in names.items()}
+
+
+def _statement_record(
+    row: Any, sources: dict[int, tuple[str, ...]], *, listed: bool = False
+) -> StatementRecord:
+    """A statement row as a record; `listed`: the row carries one source's link too."""
+    values = {c.name: row._mapping[c.name] for c in statements_table.c}
+    values["sources"] = sources.get(values["id"], ())
+    if listed:
+        if row.listing in LISTING_STATUSES:
+            values["status"] = row.listing
+        values.update(
+            discovered_as=row.discovered_as,
+            summary=row.summary,
+            listed_published=row.listed_published,
+        )
+    return StatementRecord(**values)
 
 
 def _stored_event(payload: str) -> Event:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 # Every revision this program knows, oldest first (tests/test_migrations.py checks that this
 # matches the files in versions/).
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 # pg_advisory_xact_lock key: "statement-monitor migrations", any constant that is ours.
 _LOCK_KEY = 0x5D0_0001
@@ -35,12 +35,13 @@ def current_revision(conn: Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to `HEAD`, unless it is there already. Raises SchemaTooNew."""
+def upgrade(engine: Engine, target: str = HEAD) -> None:
+    """Bring the database to `HEAD` (or an older `target`, for tests of a migration),
+    unless it is there already. Raises SchemaTooNew."""
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()
-    if revision == HEAD:
+    if revision == target:
         return
     _check_known(revision)
     from alembic import command
@@ -48,14 +49,36 @@ def upgrade(engine: Engine) -> None:
 
     with engine.connect() as conn:
         conn.execution_options(write=True)  # SQLite: BEGIN IMMEDIATE takes the write lock
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            _check_known(current_revision(conn))  # another node may have migrated meanwhile
-            config = Config()
-            config.set_main_option("script_location", str(resources.files(__name__)))
-            config.attributes["connection"] = conn
-            command.upgrade(config, HEAD)
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds a table to change its constraints, and dropping the old table
+            # would run its ON DELETE actions (deleting every snapshot of the statements
+            # table): foreign keys are off while migrating, as SQLite's own procedure says,
+            # and checked before the commit. The pragma only works outside a transaction.
+            _foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                _check_known(current_revision(conn))  # another node may have migrated meanwhile
+                config = Config()
+                config.set_main_option("script_location", str(resources.files(__name__)))
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:  # never commit rows pointing nowhere
+                        raise RuntimeError(f"the migration broke references: {broken[:5]}")
+        finally:
+            if sqlite:
+                _foreign_keys(conn, on=True)
+
+
+def _foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Turn SQLite's foreign keys on or off for this connection (outside a transaction)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 def _check_known(revision: str | None) -> None:
