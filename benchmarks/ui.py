@@ -60,7 +60,7 @@ def _texts(size: int) -> tuple[str, str]:
 
 
 def _version(title: str, text: str) -> NewSnapshot:
-    return NewSnapshot(title, text, normalize(text), None, None, None, None, None, None)
+    return NewSnapshot(title=title, text=text, normalized=normalize(text))
 
 
 def build_state(state_dir: Path, size: int) -> tuple[Store, int]:

@@ -73,7 +73,7 @@ def test_read_only_state_folder_gives_a_clear_message(http_server, tmp_path):
 
 def test_a_failed_write_leaves_no_half_version(tmp_path):
     store = Store.open(tmp_path)
-    snap = NewSnapshot("T", "a", "a", None, None, None, None, "h1", b"<p>a</p>")
+    snap = NewSnapshot(title="T", text="a", normalized="a", content_hash="h1", raw=b"<p>a</p>")
     first = NewVersion(
         "http://x/",
         snap,
@@ -86,7 +86,7 @@ def test_a_failed_write_leaves_no_half_version(tmp_path):
     # event): the snapshot and statement updates must roll back with it.
     broken = NewVersion(
         "http://x/",
-        NewSnapshot("T", "b", "b", None, None, None, None, "h2", None),
+        NewSnapshot(title="T", text="b", normalized="b", content_hash="h2"),
         base_version=1,
         fetched=Fetched(Validators(), "h2"),
         events=[Event("changed", "s", "http://x/", version=2)],
@@ -116,7 +116,7 @@ def test_two_runs_that_saw_the_same_edit_record_it_once(tmp_path):
     store = Store.open(tmp_path)
 
     def check(text: str, base: int, kind: str) -> SourceUpdate:
-        snap = NewSnapshot("T", text, text, None, None, None, None, text, None)
+        snap = NewSnapshot(title="T", text=text, normalized=text, content_hash=text)
         item = NewVersion(
             "http://x/",
             snap,

@@ -145,17 +145,7 @@ class AsgiClient:
 
 def snapshot(title: str, text: str) -> NewSnapshot:
     """A version to store directly, for states the pipeline would not produce easily."""
-    return NewSnapshot(
-        title=title,
-        text=text,
-        normalized=normalize(text),
-        published=None,
-        final_url=None,
-        etag=None,
-        last_modified=None,
-        content_hash=None,
-        raw=None,
-    )
+    return NewSnapshot(title=title, text=text, normalized=normalize(text))
 
 
 def config_of(*sources: dict[str, str], public_url: str | None = None) -> Config:

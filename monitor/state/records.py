@@ -92,23 +92,31 @@ class StatementRecord:
         return None
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@dataclass(frozen=True, kw_only=True)
+class VersionContent:
+    """What every version of a statement holds: its text as extracted and as compared, and
+    what the fetch that found it returned. `Snapshot` (stored) and `NewSnapshot` (to store)
+    are its two forms."""
+
+    title: str
+    text: str  # as extracted, for display
+    normalized: str  # what comparisons use
+    published: dt.date | None = None
+    final_url: str | None = None
+    canonical_url: str | None = None  # the URL the page names as its own
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot(VersionContent):
     """One stored version of a statement."""
 
     statement_id: int
     version: int
     fetched_at: dt.datetime
-    title: str
-    text: str
-    normalized: str
     text_hash: str
-    published: dt.date | None = None
-    final_url: str | None = None
-    canonical_url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
     archive_file: str | None = None
     archive_offset: int | None = None
     archive_length: int | None = None
@@ -158,20 +166,11 @@ class Pruned:
     captures: int
 
 
-@dataclass(frozen=True)
-class NewSnapshot:
+@dataclass(frozen=True, kw_only=True)
+class NewSnapshot(VersionContent):
     """A version to store: the extracted statement plus what the fetch returned."""
 
-    title: str
-    text: str
-    normalized: str
-    published: dt.date | None
-    final_url: str | None
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    raw: bytes | None
-    canonical_url: str | None = None
+    raw: bytes | None = None  # the page as fetched, kept compressed to re-extract it
     archive: ArchiveRef | None = None  # written before the check is recorded
 
     @property
