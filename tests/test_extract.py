@@ -619,3 +619,24 @@ def test_offers_and_prompts_after_the_statement_are_not_part_of_it() -> None:
 
     # The statement's own sentence about newsletters stays: only the closing run goes.
     assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_body_sections_side_by_side_keep_their_order_around_a_quote_box() -> None:
+    # Sections of one class that are siblings already read as one body: not moved together,
+    # which put the quote box between them after the last section.
+    first = "Example Corp today named Jane Doe as its new chief executive officer. " * 2
+    quote = "The best thing about this company is the people who work here, every day. " * 2
+    second = "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2
+    third = "She takes over from John Roe, who retires after twenty years in the role. " * 2
+    page = (
+        "<html><head><title>New CEO</title></head><body><main><article><div>"
+        f"<section class='article__content'><p>{first}</p></section>"
+        f"<section class='article__content article__content--quote'><p>{quote}</p></section>"
+        f"<section class='article__content'><p>{second}</p></section>"
+        f"<section class='article__content'><p>{third}</p></section>"
+        "</div></article></main></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        p.strip() for p in (first, quote, second, third)
+    ]

@@ -646,14 +646,19 @@ def _join_split_bodies(tree: lxml.html.HtmlElement) -> None:
     the first chunk only. Later chunks are moved into the first one, in page order. Chunks
     must sit close together (a common ancestor at most three levels up), with no headline or
     other article between them, so that appended "next article" blocks are not swallowed.
+    Chunks that are siblings are left alone: extractors already read them as one body, and
+    moving them would put what stands between them (a quote box) out of order. Nor are
+    teaser cards joined, containers inside links to other articles.
     """
     groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
     for element in tree.iter("div", "section", "article", "main"):
         label = element.get("class") or ""
         if element.get("itemprop") == "articleBody" or _BODY_CONTAINER.search(label):
             groups.setdefault((element.tag, label), []).append(element)
-    for chunks in groups.values():
-        if len(chunks) > 1 and _are_chunks_of_one_body(chunks):
+    for group in groups.values():
+        chunks = [chunk for chunk in group if not any(True for _ in chunk.iterancestors("a"))]
+        siblings = all(chunk.getparent() is chunks[0].getparent() for chunk in chunks)
+        if len(chunks) > 1 and not siblings and _are_chunks_of_one_body(chunks):
             first = chunks[0]
             for chunk in chunks[1:]:
                 first.extend(list(chunk))
