@@ -640,3 +640,21 @@ def test_body_sections_side_by_side_keep_their_order_around_a_quote_box() -> Non
     assert paragraphs(extract_article(page).text) == [
         p.strip() for p in (first, quote, second, third)
     ]
+
+
+def test_embedded_posts_in_a_row_between_paragraphs_are_all_part_of_the_body() -> None:
+    first = "The state's new slogan drew a great deal of attention on social media on Monday. " * 2
+    second = "So many people were talking about the slogan that it became a top trend. " * 2
+    posts = ["It seems the other campaigns are just as bad as this one.", "on. it. dot. com."]
+    embeds = "".join(
+        '<div class="social-media-embed"><blockquote class="twitter-tweet">'
+        f'<p>{post}</p></blockquote><script src="https://platform.example/widgets.js"></script>'
+        "</div>"
+        for post in posts
+    )
+    page = (
+        "<html><head><title>Slogan</title></head><body><article><h1>Slogan</h1>"
+        f"<p>{first}</p>{embeds}<p>{second}</p></article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [first.strip(), *posts, second.strip()]

@@ -428,14 +428,25 @@ def _keep_quotes(tree: lxml.html.HtmlElement) -> None:
     so the <blockquote> that such a wrapper holds between two paragraphs of the statement
     (an embedded post is quoted in the page's HTML before a script dresses it up). A quote
     standing between paragraphs is part of what the statement says, so its wrapper's
-    names are removed before extraction.
+    names are removed before extraction. Quotes may follow one another (two embedded posts in
+    a row): the run of them is what stands between the paragraphs.
     """
+    units = []
     for quote in list(tree.iter("blockquote")):
         unit = quote
         while (parent := unit.getparent()) is not None and _only_child(parent, unit):
             unit = parent
-        if _is_paragraph(_neighbour(unit, before=True)) and _is_paragraph(
-            _neighbour(unit, before=False)
+        units.append(unit)
+
+    def beyond_quotes(unit: lxml.html.HtmlElement, before: bool) -> lxml.html.HtmlElement | None:
+        neighbour = _neighbour(unit, before=before)
+        while neighbour is not None and any(neighbour is other for other in units):
+            neighbour = _neighbour(neighbour, before=before)
+        return neighbour
+
+    for unit in units:
+        if _is_paragraph(beyond_quotes(unit, before=True)) and _is_paragraph(
+            beyond_quotes(unit, before=False)
         ):
             for element in unit.iter():
                 for name in ("class", "id"):
