@@ -658,3 +658,40 @@ def test_embedded_posts_in_a_row_between_paragraphs_are_all_part_of_the_body() -
     )
 
     assert paragraphs(extract_article(page).text) == [first.strip(), *posts, second.strip()]
+
+
+def test_credits_and_reporter_contacts_closing_a_story_are_not_part_of_it() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Reporters asked both companies about the cost; neither would comment on it. " * 2,
+    ]
+    credits = [
+        "___",
+        "Associated Press writers Jane Doe and John Roe contributed to this report.",
+        "(Reporting by Jane Doe; editing by John Roe.)",
+        "Write to Jane Doe at jane.doe@news.example",
+        "SOURCE: News agencies",
+        "jane.doe@news.example",
+        "twitter.com/janedoe",
+    ]
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        + "".join(f"<p>{p}</p>" for p in body + credits)
+        + "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_a_statements_own_contact_address_under_a_contact_label_stays() -> None:
+    body = "Example Corp today announced a research partnership with Sample Industries. " * 2
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{body}</p><p>Media contact</p><p>press@example.com</p></article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        body.strip(),
+        "Media contact",
+        "press@example.com",
+    ]

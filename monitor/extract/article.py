@@ -914,19 +914,69 @@ _MAX_NOTICE_CHARS = 300
 
 
 def _drop_closing_notices(blocks: list[_Block]) -> list[_Block]:
-    """`blocks` without the notices that close the page's text (see `_CLOSING_NOTICE`).
+    """`blocks` without the notices and credits that close the page's text.
 
-    Only a run of such notices at the very end is dropped, from the last block backwards,
-    so that a sentence of the statement that mentions a newsletter or a copyright stays.
+    Notices are offers and prompts (see `_CLOSING_NOTICE`), credits say who wrote the story
+    and how to reach them (see `_is_credit_line`). Only a run of them at the very end is
+    dropped, from the last block backwards, so that a sentence of the statement that
+    mentions a newsletter or a reporter stays.
     """
     end = len(blocks)
-    while end > 0 and _is_closing_notice(blocks[end - 1].text):
+    while end > 0 and (
+        _is_closing_notice(blocks[end - 1].text)
+        or _is_credit_line(blocks[end - 1], blocks[end - 2] if end > 1 else None)
+    ):
         end -= 1
     return blocks[:end] if end else blocks
 
 
 def _is_closing_notice(text: str) -> bool:
     return len(text) <= _MAX_NOTICE_CHARS and bool(_CLOSING_NOTICE.search(text))
+
+
+# The credits news stories close with: who reported and edited ("Reporting by …; editing by
+# …", "AP writers … contributed to this report", "SOURCE: Al Jazeera"), how to reach the
+# reporter ("Write to … at …", "Reach the reporters on Twitter at …", "Have a tip? … may be
+# reached at …"), and pointers to more coverage ("Follow AP's full coverage of … at …").
+_CREDIT_LINE = re.compile(
+    r"^[\W_]+$"  # the rule that sets credits apart ("___")
+    r"|^\W*(?:(?:additional |with )?(?:reporting|writing|editing)(?: and \w+)? by\b"
+    r"|sources?:\s*\S.{0,60}$"
+    r"|(?:write to|reach)\b.{0,100}?\bat\s"
+    r"|have a (?:news )?tip\b"
+    r"|follow (?:\w+['’]s )?(?:full |latest |live )?coverage\b)"
+    r"|\bcontributed (?:to )?(?:this|the) (?:report|story|article)\b"
+    r"|\b(?:may|can) be reached at\b",
+    re.IGNORECASE,
+)
+# A paragraph that is only an e-mail address or a social-media profile.
+_BARE_CONTACT = re.compile(
+    r"^(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|linkedin)\.com/[\w@./-]+)$",
+    re.IGNORECASE,
+)
+# What announces contact details that belong to the statement ("Media contact", "Press:").
+_CONTACT_LABEL = re.compile(r"contact|press|media|inquir|enquir|kontakt", re.IGNORECASE)
+
+
+def _is_credit_line(block: _Block, before: _Block | None) -> bool:
+    """Whether a block is a closing credit (`_CREDIT_LINE`) or a reporter's bare address.
+
+    A rule line ("___") counts too: agencies set their credits apart with one.
+
+    A bare address under a contact label ("Media contact" then "press@…") is the
+    statement's own contact, not a credit.
+    """
+    text = block.text
+    if len(text) > _MAX_NOTICE_CHARS:
+        return False
+    if _CREDIT_LINE.search(text):
+        return True
+    labelled = before is not None and (
+        before.kind == "head"
+        or (len(before.text) <= _MAX_LABEL_CHARS and bool(_CONTACT_LABEL.search(before.text)))
+    )
+    return bool(_BARE_CONTACT.match(text)) and not labelled
 
 
 # Labels that announce a link to another article.
