@@ -695,3 +695,20 @@ def test_a_statements_own_contact_address_under_a_contact_label_stays() -> None:
         "Media contact",
         "press@example.com",
     ]
+
+
+def test_the_headline_repeated_above_the_body_goes_when_the_title_names_the_site() -> None:
+    # "Headline - Site": a dash is not cut from the title when the site is not known, but
+    # the headline printed above the body is the title without that part.
+    body = [
+        "Example Corp today named Jane Doe as its new chief executive officer. " * 2,
+        "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2,
+    ]
+    page = (
+        "<html><head><title>Example Corp names a new chief executive - Example Weekly</title>"
+        "</head><body><article><p><b>Example Corp names a new chief executive</b></p>"
+        + "".join(f"<p>{p}</p>" for p in body)
+        + "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

@@ -1037,11 +1037,20 @@ def _heads_empty_section(blocks: list[_Block], teasers: set[int], index: int) ->
 
 
 def _drop_repeated_title(blocks: list[_Block], title: str) -> list[_Block]:
-    key = _words(title)
-    if not key:
+    """`blocks` without the headline repeated among the first three.
+
+    The title may still carry the site's name ("Headline - Site": a dash is not cut from a
+    title whose site is unknown), so the title without its first or last part counts too.
+    """
+    parts = _TITLE_SEPARATOR.split(title)[::2]
+    keys = {_words(title)}
+    if len(parts) > 1:
+        keys |= {_words(" ".join(parts[1:])), _words(" ".join(parts[:-1]))}
+    keys.discard("")
+    if not keys:
         return blocks
     for index, block in enumerate(blocks[:3]):
-        if _words(block.text) == key:
+        if _words(block.text) in keys:
             return blocks[:index] + blocks[index + 1 :]
     return blocks
 
