@@ -218,18 +218,39 @@ RULES: dict[str, tuple[str, Callable[..., object]]] = {
     "paragraphs from breaks": ("_paragraphs_from_breaks", lambda tree: None),
     "drop noise blocks": ("_drop_noise", lambda blocks, title: blocks),
     "drop repeated title": ("_drop_repeated_title", lambda blocks, title: blocks),
-    "drop closing notices": ("_drop_closing_notices", lambda blocks: blocks),
+    "drop bylines": ("drop_bylines", lambda paragraphs: list(paragraphs)),
+    "drop closing notices": ("_is_closing_notice", lambda text: False),
+    "drop closing credits": ("_is_credit_line", lambda block, before: False),
 }
 
 
 def site_of(page: Page) -> str:
-    """The site a page comes from: the host of its canonical or og:url address."""
+    """The site a page comes from, so that pages of one site never sit in different folds.
+
+    The host of its canonical or og:url address; failing that, the name it gives itself
+    (og:site_name); failing that, the host its absolute links and resources point to most.
+    (Before the fallbacks, a page without a canonical address was a site of its own, and two
+    pages of one site could be split over two folds: one trained the rules the other tested.)
+    """
     match = re.search(
         r"""(?:rel=["']canonical["'][^>]*href|property=["']og:url["'][^>]*content)=["']"""
         r"""https?://([^/"']+)""",
         page.html,
     )
-    return match.group(1).lower().removeprefix("www.") if match else page.id
+    if match:
+        return match.group(1).lower().removeprefix("www.")
+    named = re.search(
+        r"""<meta[^>]*(?:property=["']og:site_name["'][^>]*content=["']([^"']+)"""
+        r"""|content=["']([^"']+)["'][^>]*property=["']og:site_name["'])""",
+        page.html,
+    )
+    if named:
+        return "name:" + (named.group(1) or named.group(2)).strip().lower()
+    hosts = Counter(
+        host.lower().removeprefix("www.")
+        for host in re.findall(r"""(?:href|src)=["']https?://([^/"':]+)""", page.html)
+    )
+    return "links:" + hosts.most_common(1)[0][0] if hosts else page.id
 
 
 def _f1(scores: list[Score]) -> float:

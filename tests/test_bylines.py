@@ -49,6 +49,15 @@ BYLINES = [
     "sexta-feira, 22 de outubro de 2010 às 20:13",
     "Venerdì 20 novembre 2026",
     "Donderdag 20 november 2026",
+    "Tempo de leitura: 2 minutos",
+    "Tempo di lettura: 1 minuto",
+    # The time first
+    "5:45 AM PST 11/19/2026 by Jane Doe",
+    "10:02 a.m., Nov. 20, 2026",
+    # Korean: "article posted", "posted", "modified"; the date in brackets or year first
+    "기사입력 :[ 2026-11-20 17:32 ]",
+    "입력 2026.11.20 10:31",
+    "수정 2026.11.20. 10:31",
 ]
 
 # Real sentences and lines of statements that start like a byline or hold a date.
@@ -74,6 +83,8 @@ STATEMENT_LINES = [
     "- 20 November 2026: the first trains run on the new line.",
     "Q3 2026 revenue: 4.2 billion",
     "10 p.m.",  # a section of a live blog, not a dateline
+    "10 p.m. on 20 November 2026 the polls closed.",
+    "입력한 정보는 2026.11.20 이후 삭제됩니다.",  # "the data entered is deleted after …"
 ]
 
 

@@ -619,3 +619,96 @@ def test_offers_and_prompts_after_the_statement_are_not_part_of_it() -> None:
 
     # The statement's own sentence about newsletters stays: only the closing run goes.
     assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_body_sections_side_by_side_keep_their_order_around_a_quote_box() -> None:
+    # Sections of one class that are siblings already read as one body: not moved together,
+    # which put the quote box between them after the last section.
+    first = "Example Corp today named Jane Doe as its new chief executive officer. " * 2
+    quote = "The best thing about this company is the people who work here, every day. " * 2
+    second = "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2
+    third = "She takes over from John Roe, who retires after twenty years in the role. " * 2
+    page = (
+        "<html><head><title>New CEO</title></head><body><main><article><div>"
+        f"<section class='article__content'><p>{first}</p></section>"
+        f"<section class='article__content article__content--quote'><p>{quote}</p></section>"
+        f"<section class='article__content'><p>{second}</p></section>"
+        f"<section class='article__content'><p>{third}</p></section>"
+        "</div></article></main></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        p.strip() for p in (first, quote, second, third)
+    ]
+
+
+def test_embedded_posts_in_a_row_between_paragraphs_are_all_part_of_the_body() -> None:
+    first = "The state's new slogan drew a great deal of attention on social media on Monday. " * 2
+    second = "So many people were talking about the slogan that it became a top trend. " * 2
+    posts = ["It seems the other campaigns are just as bad as this one.", "on. it. dot. com."]
+    embeds = "".join(
+        '<div class="social-media-embed"><blockquote class="twitter-tweet">'
+        f'<p>{post}</p></blockquote><script src="https://platform.example/widgets.js"></script>'
+        "</div>"
+        for post in posts
+    )
+    page = (
+        "<html><head><title>Slogan</title></head><body><article><h1>Slogan</h1>"
+        f"<p>{first}</p>{embeds}<p>{second}</p></article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [first.strip(), *posts, second.strip()]
+
+
+def test_credits_and_reporter_contacts_closing_a_story_are_not_part_of_it() -> None:
+    body = [
+        "Example Corp and Sample Industries today announced a research partnership. " * 2,
+        "Reporters asked both companies about the cost; neither would comment on it. " * 2,
+    ]
+    credits = [
+        "___",
+        "Associated Press writers Jane Doe and John Roe contributed to this report.",
+        "(Reporting by Jane Doe; editing by John Roe.)",
+        "Write to Jane Doe at jane.doe@news.example",
+        "SOURCE: News agencies",
+        "jane.doe@news.example",
+        "twitter.com/janedoe",
+    ]
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        + "".join(f"<p>{p}</p>" for p in body + credits)
+        + "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+def test_a_statements_own_contact_address_under_a_contact_label_stays() -> None:
+    body = "Example Corp today announced a research partnership with Sample Industries. " * 2
+    page = (
+        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
+        f"<p>{body}</p><p>Media contact</p><p>press@example.com</p></article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [
+        body.strip(),
+        "Media contact",
+        "press@example.com",
+    ]
+
+
+def test_the_headline_repeated_above_the_body_goes_when_the_title_names_the_site() -> None:
+    # "Headline - Site": a dash is not cut from the title when the site is not known, but
+    # the headline printed above the body is the title without that part.
+    body = [
+        "Example Corp today named Jane Doe as its new chief executive officer. " * 2,
+        "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2,
+    ]
+    page = (
+        "<html><head><title>Example Corp names a new chief executive - Example Weekly</title>"
+        "</head><body><article><p><b>Example Corp names a new chief executive</b></p>"
+        + "".join(f"<p>{p}</p>" for p in body)
+        + "</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

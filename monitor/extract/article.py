@@ -428,14 +428,25 @@ def _keep_quotes(tree: lxml.html.HtmlElement) -> None:
     so the <blockquote> that such a wrapper holds between two paragraphs of the statement
     (an embedded post is quoted in the page's HTML before a script dresses it up). A quote
     standing between paragraphs is part of what the statement says, so its wrapper's
-    names are removed before extraction.
+    names are removed before extraction. Quotes may follow one another (two embedded posts in
+    a row): the run of them is what stands between the paragraphs.
     """
+    units = []
     for quote in list(tree.iter("blockquote")):
         unit = quote
         while (parent := unit.getparent()) is not None and _only_child(parent, unit):
             unit = parent
-        if _is_paragraph(_neighbour(unit, before=True)) and _is_paragraph(
-            _neighbour(unit, before=False)
+        units.append(unit)
+
+    def beyond_quotes(unit: lxml.html.HtmlElement, before: bool) -> lxml.html.HtmlElement | None:
+        neighbour = _neighbour(unit, before=before)
+        while neighbour is not None and any(neighbour is other for other in units):
+            neighbour = _neighbour(neighbour, before=before)
+        return neighbour
+
+    for unit in units:
+        if _is_paragraph(beyond_quotes(unit, before=True)) and _is_paragraph(
+            beyond_quotes(unit, before=False)
         ):
             for element in unit.iter():
                 for name in ("class", "id"):
@@ -646,14 +657,19 @@ def _join_split_bodies(tree: lxml.html.HtmlElement) -> None:
     the first chunk only. Later chunks are moved into the first one, in page order. Chunks
     must sit close together (a common ancestor at most three levels up), with no headline or
     other article between them, so that appended "next article" blocks are not swallowed.
+    Chunks that are siblings are left alone: extractors already read them as one body, and
+    moving them would put what stands between them (a quote box) out of order. Nor are
+    teaser cards joined, containers inside links to other articles.
     """
     groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
     for element in tree.iter("div", "section", "article", "main"):
         label = element.get("class") or ""
         if element.get("itemprop") == "articleBody" or _BODY_CONTAINER.search(label):
             groups.setdefault((element.tag, label), []).append(element)
-    for chunks in groups.values():
-        if len(chunks) > 1 and _are_chunks_of_one_body(chunks):
+    for group in groups.values():
+        chunks = [chunk for chunk in group if not any(True for _ in chunk.iterancestors("a"))]
+        siblings = all(chunk.getparent() is chunks[0].getparent() for chunk in chunks)
+        if len(chunks) > 1 and not siblings and _are_chunks_of_one_body(chunks):
             first = chunks[0]
             for chunk in chunks[1:]:
                 first.extend(list(chunk))
@@ -898,19 +914,69 @@ _MAX_NOTICE_CHARS = 300
 
 
 def _drop_closing_notices(blocks: list[_Block]) -> list[_Block]:
-    """`blocks` without the notices that close the page's text (see `_CLOSING_NOTICE`).
+    """`blocks` without the notices and credits that close the page's text.
 
-    Only a run of such notices at the very end is dropped, from the last block backwards,
-    so that a sentence of the statement that mentions a newsletter or a copyright stays.
+    Notices are offers and prompts (see `_CLOSING_NOTICE`), credits say who wrote the story
+    and how to reach them (see `_is_credit_line`). Only a run of them at the very end is
+    dropped, from the last block backwards, so that a sentence of the statement that
+    mentions a newsletter or a reporter stays.
     """
     end = len(blocks)
-    while end > 0 and _is_closing_notice(blocks[end - 1].text):
+    while end > 0 and (
+        _is_closing_notice(blocks[end - 1].text)
+        or _is_credit_line(blocks[end - 1], blocks[end - 2] if end > 1 else None)
+    ):
         end -= 1
     return blocks[:end] if end else blocks
 
 
 def _is_closing_notice(text: str) -> bool:
     return len(text) <= _MAX_NOTICE_CHARS and bool(_CLOSING_NOTICE.search(text))
+
+
+# The credits news stories close with: who reported and edited ("Reporting by …; editing by
+# …", "AP writers … contributed to this report", "SOURCE: Al Jazeera"), how to reach the
+# reporter ("Write to … at …", "Reach the reporters on Twitter at …", "Have a tip? … may be
+# reached at …"), and pointers to more coverage ("Follow AP's full coverage of … at …").
+_CREDIT_LINE = re.compile(
+    r"^[\W_]+$"  # the rule that sets credits apart ("___")
+    r"|^\W*(?:(?:additional |with )?(?:reporting|writing|editing)(?: and \w+)? by\b"
+    r"|sources?:\s*\S.{0,60}$"
+    r"|(?:write to|reach)\b.{0,100}?\bat\s"
+    r"|have a (?:news )?tip\b"
+    r"|follow (?:\w+['’]s )?(?:full |latest |live )?coverage\b)"
+    r"|\bcontributed (?:to )?(?:this|the) (?:report|story|article)\b"
+    r"|\b(?:may|can) be reached at\b",
+    re.IGNORECASE,
+)
+# A paragraph that is only an e-mail address or a social-media profile.
+_BARE_CONTACT = re.compile(
+    r"^(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|linkedin)\.com/[\w@./-]+)$",
+    re.IGNORECASE,
+)
+# What announces contact details that belong to the statement ("Media contact", "Press:").
+_CONTACT_LABEL = re.compile(r"contact|press|media|inquir|enquir|kontakt", re.IGNORECASE)
+
+
+def _is_credit_line(block: _Block, before: _Block | None) -> bool:
+    """Whether a block is a closing credit (`_CREDIT_LINE`) or a reporter's bare address.
+
+    A rule line ("___") counts too: agencies set their credits apart with one.
+
+    A bare address under a contact label ("Media contact" then "press@…") is the
+    statement's own contact, not a credit.
+    """
+    text = block.text
+    if len(text) > _MAX_NOTICE_CHARS:
+        return False
+    if _CREDIT_LINE.search(text):
+        return True
+    labelled = before is not None and (
+        before.kind == "head"
+        or (len(before.text) <= _MAX_LABEL_CHARS and bool(_CONTACT_LABEL.search(before.text)))
+    )
+    return bool(_BARE_CONTACT.match(text)) and not labelled
 
 
 # Labels that announce a link to another article.
@@ -971,11 +1037,20 @@ def _heads_empty_section(blocks: list[_Block], teasers: set[int], index: int) ->
 
 
 def _drop_repeated_title(blocks: list[_Block], title: str) -> list[_Block]:
-    key = _words(title)
-    if not key:
+    """`blocks` without the headline repeated among the first three.
+
+    The title may still carry the site's name ("Headline - Site": a dash is not cut from a
+    title whose site is unknown), so the title without its first or last part counts too.
+    """
+    parts = _TITLE_SEPARATOR.split(title)[::2]
+    keys = {_words(title)}
+    if len(parts) > 1:
+        keys |= {_words(" ".join(parts[1:])), _words(" ".join(parts[:-1]))}
+    keys.discard("")
+    if not keys:
         return blocks
     for index, block in enumerate(blocks[:3]):
-        if _words(block.text) == key:
+        if _words(block.text) in keys:
             return blocks[:index] + blocks[index + 1 :]
     return blocks
 

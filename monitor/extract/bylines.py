@@ -59,6 +59,7 @@ _DATE = rf"""
       | {_MONTH}\s+{_YEAR}                                    # November 2026
       | {_YEAR}-\d{{2}}-\d{{2}}(?:T[\d:.]+(?:Z|[+-]\d{{2}}:?\d{{2}})?)?  # 2026-11-20
       | \d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}                   # 20/11/2026, 20.11.2026
+      | {_YEAR}[./]\d{{1,2}}[./]\d{{1,2}}\.?                 # 2026.11.20, 2026/11/20
       | today|yesterday|heute|gestern|hier|aujourd'hui|hoy|ayer|oggi|ieri
     )
 """
@@ -96,9 +97,10 @@ _NAME = (
 _NAMES = rf"{_NAME}(?:\s*(?:,|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*{_NAME}){{0,3}}"
 _READ_TIME = (
     r"\d+\s*(?:-\s*)?(?:min(?:ute)?s?\.?)\s+(?:read|reading(?:\s+time)?|lesezeit|de\s+lecture"
-    r"|de\s+lectura|di\s+lettura|leestijd)"
-    r"|(?:reading\s+time|lesezeit|temps\s+de\s+lecture|tiempo\s+de\s+lectura)\s*:?\s*\d+\s*"
-    r"(?:min(?:ute)?s?|minuten|minutos)\.?"
+    r"|de\s+lectura|de\s+leitura|di\s+lettura|leestijd)"
+    r"|(?:reading\s+time|lesezeit|temps\s+de\s+lecture|tiempo\s+de\s+lectura"
+    r"|tempo\s+de\s+leitura|tempo\s+di\s+lettura|leestijd)\s*:?\s*\d+\s*"
+    r"(?:min(?:ute)?s?|minuten|minut[oi]s?)\.?"
 )
 # Words that introduce the author: English, German, French, Spanish/Portuguese, Dutch.
 _BY = r"(?:by|written\s+by|posted\s+by|words\s+by|von|par|por|door|autor(?:in)?:|author:)"
@@ -111,8 +113,9 @@ _PUBLISHED = r"""
       | publicado|actualizado|atualizado|fecha
       | pubblicato|aggiornato
       | gepubliceerd|bijgewerkt|laatst\s+bijgewerkt
+      | 기사입력|입력|수정|최종수정|등록|발행
     )
-    (?:\s+(?:on|at|am|um|le|el|em|il|op|à|a\s+las|alle|:))?\s*:?
+    (?:\s+(?:on|at|am|um|le|el|em|il|op|à|a\s+las|alle|:))?\s*:?\s*\[?
 """
 # What may follow the main part of a byline after a separator: more metadata.
 _SEP = r"\s*(?:\||·|•|/|–|—|-|,|;)?\s*"
@@ -133,12 +136,14 @@ BYLINE_PATTERNS: tuple[tuple[str, str], ...] = (
     # A date on its own line: "Thursday, 20 November 2026", "November 20, 2026 at 3:00 pm"
     # (not a time alone: "10 p.m." heads a section of a live blog)
     ("date alone", rf"(?:{_DATE}|{_AGO})(?:,?\s*{_AT}?\s*(?:{_TIME}){_ZONE})?{_TAIL}"),
+    # The time first: "5:45 AM PST 11/19/2019 by Jane Doe", "10:02 a.m., Nov. 20, 2026"
+    ("time then date", rf"(?:{_TIME}){_ZONE},?\s*(?:on\s+)?(?:{_DATE}){_TAIL}"),
     # "Berlin and Vienna, 2 November 2023", "BRUSSELS, 20 Nov 2026 –" (place, date)
     ("place and date", rf"{_NAMES}\s*(?:\((?-i:[A-Z][\w ]+)\))?,\s*{_DATE}\s*[-–—]?"),
 )
 
 _COMPILED = tuple(
-    re.compile(rf"(?:{pattern})\s*[.:]?", re.IGNORECASE | re.VERBOSE)
+    re.compile(rf"(?:{pattern})\s*\]?\s*[.:]?", re.IGNORECASE | re.VERBOSE)
     for _, pattern in BYLINE_PATTERNS
 )
 
