@@ -294,6 +294,10 @@ def test_sigkill_mid_cycle_then_restart_loses_and_repeats_nothing(http_server, t
         tmp_path / "sources.toml",
         "".join(page_source(f"s{i}", url) for i, url in enumerate(pages.urls)),
         notifiers=notifiers,
+        # An alert the killed daemon had claimed waits for its claim to expire: as a node
+        # on another machine would, the restarted one cannot tell a dead owner from a slow
+        # one before then. A short lease keeps the test short.
+        defaults='lease_timeout = "3s"\n',
     )
     first = new_daemon(daemons, tmp_path, config).start()
     wait_until(

@@ -59,6 +59,7 @@ from monitor.state.records import (
     NewVersion,
     NoiseOnly,
     Removed,
+    Snapshot,
     SourceRecord,
     SourceUpdate,
     StatementRecord,
@@ -139,30 +140,42 @@ class CheckContext:
     recorder: Recorder | None = None
     # What was stored before a one-shot run; without it, each check reads the store.
     known: KnownState | None = None
+    # The daemon reads the store in threads, so its event loop (other checks, the web
+    # endpoint) never waits for the database; a one-shot run reads in line (quicker).
+    read_in_thread: bool = False
 
-    def source_record(self, name: str) -> SourceRecord | None:
+    async def _read(self, func: Callable[..., T], /, *args: Any) -> T:
+        if self.read_in_thread:
+            return await asyncio.to_thread(func, *args)
+        return func(*args)
+
+    async def source_record(self, name: str) -> SourceRecord | None:
         if self.known is not None:
             return self.known.sources.get(name)
-        return self.store.source(name)
+        return await self._read(self.store.source, name)
 
-    def statement_records(self, source: str) -> list[StatementRecord]:
+    async def statement_records(self, source: str) -> list[StatementRecord]:
         if self.known is not None:
             return self.known.statements.get(source, [])
-        return self.store.statements(source)
+        return await self._read(self.store.statements, source)
 
-    def tracked_elsewhere(self, urls: Collection[str]) -> dict[str, StatementRecord]:
+    async def tracked_elsewhere(self, urls: Collection[str]) -> dict[str, StatementRecord]:
         """The statements at these URLs that are tracked already (by other sources)."""
         if self.known is not None:
             by_url = self.known.by_url
             return {url: by_url[url] for url in urls if url in by_url}
-        return self.store.statements_at(urls) if urls else {}
+        return await self._read(self.store.statements_at, urls) if urls else {}
+
+    async def snapshot(self, statement_id: int) -> Snapshot | None:
+        """A statement's latest stored version."""
+        return await self._read(self.store.snapshot, statement_id)
 
     async def record(self, update: SourceUpdate) -> SourceUpdate:
         """Store one check (snapshots, events, alerts) in one transaction; returns it as
         recorded, without the events another check recorded first. Raises StoreError."""
         if self.recorder is not None:
             return await self.recorder.record(update)
-        return self.store.save_check(update)
+        return await self._read(self.store.save_check, update)
 
     def archiver(self) -> Archiver | None:
         """The run's evidence archive (None with `archive = "off"`)."""
@@ -324,7 +337,7 @@ async def check_source(source: Source, ctx: CheckContext) -> CheckResult:
     fetch, with its statements untouched, so one bad server never stops a run.
     """
     started = time.monotonic()
-    record = ctx.source_record(source.name)
+    record = await ctx.source_record(source.name)
     try:
         if source.kind == "page":
             update = await _check_page_source(source, ctx)
@@ -414,11 +427,11 @@ def failure_streak_alerts(
 async def _check_page_source(source: Source, ctx: CheckContext) -> SourceUpdate:
     checked_at = utcnow()
     url = canonical_url(source.url)
-    previous = next((s for s in ctx.statement_records(source.name) if s.url == url), None)
+    previous = next((s for s in await ctx.statement_records(source.name) if s.url == url), None)
     if previous is None:
         # Another source may track this statement already: this check continues its
         # timeline (an edit since is `changed`), it does not start a second one.
-        previous = ctx.tracked_elsewhere([url]).get(url)
+        previous = (await ctx.tracked_elsewhere([url])).get(url)
     base = source_update(source, ctx.config, checked_at)
     try:
         update = await check_statement(source, url, previous, ctx)
@@ -485,7 +498,7 @@ async def _compare_page(
         return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
     article, learned = await _extract(reader, page, ctx, fallback_text)
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
-    last = ctx.store.snapshot(previous.id) if previous and previous.version else None
+    last = await ctx.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
         event = Event(
             "baseline",
@@ -683,7 +696,7 @@ async def _check_listing_source(
     checked_at = utcnow()
     # Statements on a listing's first successful read are its baseline: recorded, not alerted.
     first_sight = record is None or record.last_success_at is None
-    known = {s.url: s for s in ctx.statement_records(source.name)}
+    known = {s.url: s for s in await ctx.statement_records(source.name)}
     update = source_update(source, ctx.config, checked_at)
     listed: list[Link] = []
     try:
@@ -701,7 +714,7 @@ async def _check_listing_source(
     # A newly listed statement that another source tracks (and has fetched) already is no
     # new statement: this source starts tracking it (its `Discovered` links it) and checks
     # it like the others, continuing its timeline.
-    for url, statement in ctx.tracked_elsewhere(list(discovered)).items():
+    for url, statement in (await ctx.tracked_elsewhere(list(discovered))).items():
         if statement.version > 0:
             known[url] = statement
     statement_updates = await _check_tracked(source, ctx, known, discovered, listed)
@@ -872,7 +885,7 @@ async def _first_fetch(
         return [StatusChange(pending.url, "alias", title=pending.title)]
     if pending.announce_as == "baseline":
         return [update]
-    moved_from = _moved_from(snapshot, gone_from_listing, ctx.store)
+    moved_from = await _moved_from(snapshot, gone_from_listing, ctx)
     title = snapshot.title or pending.title
     if moved_from is not None:
         event = Event(
@@ -921,13 +934,13 @@ def _alias_of(
     return None
 
 
-def _moved_from(
-    snapshot: NewSnapshot, candidates: Sequence[StatementRecord], store: Store
+async def _moved_from(
+    snapshot: NewSnapshot, candidates: Sequence[StatementRecord], ctx: CheckContext
 ) -> StatementRecord | None:
     """The statement that left the listing and whose text this new one repeats, if any."""
     best: tuple[float, StatementRecord | None] = (0.0, None)
     for candidate in candidates:
-        last = store.snapshot(candidate.id)
+        last = await ctx.snapshot(candidate.id)
         if last is None:
             continue
         if last.text_hash == snapshot.text_hash:

@@ -78,6 +78,7 @@ from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, ConfigError, Source, format_duration, load_config
 from monitor.sources.durations import parse_size
 from monitor.sources.urls import canonical_url, redact_url
+from monitor.state.recorder import Recorder
 from monitor.state.store import Store, StoreError, error_text
 
 log = logging.getLogger(__name__)
@@ -360,6 +361,8 @@ class Service:
         )
         self._metrics = Metrics(lambda: self._store, self.health)
         self.outbox = OutboxWorker(store, config, owner=self.membership.node_id)
+        # Checks that finish together are written together, in a thread (off the loop).
+        self.recorder = Recorder(store)
         self.executor: Executor | None = None
         self._fetcher: Fetcher | None = None
         self._leases: dict[Fetcher, int] = {}
@@ -791,7 +794,14 @@ class Service:
         hearing = POLITENESS_WAIT.set(waiting_for_host)
         try:
             async with self._lease_fetcher() as fetcher:
-                ctx = CheckContext(self._config, self._store, fetcher, self.executor)
+                ctx = CheckContext(
+                    self._config,
+                    self._store,
+                    fetcher,
+                    self.executor,
+                    recorder=self.recorder,
+                    read_in_thread=True,
+                )
                 async with deadline:
                     result = await self._check_function(source, ctx)
             outcome = "ok" if result.ok else "error"
