@@ -18,6 +18,7 @@ from monitor.fetch.base import FetchRequest, Validators
 from monitor.fetch.botwall import BotWallError
 from monitor.fetch.client import FetchSettings, HttpFetcher, HTTPStatusError
 from monitor.fetch.guard import IPAddress, NetworkGuard, NetworkRefused, ip_literal
+from monitor.fetch.streams import AsyncioBackend
 
 FAST = FetchSettings(timeout=2.0, total_timeout=3.0, retries=0, backoff=0.01)
 ARTICLE = (
@@ -186,7 +187,7 @@ class Recording(httpcore.AsyncNetworkBackend):
     loopback whatever it is (so fake public and private addresses can be served)."""
 
     def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = AsyncioBackend()  # the socket layer the monitor itself uses
         self.connects: list[str] = []
 
     async def connect_tcp(
