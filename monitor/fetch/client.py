@@ -87,6 +87,8 @@ class FetchSettings:
     user_agent: str = "statement-monitor/0.1"
     timeout: float = 30.0  # connect / read / write / pool timeout of one request, seconds
     total_timeout: float = 120.0  # one whole attempt including the streamed body
+    # the whole fetch of one URL: its attempts, the waits between them, its redirects
+    fetch_deadline: float = 120.0
     max_bytes: int = 10_000_000  # cap on the (decompressed) body
     max_redirects: int = 10
     retries: int = 2  # extra attempts after a timeout, a 5xx, or a 429
@@ -215,6 +217,21 @@ class HttpFetcher:
     async def _fetch(self, request: FetchRequest) -> Page:
         if request.accept not in ACCEPT_HEADERS:
             raise ValueError(f"accept must be 'html' or 'feed', not {request.accept!r}")
+        deadline = request.deadline or self.settings.fetch_deadline
+        ends = asyncio.get_running_loop().time() + deadline
+        try:
+            async with asyncio.timeout_at(ends):
+                return await self._follow(request, ends)
+        except TimeoutError as exc:
+            # Only the deadline gets here: each attempt turns its own timeouts into
+            # FetchTimeout, and a wait that would pass the deadline is not started.
+            raise FetchTimeout(
+                f"no complete answer from {redact_url(request.url)} within the fetch "
+                f"deadline of {_duration(deadline)} (fetch_deadline), retries included"
+            ) from exc
+
+    async def _follow(self, request: FetchRequest, ends: float) -> Page:
+        """The fetch, hop by hop through redirects, each hop with its retries."""
         url = request.url
         target = _parse_url(url)
         trusted = _trusted(request, target)
@@ -225,7 +242,7 @@ class HttpFetcher:
             _refuse_credentials(target, trusted)
             if request.proxy is not None:
                 await self._check_through_proxy(target, policy)
-            outcome = await self._with_retries(client, target, request)
+            outcome = await self._with_retries(client, target, request, ends)
             if isinstance(outcome, _Response):
                 return _make_page(url, outcome, request.validators, request.accept)
             if len(visited) > self.settings.max_redirects:
@@ -301,11 +318,12 @@ class HttpFetcher:
         )
 
     async def _with_retries(
-        self, client: httpx.AsyncClient, url: httpx.URL, request: FetchRequest
+        self, client: httpx.AsyncClient, url: httpx.URL, request: FetchRequest, ends: float
     ) -> _Response | _Redirect:
-        """One request, attempted up to `retries + 1` times."""
+        """One request, attempted up to `retries + 1` times before the deadline `ends`."""
         attempts = self.settings.retries + 1
         validators = request.validators
+        loop = asyncio.get_running_loop()
         for attempt in range(1, attempts + 1):
             try:
                 outcome = await self._attempt(client, url, request)
@@ -313,6 +331,8 @@ class HttpFetcher:
                 if attempt == attempts:
                     raise type(exc)(f"{exc}{_after(attempt)}") from exc
                 delay = self._backoff(attempt)
+                if loop.time() + delay >= ends:
+                    raise type(exc)(f"{exc}{_after(attempt)}{_NO_TIME_LEFT}") from exc
             else:
                 if isinstance(outcome, _Redirect) or outcome.status not in RETRYABLE_STATUSES:
                     _raise_for_status(outcome, validators, attempt)
@@ -326,6 +346,10 @@ class HttpFetcher:
                 if attempt == attempts:
                     raise HTTPStatusError(_status_message(outcome, attempt), outcome.status)
                 delay = wait if wait is not None else self._backoff(attempt)
+                if loop.time() + delay >= ends:
+                    raise HTTPStatusError(
+                        _status_message(outcome, attempt) + _NO_TIME_LEFT, outcome.status
+                    )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -652,6 +676,11 @@ def _redirect_message(url: str, visited: Sequence[httpx.URL], location: httpx.UR
 def _retry_after(headers: httpx.Headers) -> float | None:
     """Seconds the server asks us to wait (Retry-After as seconds or an HTTP date), if any."""
     return retry_after_seconds(headers.get("retry-after"))
+
+
+# A retry whose wait would end past the fetch deadline is not waited for: the fetch fails
+# now with the last answer, which says more than "deadline passed".
+_NO_TIME_LEFT = "; no retry: the wait would pass the fetch deadline (fetch_deadline)"
 
 
 def _after(attempt: int) -> str:
