@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
 from monitor.check.pipeline import CheckResult, check_sources
+from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
 
@@ -37,10 +38,17 @@ def check_in_shards(
     shard_config = _share_limits(config, shards)
     # fork: the children start with everything imported. Safe here because no event loop
     # runs yet and the caller has closed its database connections (see `check`).
+    prepare_for_fork()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    # Without a progress bar nobody reads the queue: the children then send nothing (a put
+    # per check costs a pickle and a pipe write on the busy shard).
+    listening = on_progress is not None
     with ProcessPoolExecutor(
-        max_workers=shards, mp_context=context, initializer=_init, initargs=(progress,)
+        max_workers=shards,
+        mp_context=context,
+        initializer=_init,
+        initargs=(progress if listening else None,),
     ) as pool:
         futures = [
             pool.submit(_check_shard, shard_config, state_dir, part, timeout) for part in parts
@@ -65,7 +73,7 @@ def _share_limits(config: Config, shards: int) -> Config:
     return config.model_copy(update={"defaults": defaults})
 
 
-def _init(progress: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _init(progress: multiprocessing.Queue | None) -> None:  # type: ignore[type-arg]
     global _progress
     _progress = progress
 

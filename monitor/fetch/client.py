@@ -23,8 +23,10 @@ import asyncio
 import codecs
 import contextlib
 import hashlib
+import importlib
 import random
 import re
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -290,7 +292,7 @@ class HttpFetcher:
         )
         try:
             transport = httpx.AsyncHTTPTransport(
-                verify=verify,
+                verify=_tls_context(verify),
                 http2=s.http2,
                 limits=limits,
                 proxy=httpx.Proxy(proxy) if proxy else None,
@@ -590,6 +592,30 @@ def _refuse_credentials(target: httpx.URL, trusted: httpx.URL) -> None:
         f"refused {redact_url(str(target))}: the link carries credentials, and only a "
         "source's own configured URL may"
     )
+
+
+_TLS_CONTEXTS: dict[bool, ssl.SSLContext] = {}
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """httpx's TLS settings for `verify`, built once per process.
+
+    Loading the CA bundle takes about 30 ms, which every fetcher paid again: each shard
+    process of a large check, each reload of the daemon. httpcore sets the ALPN protocols on
+    the context right before each handshake, so one context serves every client.
+    """
+    context = _TLS_CONTEXTS.get(verify)
+    if context is None:
+        context = _TLS_CONTEXTS[verify] = httpx.create_ssl_context(verify=verify)
+    return context
+
+
+def prepare_for_fork() -> None:
+    """Do now, in a process about to fork workers, the set-up each worker would repeat: the
+    verifying TLS context, and the asyncio half of anyio that httpcore's locks load lazily."""
+    _tls_context(True)
+    with contextlib.suppress(ImportError):
+        importlib.import_module("anyio._backends._asyncio")
 
 
 def _install_backend(
