@@ -173,6 +173,25 @@ async def test_redirects_are_followed(http_server, fetch: Fetch) -> None:
     assert "moved here" in page.text
 
 
+async def test_a_cookie_set_on_a_redirect_is_sent_where_it_leads(http_server, fetch: Fetch) -> None:
+    """The consent (or bot check) pattern: no cookie, a redirect that sets it, then the page."""
+
+    def statement(handler: BaseHTTPRequestHandler) -> Reply:
+        if "consent=yes" not in handler.headers.get("Cookie", ""):
+            return 302, {"Location": "/consent"}, b""
+        return 200, {"Content-Type": "text/html"}, html("<p>past the consent wall</p>").encode()
+
+    http_server.route("/statement", statement)
+    http_server.page(
+        "/consent", "", status=302, headers={"Location": "/statement", "Set-Cookie": "consent=yes"}
+    )
+
+    page = await fetch(http_server.url("/statement"))
+
+    assert "past the consent wall" in page.text
+    assert http_server.hits("/statement") == 2
+
+
 async def test_empty_body_is_a_page(http_server, fetch: Fetch) -> None:
     page = await fetch(http_server.page("/empty", b""))
 
