@@ -28,10 +28,11 @@ import random
 import re
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -298,7 +299,7 @@ class HttpFetcher:
                 return _make_page(url, outcome, request.validators, request.accept)
             if len(visited) > self.settings.max_redirects:
                 raise TooManyRedirects(_redirect_message(url, visited, outcome.location))
-            target = _check_scheme(outcome.location, f"{redact_url(str(target))} redirects to")
+            target = _check_scheme(outcome.location, partial(_redirects_from, target))
             visited.append(target)
 
     async def _check_through_proxy(self, target: httpx.URL, policy: NetworkPolicy) -> None:
@@ -463,7 +464,7 @@ class HttpFetcher:
                 head = await _read_small_head(response)
                 _refuse_bot_wall(response, head)
                 return _Response(response.url, status, reason, response.headers)
-            shown = redact_url(str(response.url))
+            shown = _Shown(response.url)
             declared = _media_type(response.headers.get("content-type", ""))
             _refuse_unusable_type(declared, accept, shown)
             self._refuse_announced_size(response.headers, shown)
@@ -484,7 +485,7 @@ class HttpFetcher:
         finally:
             await response.aclose()
 
-    def _refuse_announced_size(self, headers: httpx.Headers, shown: str) -> None:
+    def _refuse_announced_size(self, headers: httpx.Headers, shown: _Shown | str) -> None:
         """Refuse before reading when the Content-Length is already over the cap.
 
         The length is of the compressed body when there is one; compression never makes a
@@ -497,7 +498,9 @@ class HttpFetcher:
                 f"{_size(self.settings.max_bytes)} limit"
             )
 
-    async def _read_body(self, response: httpx.Response, shown: str) -> tuple[bytes, bytes | None]:
+    async def _read_body(
+        self, response: httpx.Response, shown: _Shown | str
+    ) -> tuple[bytes, bytes | None]:
         """The decompressed body, refused as soon as it grows past `max_bytes`, and the body
         as received when it was compressed (None otherwise)."""
         limit = self.settings.max_bytes
@@ -548,18 +551,39 @@ async def _discard_small_body(response: httpx.Response) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+class _Shown:
+    """A URL as messages show it (credentials and secret values masked), worked out only
+    when a message is written: a fetch that succeeds shows nothing."""
+
+    __slots__ = ("_text", "_url")
+
+    def __init__(self, url: httpx.URL) -> None:
+        self._url = url
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = redact_url(str(self._url))
+        return self._text
+
+
 def _parse_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
         raise FetchError(f"{redact_url(str(url))} is not a valid URL: {exc}") from exc
-    return _check_scheme(parsed, redact_url(url) + " is")
+    return _check_scheme(parsed, lambda: redact_url(url) + " is")
 
 
-def _check_scheme(url: httpx.URL, context: str) -> httpx.URL:
+def _check_scheme(url: httpx.URL, context: Callable[[], str]) -> httpx.URL:
+    """The URL when it is http(s) with a host; `context` starts the error message."""
     if url.scheme not in _DEFAULT_PORTS or not url.host:
-        raise FetchError(f"{context} not an http(s) URL: {redact_url(str(url))}")
+        raise FetchError(f"{context()} not an http(s) URL: {redact_url(str(url))}")
     return url
+
+
+def _redirects_from(url: httpx.URL) -> str:
+    return f"{redact_url(str(url))} redirects to"
 
 
 def _join(base: httpx.URL, location: str) -> httpx.URL:
@@ -793,14 +817,14 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _refuse_unusable_type(declared: str, accept: Accept, shown: str) -> None:
+def _refuse_unusable_type(declared: str, accept: Accept, shown: _Shown | str) -> None:
     """Refuse, before reading the body, a declared type this kind of source cannot use."""
     accepted = HTML_TYPES if accept == "html" else FEED_TYPES
     if declared not in accepted and declared not in GENERIC_TYPES:
         raise UnsupportedContent(f"{shown} is {declared}, not {WANTED[accept]}")
 
 
-def _usable_type(declared: str, body: bytes, accept: Accept, shown: str) -> str:
+def _usable_type(declared: str, body: bytes, accept: Accept, shown: _Shown | str) -> str:
     """The page's media type, sniffed from the body when the declared one says nothing."""
     if declared not in GENERIC_TYPES or not body:
         return declared
@@ -854,7 +878,7 @@ class _Inflater:
         return self._z.flush()
 
 
-def _decoders_for(content_encoding: str, shown: str) -> list[_Inflater]:
+def _decoders_for(content_encoding: str, shown: _Shown | str) -> list[_Inflater]:
     """Decoders in the order to apply them (the reverse of the Content-Encoding list)."""
     decoders: list[_Inflater] = []
     for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
