@@ -4,6 +4,7 @@ history, diff, show, init. Loaded by `monitor.cli.main` only when one of them ru
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -78,6 +79,11 @@ def check(
     sources = select_sources(config, source_names)
     store = open_store(state_dir)
     console = make_console()
+    # What exists now (the imported modules, the configuration) lives until the exit: out of
+    # the collector's sight, the collections during the run and the one at exit (0.2 s of
+    # CPU with 1,000 sources) skip it, and shard processes forked from here share its memory
+    # pages instead of copying those the collector would write to.
+    gc.freeze()
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         shards = shard_count(len(sources))
         if shards > 1:
