@@ -648,6 +648,34 @@ async def test_conditional_get_not_modified(http_server, fetch: Fetch) -> None:
     assert (page.etag, page.last_modified) == (etag, modified)
 
 
+async def test_answers_without_a_body_keep_the_connection(http_server, fetch: Fetch) -> None:
+    """A 304 (every unchanged page of a conditional check) or an empty redirect leaves the
+    connection open for the next request, instead of a new connection (and TLS handshake)
+    per page."""
+    etag = '"abc123"'
+    ports: list[int] = []
+
+    def conditional(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        if req.headers.get("If-None-Match") == etag:
+            return 304, {"ETag": etag}, b""
+        return 200, {"Content-Type": "text/html", "ETag": etag}, b"<p>v1</p>"
+
+    def moved(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        return 301, {"Location": "/cond"}, b""
+
+    http_server.route("/cond", conditional)
+    http_server.route("/moved", moved)
+
+    for _ in range(3):
+        page = await fetch(http_server.url("/cond"), Validators(etag=etag))
+        assert page.not_modified
+    await fetch(http_server.url("/moved"))
+
+    assert len(ports) == 5 and len(set(ports)) == 1  # one connection for all five requests
+
+
 async def test_unconditional_304_is_an_error(http_server, fetch: Fetch) -> None:
     http_server.page("/odd", "", status=304)
 

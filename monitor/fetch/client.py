@@ -536,9 +536,10 @@ async def _discard_small_body(response: httpx.Response) -> None:
     not worth waiting for, so it is left to the close.
     """
     length = response.headers.get("content-length", "")
-    if response.status_code in (204, 304) or length == "0":
-        return  # no body by definition: nothing to drain
-    if not (length.isdigit() and int(length) <= _DISCARD_LIMIT):
+    # A 204, a 304 or a zero length has no body, but the connection goes back to the pool
+    # only once the (empty) body is read to its end: the loop below costs nothing then.
+    empty = response.status_code in (204, 304) or length == "0"
+    if not empty and not (length.isdigit() and int(length) <= _DISCARD_LIMIT):
         return
     with contextlib.suppress(httpx.HTTPError, TimeoutError):
         async with asyncio.timeout(_DISCARD_TIMEOUT):
@@ -696,10 +697,9 @@ _BOT_WALL_HEAD = 32 * 1024  # how much of a page the bot-wall signatures look at
 async def _read_small_head(response: httpx.Response) -> bytes:
     """The start of an error body (for bot-wall signatures), read briefly and within a cap.
 
-    Reading it also keeps the connection reusable, as `_discard_small_body` does.
+    Reading it also keeps the connection reusable, as `_discard_small_body` does: even a
+    304's empty body is read to its end, or its connection is closed instead of reused.
     """
-    if response.status_code in (204, 304):
-        return b""
     parts: list[bytes] = []
     size = 0
     with contextlib.suppress(httpx.HTTPError, TimeoutError, zlib.error, FetchError):
