@@ -4,16 +4,16 @@
 
 Serves the cycle benchmark's N generated pages on loopback (its own process), records them
 once (`monitor check`), then changes the noise of every page (footer time, view counter,
-"most read", ad slot) but no statement, and checks them all again in this process, one
-event loop, no shard processes: fetch, container digest, store. Reports the CPU time of
-that check divided by N (start-up and imports excluded), the median over the rounds, each
-round from a fresh copy of the recorded state. `--profile` prints where the time went.
+"most read", ad slot) but no statement, and checks them all again in this process, on the
+event loop `monitor check` runs on, without shard processes: fetch, container digest,
+store. Reports the CPU time of that check divided by N (start-up and imports excluded),
+the median over the rounds, each round from a fresh copy of the recorded state.
+`--profile` prints where the time went.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import pstats
 import shutil
@@ -32,6 +32,7 @@ from cycle import build_site  # noqa: E402
 from loopback import measured, page_server  # noqa: E402
 
 from monitor.check.pipeline import check_sources  # noqa: E402
+from monitor.cli.shards import run_event_loop  # noqa: E402
 from monitor.sources.config import load_config  # noqa: E402
 from monitor.state.store import Store  # noqa: E402
 
@@ -44,7 +45,7 @@ def check_in_process(config_path: Path, state: Path, profile: cProfile.Profile |
         started = time.process_time()
         if profile is not None:
             profile.enable()
-        results = asyncio.run(check_sources(config, store, list(config.sources)))
+        results = run_event_loop(check_sources(config, store, list(config.sources)))
         if profile is not None:
             profile.disable()
         cpu = time.process_time() - started

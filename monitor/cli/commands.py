@@ -68,7 +68,7 @@ def check(
     checked but some alert could not be delivered (it stays queued for the next run).
     """
     from monitor.check.pipeline import check_sources
-    from monitor.cli.shards import check_in_shards
+    from monitor.cli.shards import check_in_shards, run_event_loop
     from monitor.sources.durations import parse_duration
 
     try:
@@ -92,7 +92,7 @@ def check(
                 config, state_dir, sources, shards, on_progress=advance, timeout=timeout
             )
         else:
-            results = asyncio.run(
+            results = run_event_loop(
                 check_sources(config, store, sources, on_result=advance, timeout=timeout)
             )
     for result in results:

@@ -675,10 +675,12 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
 
 def prepare_for_fork() -> None:
     """Do now, in a process about to fork workers, the set-up each worker would repeat: the
-    verifying TLS context, and the asyncio half of anyio that httpcore's locks load lazily."""
+    verifying TLS context, the asyncio half of anyio that httpcore's locks load lazily, and
+    uvloop."""
     _tls_context(True)
-    with contextlib.suppress(ImportError):
-        importlib.import_module("anyio._backends._asyncio")
+    for module in ("anyio._backends._asyncio", "uvloop"):  # uvloop: see monitor.cli.shards
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
 
 
 def _install_backend(
