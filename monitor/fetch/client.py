@@ -460,6 +460,9 @@ class HttpFetcher:
                 await _discard_small_body(response)
                 return _Redirect(_join(response.url, location))
             reason = response.reason_phrase or _phrase(status)
+            if status == 304:  # the conditional GET's answer: no body, and no bot wall
+                await _discard_small_body(response)  # read to its end: keeps the connection
+                return _Response(response.url, status, reason, response.headers)
             if not 200 <= status < 300:
                 head = await _read_small_head(response)
                 _refuse_bot_wall(response, head)
