@@ -44,7 +44,7 @@ def test_a_server_dripping_its_page_costs_one_fetch_deadline(http_server: Loopba
     http_server.page("/fine", PAGE)
     config = config_with(
         tmp_path,
-        'timeout = "1s"\nretries = 2',
+        'timeout = "5s"\nretries = 2',
         source_table("slow", http_server.url("/slow"), extra='fetch_deadline = "1.5s"')
         + source_table("fine", http_server.url("/fine")),
     )

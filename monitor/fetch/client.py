@@ -1,8 +1,10 @@
 """Fetch pages over HTTP politely and defensively (size caps, timeouts, retries, charsets).
 
-One `Fetcher` owns one httpx client for a whole run. Each `fetch` follows redirects itself
-(so every hop gets the same caps and retries), retries what is worth retrying, and turns
-every failure into a `FetchError` subclass whose message names the URL (credentials hidden).
+One `Fetcher` owns httpx's transports (connection pools, HTTP/2 where offered) for a whole
+run, on the socket layer of `streams.py` under the network guard. Each `fetch` follows
+redirects itself (so every hop gets the same caps and retries), retries what is worth
+retrying within one deadline for the whole fetch (`fetch_deadline`), and turns every failure
+into a `FetchError` subclass whose message names the URL (credentials hidden).
 
 Decisions worth knowing:
 
@@ -14,7 +16,10 @@ Decisions worth knowing:
   missing type are taken only when the body looks like HTML (servers often mislabel pages);
   a real plain-text document is refused, because extraction reads HTML.
 - Retried: timeouts, broken connections, 408, 429, 500, 502, 503, 504. Everything else fails
-  at once; 404 and 410 in particular, which the pipeline reports as a removed statement.
+  at once; 404 and 410 in particular, which the pipeline reports as a removed statement. A
+  wait between attempts that would end past the fetch deadline is not started.
+- Every answer without a body (a 304, an empty redirect) is still read to its end: only
+  then does its keep-alive connection go back to the pool.
 """
 
 from __future__ import annotations
