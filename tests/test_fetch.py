@@ -676,6 +676,26 @@ async def test_answers_without_a_body_keep_the_connection(http_server, fetch: Fe
     assert len(ports) == 5 and len(set(ports)) == 1  # one connection for all five requests
 
 
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(http_server) -> None:
+    """Servers drop idle keep-alive connections without notice; the next fetch must open a
+    new one rather than fail on the dead one (no retries here to hide it)."""
+    ports: list[int] = []
+
+    def hang_up_after(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        req.close_connection = True  # closes after answering, without a Connection: close
+        return 200, {"Content-Type": "text/html"}, html("<p>fresh</p>").encode()
+
+    http_server.route("/p", hang_up_after)
+    async with HttpFetcher(settings(retries=0)) as fetcher:
+        first = await fetcher.fetch(FetchRequest(http_server.url("/p")))
+        await asyncio.sleep(0.2)  # the server's close reaches the idle connection
+        second = await fetcher.fetch(FetchRequest(http_server.url("/p")))
+
+    assert "fresh" in first.text and "fresh" in second.text
+    assert len(set(ports)) == 2
+
+
 async def test_unconditional_304_is_an_error(http_server, fetch: Fetch) -> None:
     http_server.page("/odd", "", status=304)
 
