@@ -173,6 +173,25 @@ async def test_redirects_are_followed(http_server, fetch: Fetch) -> None:
     assert "moved here" in page.text
 
 
+async def test_a_cookie_set_on_a_redirect_is_sent_where_it_leads(http_server, fetch: Fetch) -> None:
+    """The consent (or bot check) pattern: no cookie, a redirect that sets it, then the page."""
+
+    def statement(handler: BaseHTTPRequestHandler) -> Reply:
+        if "consent=yes" not in handler.headers.get("Cookie", ""):
+            return 302, {"Location": "/consent"}, b""
+        return 200, {"Content-Type": "text/html"}, html("<p>past the consent wall</p>").encode()
+
+    http_server.route("/statement", statement)
+    http_server.page(
+        "/consent", "", status=302, headers={"Location": "/statement", "Set-Cookie": "consent=yes"}
+    )
+
+    page = await fetch(http_server.url("/statement"))
+
+    assert "past the consent wall" in page.text
+    assert http_server.hits("/statement") == 2
+
+
 async def test_empty_body_is_a_page(http_server, fetch: Fetch) -> None:
     page = await fetch(http_server.page("/empty", b""))
 
@@ -627,6 +646,54 @@ async def test_conditional_get_not_modified(http_server, fetch: Fetch) -> None:
     assert page.not_modified is True
     assert (page.status, page.body, page.text, page.content_hash) == (304, b"", "", "")
     assert (page.etag, page.last_modified) == (etag, modified)
+
+
+async def test_answers_without_a_body_keep_the_connection(http_server, fetch: Fetch) -> None:
+    """A 304 (every unchanged page of a conditional check) or an empty redirect leaves the
+    connection open for the next request, instead of a new connection (and TLS handshake)
+    per page."""
+    etag = '"abc123"'
+    ports: list[int] = []
+
+    def conditional(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        if req.headers.get("If-None-Match") == etag:
+            return 304, {"ETag": etag}, b""
+        return 200, {"Content-Type": "text/html", "ETag": etag}, b"<p>v1</p>"
+
+    def moved(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        return 301, {"Location": "/cond"}, b""
+
+    http_server.route("/cond", conditional)
+    http_server.route("/moved", moved)
+
+    for _ in range(3):
+        page = await fetch(http_server.url("/cond"), Validators(etag=etag))
+        assert page.not_modified
+    await fetch(http_server.url("/moved"))
+
+    assert len(ports) == 5 and len(set(ports)) == 1  # one connection for all five requests
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(http_server) -> None:
+    """Servers drop idle keep-alive connections without notice; the next fetch must open a
+    new one rather than fail on the dead one (no retries here to hide it)."""
+    ports: list[int] = []
+
+    def hang_up_after(req: BaseHTTPRequestHandler) -> Reply:
+        ports.append(req.client_address[1])
+        req.close_connection = True  # closes after answering, without a Connection: close
+        return 200, {"Content-Type": "text/html"}, html("<p>fresh</p>").encode()
+
+    http_server.route("/p", hang_up_after)
+    async with HttpFetcher(settings(retries=0)) as fetcher:
+        first = await fetcher.fetch(FetchRequest(http_server.url("/p")))
+        await asyncio.sleep(0.2)  # the server's close reaches the idle connection
+        second = await fetcher.fetch(FetchRequest(http_server.url("/p")))
+
+    assert "fresh" in first.text and "fresh" in second.text
+    assert len(set(ports)) == 2
 
 
 async def test_unconditional_304_is_an_error(http_server, fetch: Fetch) -> None:

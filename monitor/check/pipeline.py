@@ -219,6 +219,7 @@ def fetch_settings(config: Config) -> FetchSettings:
         user_agent=agent,
         timeout=d.timeout,
         total_timeout=max(d.timeout * 4, d.timeout + 30),
+        fetch_deadline=d.fetch_deadline,
         max_bytes=d.max_bytes,
         max_redirects=d.max_redirects,
         retries=d.retries,
@@ -267,6 +268,7 @@ def fetch_request(
         render=options,
         origin=source.url,
         secrets=_request_secrets(headers, cookies, proxy),
+        deadline=source.fetch_deadline or d.fetch_deadline,
     )
 
 

@@ -4,6 +4,7 @@ history, diff, show, init. Loaded by `monitor.cli.main` only when one of them ru
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -69,7 +70,7 @@ def check(
     checked but some alert could not be delivered (it stays queued for the next run).
     """
     from monitor.check.pipeline import check_sources
-    from monitor.cli.shards import check_in_shards
+    from monitor.cli.shards import check_in_shards, run_event_loop
     from monitor.sources.durations import parse_duration
 
     try:
@@ -80,6 +81,11 @@ def check(
     sources = select_sources(config, source_names)
     store = open_store(state_dir, config)
     console = make_console()
+    # What exists now (the imported modules, the configuration) lives until the exit: out of
+    # the collector's sight, the collections during the run and the one at exit (0.2 s of
+    # CPU with 1,000 sources) skip it, and shard processes forked from here share its memory
+    # pages instead of copying those the collector would write to.
+    gc.freeze()
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         shards = shard_count(len(sources))
         if shards > 1:
@@ -88,7 +94,7 @@ def check(
                 config, store, sources, shards, on_progress=advance, timeout=timeout
             )
         else:
-            results = asyncio.run(
+            results = run_event_loop(
                 check_sources(config, store, sources, on_result=advance, timeout=timeout)
             )
     for result in results:

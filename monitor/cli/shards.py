@@ -12,15 +12,50 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from monitor.check.pipeline import CheckResult, check_sources
+from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
 
-_progress: multiprocessing.Queue | None = None  # type: ignore[type-arg]
+
+@dataclass(frozen=True)
+class _Work:
+    """What the shard processes check: set before they fork, so they find it in memory.
+
+    Handing it to them through the pool instead pickled the whole configuration for each
+    shard and unpickled it there (0.05 s and 0.13 s per shard for 10,000 sources).
+    """
+
+    config: Config
+    state: tuple[Path, str | None]  # the state folder and the database URL (as written)
+    parts: list[list[Source]]
+    timeout: float | None
+    progress: multiprocessing.Queue | None  # type: ignore[type-arg]
+
+
+_work: _Work | None = None
+T = TypeVar("T")
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run a check's coroutine to its end on uvloop where it is installed, else on asyncio's
+    own loop.
+
+    uvloop (libuv, in C) runs the same asyncio code with about a tenth less CPU per fetched
+    page: a check is mostly event-loop bookkeeping around many small exchanges.
+    """
+    try:
+        import uvloop
+    except ImportError:  # not on this platform (Windows) or not installed
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def check_in_shards(
@@ -33,24 +68,33 @@ def check_in_shards(
     timeout: float | None = None,
 ) -> list[CheckResult]:
     """Check the sources in `shards` processes; results in the order of `sources`."""
-    parts = [list(sources[i::shards]) for i in range(shards)]
-    # each shard opens the same database (a connection must not cross a fork)
-    state = (store.state_dir or Path("."), store.database.url if store.database else None)
-    shard_config = _share_limits(config, shards)
+    global _work
     # fork: the children start with everything imported. Safe here because no event loop
     # runs yet and the caller has closed its database connections (see `check`).
+    prepare_for_fork()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
-    with ProcessPoolExecutor(
-        max_workers=shards, mp_context=context, initializer=_init, initargs=(progress,)
-    ) as pool:
-        futures = [pool.submit(_check_shard, shard_config, state, part, timeout) for part in parts]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.2)
+    _work = _Work(
+        _share_limits(config, shards),
+        # each shard opens the same database (a connection must not cross a fork)
+        (store.state_dir or Path("."), store.database.url if store.database else None),
+        [list(sources[i::shards]) for i in range(shards)],
+        timeout,
+        # Without a progress bar nobody reads the queue: the children then send nothing (a
+        # put per check costs a pickle and a pipe write on the busy shard).
+        progress if on_progress is not None else None,
+    )
+    try:
+        with ProcessPoolExecutor(max_workers=shards, mp_context=context) as pool:
+            futures = [pool.submit(_check_shard, index) for index in range(shards)]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2)
+                _drain(progress, on_progress)
             _drain(progress, on_progress)
-        _drain(progress, on_progress)
-        results = {r.source: r for future in futures for r in future.result()}
+            results = {r.source: r for future in futures for r in future.result()}
+    finally:
+        _work = None
     return [results[source.name] for source in sources]
 
 
@@ -65,26 +109,24 @@ def _share_limits(config: Config, shards: int) -> Config:
     return config.model_copy(update={"defaults": defaults})
 
 
-def _init(progress: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    global _progress
-    _progress = progress
-
-
-def _check_shard(
-    config: Config, state: tuple[Path, str | None], sources: list[Source], timeout: float | None
-) -> list[CheckResult]:
-    store = Store.open(*state)
+def _check_shard(index: int) -> list[CheckResult]:
+    """In a shard process: check its part of the sources."""
+    work = _work
+    assert work is not None, "a shard process is forked from check_in_shards"
+    store = Store.open(*work.state)
     try:
-        return asyncio.run(
-            check_sources(config, store, sources, on_result=_report, timeout=timeout)
+        return run_event_loop(
+            check_sources(
+                work.config, store, work.parts[index], on_result=_report, timeout=work.timeout
+            )
         )
     finally:
         store.close()
 
 
 def _report(result: CheckResult) -> None:
-    if _progress is not None:
-        _progress.put(result.source)
+    if _work is not None and _work.progress is not None:
+        _work.progress.put(result.source)
 
 
 def _drain(

@@ -41,7 +41,8 @@ class FetchRequest:
     fetch reach the kinds of network that URL is on (an intranet source may follow intranet
     links), and only that URL may carry credentials. None means the request's own URL.
     `secrets` are values (header and cookie values, proxy passwords) that must never appear
-    in an error message; fetchers mask them.
+    in an error message; fetchers mask them. `deadline` bounds the whole fetch, retries
+    and the waits between them included.
     """
 
     url: str
@@ -55,6 +56,8 @@ class FetchRequest:
     render: RenderOptions | None = None  # None: plain HTTP; else rendered in a browser
     origin: str | None = None
     secrets: tuple[str, ...] = ()
+    # seconds for the whole fetch (attempts, backoff, redirects); None: the fetcher's own
+    deadline: float | None = None
 
     @property
     def trusted_url(self) -> str:

@@ -152,8 +152,10 @@ def detect_bot_wall(status: int, headers: Iterable[tuple[str, str]], text: str) 
         for part in value.split(";")
     ]
     small = len(text) <= _SMALL_PAGE
-    for sig in SIGNATURES:
-        challenge = small and any(re.search(p, text, re.I) for p in sig.challenge_body)
+    # a large page answered with a status no service refuses with cannot match: not read
+    folded = text.lower() if small or status in _REFUSING else ""
+    for sig, challenge_body, body in _FOLDED:
+        challenge = small and any(p.search(folded) for p in challenge_body)
         if challenge:
             return BotWall(sig.service, True, sig.advice)
         if status not in sig.statuses:
@@ -161,11 +163,36 @@ def detect_bot_wall(status: int, headers: Iterable[tuple[str, str]], text: str) 
         marked = (
             any(_header_matches(pairs, name, pattern) for name, pattern in sig.headers)
             or any(c.startswith(prefix) for c in cookies for prefix in sig.cookies)
-            or any(re.search(p, text, re.I | re.S) for p in sig.body)
+            or any(p.search(folded) for p in body)
         )
         if marked:
             return BotWall(sig.service, False, sig.advice)
     return None
+
+
+def _folded(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """A case-insensitive marker compiled to run on lower-cased text.
+
+    Every page passes through these markers; `re.IGNORECASE` makes a search about ten
+    times slower (no literal prefix scan), while lower-casing the page once is cheap.
+    """
+    if re.search(r"\\[A-Z]", pattern):
+        # \S, \W, \D, \B, ... would change meaning once lower-cased
+        raise ValueError(f"bot-wall marker {pattern!r}: write it without upper-case escapes")
+    return re.compile(pattern.lower(), flags)
+
+
+_FOLDED = tuple(
+    (
+        sig,
+        tuple(_folded(p) for p in sig.challenge_body),
+        tuple(_folded(p, re.S) for p in sig.body),
+    )
+    for sig in SIGNATURES
+)
+
+
+_REFUSING = frozenset().union(*(sig.statuses for sig in SIGNATURES))
 
 
 def _header_matches(pairs: list[tuple[str, str]], name: str, pattern: str | None) -> bool:

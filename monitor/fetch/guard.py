@@ -31,6 +31,7 @@ from typing import Any
 import httpcore
 
 from monitor.fetch.base import FetchError
+from monitor.fetch.streams import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -203,7 +204,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self.guard = guard
         self.policy = policy
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,

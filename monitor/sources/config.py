@@ -60,6 +60,8 @@ class Defaults(_Strict):
 
     interval: Duration = 3600.0
     timeout: Duration = 30.0
+    # the whole fetch of one URL: every attempt, the waits between them, and its redirects
+    fetch_deadline: Duration = 120.0
     max_bytes: Size = 10_000_000
     max_redirects: int = Field(10, ge=0, le=50)
     retries: int = Field(2, ge=0, le=10)
@@ -153,6 +155,7 @@ class Source(_Strict):
     wait_for: str | None = None  # rendered pages: a CSS selector to wait for
     wait: OptionalDuration | None = None
     render_timeout: Duration | None = None
+    fetch_deadline: Duration | None = None
 
     _check_headers = field_validator("headers")(classmethod(lambda cls, v: _valid_headers(v)))
     _check_cookies = field_validator("cookies")(classmethod(lambda cls, v: _valid_cookies(v)))

@@ -1,0 +1,39 @@
+"""A large `monitor check` (one process per core, each with its own share of the sources)
+finds every edit once and stays quiet about noise, like a small one."""
+
+from __future__ import annotations
+
+from conftest import LoopbackServer, check_json, source_table, write_config
+from pages import PARTNERSHIP, Noise, press_release
+
+SOURCES = 40  # enough for one process per core (monitor.cli.commands.shard_count)
+
+
+def test_a_large_check_reports_each_edit_once_and_no_noise(http_server: LoopbackServer, tmp_path):
+    def serve(edited: set[int], noise: Noise) -> None:
+        for i in range(SOURCES):
+            body = list(PARTNERSHIP)
+            if i in edited:
+                body[1] = body[1].replace("will", "may", 1)
+            http_server.page(f"/s/{i}", press_release(f"Statement {i}", body, noise))
+
+    config = write_config(
+        tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(SOURCES))
+    )
+
+    serve(set(), Noise())
+    code, first = check_json(config, tmp_path / "state")
+    assert code == 0
+    assert sorted(e["source"] for e in first) == sorted(f"s{i}" for i in range(SOURCES))
+    assert {e["event"] for e in first} == {"baseline"}
+
+    serve({3, 17, 38}, Noise(rendered_at="2026-12-01 10:00:00 UTC", views=99, ad_slot="ad-7"))
+    code, second = check_json(config, tmp_path / "state")
+
+    assert code == 0
+    assert sorted((e["event"], e["source"]) for e in second) == [
+        ("changed", "s17"),
+        ("changed", "s3"),
+        ("changed", "s38"),
+    ]
+    assert all(e["changes"] for e in second)
