@@ -3,10 +3,14 @@ finds every edit once and stays quiet about noise, like a small one."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
 SOURCES = 40  # enough for one process per core (monitor.cli.commands.shard_count)
+
+
+pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
 
 def test_a_large_check_reports_each_edit_once_and_no_noise(http_server: LoopbackServer, tmp_path):
