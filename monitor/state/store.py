@@ -339,10 +339,16 @@ class Store:
             query = query.where(sources_table.c.name.in_(list(names)))
         grouped: dict[str, list[StatementRecord]] = {}
         with self.engine.connect() as conn:
-            sources = _linked_sources(conn)
-            for row in conn.execute(query):
-                if names is not None and row.source_name not in names:
-                    continue
+            rows = [row for row in conn.execute(query) if names is None or row.source_name in names]
+            # The other sources of just these statements: one check of one source must not
+            # read the links of every statement in the state.
+            ids = {row.id for row in rows}
+            if not ids:
+                return grouped
+            sources = (
+                _linked_sources(conn, *ids) if len(ids) <= _IN_LIMIT else _linked_sources(conn)
+            )
+            for row in rows:
                 grouped.setdefault(row.source_name, []).append(
                     _statement_record(row, sources, listed=True)
                 )
