@@ -64,6 +64,23 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def empty_database(url: str) -> None:
+    """Delete every row of every table of the state (its schema and revision stay)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename != 'alembic_version'"
+            )
+        ]
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+
+
 def start_postgres(*, durable: bool = False) -> PostgresServer:
     """Start a server; raises PostgresMissing when PostgreSQL is not installed.
 

@@ -109,7 +109,8 @@ def test_a_database_from_before_the_migrations_is_brought_up_to_date(tmp_path: P
     store.close()
 
 
-def test_a_database_migrated_by_a_newer_program_is_refused_clearly(database_url, tmp_path):
+def test_a_database_migrated_by_a_newer_program_is_refused_clearly(fresh_database_url, tmp_path):
+    database_url = fresh_database_url
     Store.open(tmp_path / "state", database_url).close()
     engine = sa.create_engine(
         (database_url or f"sqlite:///{tmp_path / 'state' / 'monitor.db'}").replace(
@@ -148,8 +149,9 @@ def test_nodes_starting_at_once_migrate_a_new_database_once(postgres, tmp_path):
 
 
 def test_one_url_tracked_by_two_sources_becomes_one_statement_keeping_every_archived_page(
-    database_url, tmp_path
+    fresh_database_url, tmp_path
 ):
+    database_url = fresh_database_url
     state = tmp_path / "state"
     state.mkdir()
     url = database_url or f"sqlite:///{state / 'monitor.db'}"
