@@ -13,8 +13,8 @@ the SQLite state). Each node:
   interval less its jitter); a check that comes too early is postponed to the allowed
   time, not dropped. So while the nodes' views of who is alive differ (for a heartbeat
   or so), and when a source changes hands, it is still checked once per interval;
-- waits for each host's turn in the database (`ClusterSpacing`), so the politeness
-  spacing holds across nodes.
+- on PostgreSQL, waits for each host's turn in the database (`ClusterSpacing`), so the
+  politeness spacing holds across nodes.
 
 A node that dies stops renewing: after `lease_timeout` the others count it gone, take its
 sources over (checked within about one interval, overdue ones first) and, once its claims

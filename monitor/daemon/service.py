@@ -742,9 +742,9 @@ class Service:
     async def check(self, name: str, *, force: bool = False) -> None:
         """One scheduled check of a source, cancelled at its time limit (the watchdog).
 
-        It runs only if this node claims it (another node may hold it, or have checked the
-        source less than half an interval ago); `force` (a check asked for now) skips the
-        second rule.
+        It runs only if this node claims it: another node may hold it (skipped), or a check
+        may have started too recently for the schedule (postponed to when one may start);
+        `force` (a check asked for now) skips the second rule.
         """
         source = _find(self._config, name)
         if source is None or name in self._paused:

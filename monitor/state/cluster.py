@@ -6,7 +6,8 @@ on one machine): who is alive, who checks which source now, when a host may be a
 - `check_leases`: a node claims a source's check before it starts it. The claim holds a
   lease (renewed with the node's heartbeat, so a long check keeps it) and sets the
   earliest time the next check may start anywhere in the cluster, so no source is checked
-  twice at once or twice within half its interval, whichever nodes' schedules say.
+  twice at once, nor twice sooner than its schedule allows, whichever nodes' schedules
+  say.
 - `host_slots`: the next free start time of a request to each host, for politeness across
   nodes.
 
