@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import source_table, write_config
-from notify_support import Receiver, alert, changed_event, queue_alert
+from notify_support import Receiver, alert, changed_event, make_config, queue_alert
 
+from monitor.alerts.outbox import plan_round
 from monitor.clock import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,23 @@ def test_two_runs_claiming_the_same_alerts_get_disjoint_shares(store):
 
     assert first == set(ids[:4])
     assert second == set(ids[4:])  # what node-a holds is left to it
-    assert [a.id for a in store.outbox("pending", claimable_by="node-b", now=now)] == ids[4:]
+    held = [a.id for a in store.outbox("pending") if a.held_by_another("node-b", now)]
+    assert held == ids[:4]
+
+
+def test_an_alert_another_node_holds_is_due_when_its_claim_runs_out(store):
+    # The node holding it may die: the others must wake up when its claim expires, not
+    # only when a new alert comes (a node's outbox sleeps until the next alert is due).
+    queued = queue_alert(store, changed_event())
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=30)
+    store.claim_alerts([queued.id], "node-a", expires, now)
+    config = make_config({"hook": {"type": "webhook", "url": "http://127.0.0.1:9/h"}})
+
+    plan = plan_round(store.outbox("pending"), config, now, owner="node-b")
+    assert plan.batches == {} and plan.next_due == expires
+    later = plan_round(store.outbox("pending"), config, expires, owner="node-b")
+    assert [b.ids for b in later.batches["hook"]] == [[queued.id]]
 
 
 def test_a_claim_of_a_node_that_died_expires_and_is_taken_over(store):

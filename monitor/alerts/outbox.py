@@ -143,15 +143,24 @@ def plan_round(
     now: dt.datetime,
     *,
     ignore_backoff: bool = False,
+    owner: str | None = None,
 ) -> Plan:
-    """Group pending alerts into this round's batches; work out when the next is due."""
+    """Group pending alerts into this round's batches; work out when the next is due.
+
+    An alert another run or node (not `owner`) holds a claim on is theirs to send: it is
+    due, at the earliest, when their claim runs out (when they died meanwhile, it is then
+    this run's to send).
+    """
     by_notifier: dict[str, list[OutboxAlert]] = {}
     for alert in pending:
         by_notifier.setdefault(alert.notifier, []).append(alert)
     batches: dict[str, list[Batch]] = {}
     waiting: list[int] = []
     upcoming: list[dt.datetime] = []
-    for name, alerts in by_notifier.items():
+    for name, everyone in by_notifier.items():
+        held = [a for a in everyone if owner is not None and a.held_by_another(owner, now)]
+        upcoming += [a.claimed_until for a in held if a.claimed_until is not None]
+        alerts = [a for a in everyone if a not in held]
         due = [a for a in alerts if ignore_backoff or a.next_attempt_at <= now]
         upcoming += [a.next_attempt_at for a in alerts if a.next_attempt_at > now]
         notifier = config.notifiers.get(name)
@@ -201,15 +210,8 @@ async def deliver_due(
     now = now or utcnow()
     owner = owner or default_owner()
     # The store is called in threads: in the daemon, the event loop keeps serving meanwhile.
-    pending = await asyncio.to_thread(
-        store.outbox, status="pending", limit=limit, claimable_by=owner, now=now
-    )
-    plan = plan_round(
-        pending,
-        config,
-        now,
-        ignore_backoff=ignore_backoff,
-    )
+    pending = await asyncio.to_thread(store.outbox, status="pending", limit=limit)
+    plan = plan_round(pending, config, now, ignore_backoff=ignore_backoff, owner=owner)
     report = DeliveryReport(waiting=list(plan.waiting))
     round_ = _Round(
         store=store,
@@ -242,8 +244,8 @@ def next_due(
     """When the next round has something to send (digest windows included)."""
     now = now or utcnow()
     owner = owner or default_owner()
-    pending = store.outbox(status="pending", limit=limit, claimable_by=owner, now=now)
-    return plan_round(pending, config, now).next_due
+    pending = store.outbox(status="pending", limit=limit)
+    return plan_round(pending, config, now, owner=owner).next_due
 
 
 def default_owner() -> str:

@@ -358,3 +358,14 @@ class OutboxAlert:
     next_attempt_at: dt.datetime
     last_error: str | None
     sent_at: dt.datetime | None
+    claimed_by: str | None = None  # a run or node delivering it now (see Store.claim_alerts)
+    claimed_until: dt.datetime | None = None
+
+    def held_by_another(self, owner: str, now: dt.datetime) -> bool:
+        """Someone other than `owner` holds an unexpired claim on it (it is theirs to send
+        until `claimed_until`)."""
+        return (
+            self.claimed_by not in (None, owner)
+            and self.claimed_until is not None
+            and self.claimed_until > now
+        )

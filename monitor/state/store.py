@@ -963,23 +963,19 @@ class Store:
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             sent_at=row.sent_at,
+            claimed_by=row.claimed_by,
+            claimed_until=row.claimed_until,
         )
 
     def outbox(
         self,
         status: str | None = None,
         limit: int = 1000,
-        *,
-        claimable_by: str | None = None,
-        now: dt.datetime | None = None,
     ) -> list[OutboxAlert]:
-        """Alerts in the outbox (all, or those with a status), oldest first; with
-        `claimable_by`, only those that owner could claim `now` (see `claim_alerts`)."""
+        """Alerts in the outbox (all, or those with a status), oldest first."""
         query = self._outbox_query().order_by(alerts_table.c.id).limit(limit)
         if status is not None:
             query = query.where(alerts_table.c.status == status)
-        if claimable_by is not None:
-            query = query.where(_claimable(claimable_by, now or utcnow()))
         with self.engine.connect() as conn:
             return [self._outbox_alert(row) for row in conn.execute(query)]
 
