@@ -586,7 +586,8 @@ def init(path: Path) -> None:
 def nodes(config_path: Path | None, state_dir: Path, output_format: str) -> None:
     """The daemons sharing the state (several on PostgreSQL): alive or gone, each with its
     last heartbeat, the hash of its sources file and how many sources it checked last."""
-    from monitor.clock import iso_utc, utcnow
+    from monitor.clock import utcnow
+    from monitor.daemon.cluster import node_statuses
     from monitor.sources.config import Defaults
     from monitor.state.cluster import Cluster
 
@@ -598,41 +599,28 @@ def nodes(config_path: Path | None, state_dir: Path, output_format: str) -> None
     for lease in cluster.leases().values():
         if lease.node:
             checked[lease.node] = checked.get(lease.node, 0) + 1
-    now = utcnow()
-    records = cluster.nodes()
+    statuses = node_statuses(cluster, lease_timeout)
     if output_format == "json":
-        for node in records:
-            row = {
-                "id": node.id,
-                "host": node.host,
-                "pid": node.pid,
-                "listen": node.listen,
-                "version": node.version,
-                "config_hash": node.config_hash,
-                "started_at": iso_utc(node.started_at),
-                "last_heartbeat": iso_utc(node.heartbeat_at),
-                "stopped_at": iso_utc(node.stopped_at) if node.stopped_at else None,
-                "alive": node.alive(now, lease_timeout),
-                "sources": checked.get(node.id, 0),
-            }
+        for status in statuses:
+            row = {**status.to_json(), "sources": checked.get(status.record.id, 0)}
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    if not records:
+    if not statuses:
         click.echo("no daemon has run on this state yet (`monitor run` adds itself here)")
         return
     table = TextTable(
         ["node", "status", "last heartbeat", "sources", "config", "listen", "started"],
         whole=["node"],
     )
-    for node in records:
-        if node.alive(now, lease_timeout):
-            status = "alive"
-        else:
-            status = "stopped" if node.stopped_at else "gone (no heartbeat)"
+    now = utcnow()
+    for status in statuses:
+        node = status.record
+        gone = "stopped" if node.stopped_at else "gone (no heartbeat)"
+        state = "alive" if status.alive else gone
         age = max(0, round((now - node.heartbeat_at).total_seconds()))
         table.add(
             node.id,
-            status,
+            state,
             f"{age}s ago",
             str(checked.get(node.id, 0)),
             node.config_hash[:12],
@@ -640,7 +628,7 @@ def nodes(config_path: Path | None, state_dir: Path, output_format: str) -> None
             _when(node.started_at),
         )
     print_table(table, make_console())
-    hashes = {n.config_hash for n in records if n.alive(now, lease_timeout)}
+    hashes = {s.record.config_hash for s in statuses if s.alive}
     if len(hashes) > 1:
         click.echo(
             "monitor: the live nodes run different sources files; reload each with the same "

@@ -34,9 +34,10 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monitor import __version__
-from monitor.clock import utcnow
+from monitor.clock import iso_or_none, utcnow
 from monitor.fetch.polite import origin_of
 from monitor.state.cluster import Claim, Cluster, NodeRecord
 from monitor.state.store import Store
@@ -73,6 +74,34 @@ class NodeStatus:
     record: NodeRecord
     alive: bool
     this: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The node as JSON (for /healthz and `monitor nodes --format json`)."""
+        node = self.record
+        return {
+            "id": node.id,
+            "host": node.host,
+            "pid": node.pid,
+            "listen": node.listen,
+            "version": node.version,
+            "config_hash": node.config_hash,
+            "started_at": iso_or_none(node.started_at),
+            "last_heartbeat": iso_or_none(node.heartbeat_at),
+            "stopped_at": iso_or_none(node.stopped_at),
+            "alive": self.alive,
+            "this": self.this,
+        }
+
+
+def node_statuses(
+    cluster: Cluster, lease_timeout: float, this: str | None = None
+) -> list[NodeStatus]:
+    """Every node that shared the database, alive or not, the newest first (blocking)."""
+    now = utcnow()
+    return [
+        NodeStatus(node, node.alive(now, lease_timeout), node.id == this)
+        for node in cluster.nodes()
+    ]
 
 
 def check_config_matches(
@@ -229,11 +258,12 @@ class Membership:
 
     def statuses(self) -> list[NodeStatus]:
         """Every known node, alive or not (blocking: call it in a thread)."""
-        now = utcnow()
-        return [
-            NodeStatus(n, n.alive(now, self.lease_timeout), n.id == self.node_id)
-            for n in self.cluster.nodes()
-        ]
+        return node_statuses(self.cluster, self.lease_timeout, self.node_id)
+
+    def check_config(self) -> None:
+        """Refuse to join a cluster whose live nodes run another sources file (blocking).
+        Raises ClusterConfigMismatch."""
+        check_config_matches(self.cluster.nodes(), self.config_hash, utcnow(), self.lease_timeout)
 
 
 class ClusterSpacing:

@@ -53,7 +53,6 @@ from monitor.daemon.cluster import (
     ClusterSpacing,
     Membership,
     NodeStatus,
-    check_config_matches,
     config_hash,
 )
 from monitor.daemon.logs import LogFormat, Secrets, configure_logging
@@ -997,12 +996,7 @@ def run_command(
         listen=str(address),
     )
     try:
-        check_config_matches(
-            membership.cluster.nodes(),
-            membership.config_hash,
-            utcnow(),
-            config.defaults.lease_timeout,
-        )
+        membership.check_config()
     except ClusterConfigMismatch as exc:
         fail(str(exc))
     except (StoreError, sa.exc.SQLAlchemyError) as exc:

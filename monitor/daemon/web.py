@@ -228,22 +228,7 @@ async def healthz(request: Request, daemon: Daemon) -> Response:
         "pending_alerts": health.pending_alerts,
         "version": __version__,
         "node": daemon.node_id,
-        "nodes": [
-            {
-                "id": n.record.id,
-                "host": n.record.host,
-                "pid": n.record.pid,
-                "listen": n.record.listen,
-                "version": n.record.version,
-                "config_hash": n.record.config_hash,
-                "started_at": iso_or_none(n.record.started_at),
-                "last_heartbeat": iso_or_none(n.record.heartbeat_at),
-                "alive": n.alive,
-                "this": n.this,
-            }
-            for n in nodes
-            if n.alive or n.this
-        ],
+        "nodes": [n.to_json() for n in nodes if n.alive or n.this],
     }
     return JSONResponse(
         body, status_code=200 if health.ok else 503, headers={"Cache-Control": "no-store"}

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 from monitor.state.schema import check_leases_table, host_slots_table, nodes_table
-from monitor.state.store import Store
+from monitor.state.store import Store, conflict_insert
 
 
 @dataclass(frozen=True)
@@ -173,7 +170,7 @@ class Cluster:
             free = sa.and_(free, sa.or_(table.c.not_before.is_(None), table.c.not_before <= now))
         # One statement, one round trip: a first claim inserts the row, a later one updates
         # it only where the lease is free and the time has come.
-        insert = _dialect(self.store.engine.dialect.name).insert(table)
+        insert = conflict_insert(self.store.engine.dialect.name, table)
         upsert = insert.values(source=source, **claim).on_conflict_do_update(
             index_elements=[table.c.source], set_=claim, where=free
         )
@@ -210,7 +207,8 @@ class Cluster:
         is then moved `spacing` seconds later for whoever asks next, on any node."""
         table = host_slots_table
         with self.store.write() as conn:
-            _insert_ignore(conn, table, {"host": host, "next_at": now})
+            first = conflict_insert(conn.dialect.name, table).values(host=host, next_at=now)
+            conn.execute(first.on_conflict_do_nothing())  # another node may add it meanwhile
             free = conn.execute(
                 sa.select(table.c.next_at).where(table.c.host == host).with_for_update()
             ).scalar_one()
@@ -221,15 +219,3 @@ class Cluster:
                 .values(next_at=start + dt.timedelta(seconds=spacing))
             )
         return start
-
-
-def _dialect(name: str) -> Any:
-    """The SQLAlchemy dialect module whose `insert` has ON CONFLICT (both databases here)."""
-    return postgresql if name == "postgresql" else sqlite
-
-
-def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, object]) -> None:
-    """Insert a row unless its key exists (another node may add it at the same moment)."""
-    conn.execute(
-        _dialect(conn.dialect.name).insert(table).values(**values).on_conflict_do_nothing()
-    )

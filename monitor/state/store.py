@@ -761,7 +761,7 @@ class Store:
                 values.update(_fetched_values(update.fetched))
         if source_id is None:
             fresh = dict(values, consecutive_failures=1 if update.error else 0)
-            new_id = _insert_new(
+            new_id = insert_new(
                 conn, table, dict(name=update.name, created_at=update.checked_at, **fresh)
             )
             if new_id is not None:
@@ -797,7 +797,7 @@ class Store:
         values = {"last_checked_at": checked_at, **_statement_values(item)}
         if statement_id is None:
             row = dict(url=item.url, first_seen_at=checked_at, version=0, status="pending")
-            new_id = _insert_new(conn, table, {**row, **_listed_title(item), **values})
+            new_id = insert_new(conn, table, {**row, **_listed_title(item), **values})
             if new_id is not None:
                 inserted[key] = new_id
                 self._link(conn, source_id, new_id, item, inserted)
@@ -827,7 +827,7 @@ class Store:
             inserted[key] = statement_id
             fresh = {"status": "tracked", "discovered_as": "baseline", **values}
             row = dict(source_id=source_id, statement_id=statement_id, **fresh)
-            if _insert_new(conn, links, row, key=links.c.statement_id) is not None:
+            if insert_new(conn, links, row, key=links.c.statement_id) is not None:
                 return
             # another process linked them first: say what this check found
         if values:
@@ -1120,7 +1120,20 @@ def _claimable(owner: str, now: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _insert_new(
+def conflict_insert(dialect: str, table: sa.Table) -> Any:
+    """An INSERT into `table` that takes ON CONFLICT clauses, in this database's dialect
+    (SQLite's or PostgreSQL's); None for another database."""
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        # imported here: 40-50 ms at every start-up of a command that uses SQLite
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    return None
+
+
+def insert_new(
     conn: Connection, table: sa.Table, values: dict[str, Any], key: sa.Column[Any] | None = None
 ) -> int | None:
     """Insert a row unless one with the same unique key exists; its id (the `key` column's
@@ -1130,17 +1143,9 @@ def _insert_new(
     beside the daemon, a second node) may add a source or statement first: INSERT … ON
     CONFLICT DO NOTHING turns that race into a re-read instead of a constraint error.
     """
-    dialect = conn.dialect.name
-    insert: Any
-    if dialect == "sqlite":
-        insert = sqlite.insert(table).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        # imported here: 40-50 ms at every start-up of a command that uses SQLite
-        from sqlalchemy.dialects import postgresql
-
-        insert = postgresql.insert(table).on_conflict_do_nothing()
-    else:  # other databases: a plain insert (a race is then a StoreError)
-        insert = sa.insert(table)
+    insert = conflict_insert(conn.dialect.name, table)
+    # other databases: a plain insert (a race is then a StoreError)
+    insert = sa.insert(table) if insert is None else insert.on_conflict_do_nothing()
     column = table.c.id if key is None else key
     row = conn.execute(insert.values(**values).returning(column)).first()
     return None if row is None else int(row[0])
