@@ -140,42 +140,42 @@ class CheckContext:
     recorder: Recorder | None = None
     # What was stored before a one-shot run; without it, each check reads the store.
     known: KnownState | None = None
-    # The daemon reads the store in threads, so its event loop (other checks, the web
-    # endpoint) never waits for the database; a one-shot run reads in line (quicker).
-    read_in_thread: bool = False
+    # The daemon calls the store in threads, so its event loop (other checks, the web
+    # endpoint) never waits for the database; a one-shot run calls it in line (quicker).
+    store_in_thread: bool = False
 
-    async def _read(self, func: Callable[..., T], /, *args: Any) -> T:
-        if self.read_in_thread:
+    async def _use_store(self, func: Callable[..., T], /, *args: Any) -> T:
+        if self.store_in_thread:
             return await asyncio.to_thread(func, *args)
         return func(*args)
 
     async def source_record(self, name: str) -> SourceRecord | None:
         if self.known is not None:
             return self.known.sources.get(name)
-        return await self._read(self.store.source, name)
+        return await self._use_store(self.store.source, name)
 
     async def statement_records(self, source: str) -> list[StatementRecord]:
         if self.known is not None:
             return self.known.statements.get(source, [])
-        return await self._read(self.store.statements, source)
+        return await self._use_store(self.store.statements, source)
 
     async def tracked_elsewhere(self, urls: Collection[str]) -> dict[str, StatementRecord]:
         """The statements at these URLs that are tracked already (by other sources)."""
         if self.known is not None:
             by_url = self.known.by_url
             return {url: by_url[url] for url in urls if url in by_url}
-        return await self._read(self.store.statements_at, urls) if urls else {}
+        return await self._use_store(self.store.statements_at, urls) if urls else {}
 
     async def snapshot(self, statement_id: int) -> Snapshot | None:
         """A statement's latest stored version."""
-        return await self._read(self.store.snapshot, statement_id)
+        return await self._use_store(self.store.snapshot, statement_id)
 
     async def record(self, update: SourceUpdate) -> SourceUpdate:
         """Store one check (snapshots, events, alerts) in one transaction; returns it as
         recorded, without the events another check recorded first. Raises StoreError."""
         if self.recorder is not None:
             return await self.recorder.record(update)
-        return await self._read(self.store.save_check, update)
+        return await self._use_store(self.store.save_check, update)
 
     def archiver(self) -> Archiver | None:
         """The run's evidence archive (None with `archive = "off"`)."""

@@ -799,7 +799,7 @@ class Service:
                     fetcher,
                     self.executor,
                     recorder=self.recorder,
-                    read_in_thread=True,
+                    store_in_thread=True,
                 )
                 async with deadline:
                     result = await self._check_function(source, ctx)
@@ -821,7 +821,8 @@ class Service:
             message = f"the check failed unexpectedly: {error_text(exc)}"
             result = await asyncio.to_thread(self._record_error, source, message, checked_at)
             outcome = "error"
-        POLITENESS_WAIT.reset(hearing)
+        finally:
+            POLITENESS_WAIT.reset(hearing)
         duration = time.monotonic() - started
         self._report(source, outcome, dataclasses.replace(result, duration=duration))
 
