@@ -1,7 +1,8 @@
 """Fetch pages over HTTP politely and defensively (size caps, timeouts, retries, charsets).
 
-One `Fetcher` owns httpx's transports (connection pools, HTTP/2 where offered) for a whole
-run, on the socket layer of `streams.py` under the network guard. Each `fetch` follows
+One `Fetcher` owns the transports (connection pools, HTTP/2 where offered) for a whole run:
+our own HTTP/1.1 transport (`http11.py`) on the socket layer of `streams.py` under the
+network guard, and httpx's own transport for fetches through a proxy. Each `fetch` follows
 redirects itself (so every hop gets the same caps and retries), retries what is worth
 retrying within one deadline for the whole fetch (`fetch_deadline`), and turns every failure
 into a `FetchError` subclass whose message names the URL (credentials hidden).
@@ -69,6 +70,7 @@ from monitor.fetch.guard import (
     NetworkRefused,
     ip_literal,
 )
+from monitor.fetch.http11 import Http11Transport
 from monitor.sources.urls import redact_url
 
 __all__ = [
@@ -183,7 +185,7 @@ class _Client:
     httpx costs a small page). Requests, responses and errors are still httpx's own.
     """
 
-    def __init__(self, transport: httpx.AsyncHTTPTransport, settings: FetchSettings) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport, settings: FetchSettings) -> None:
         self.transport = transport
         # httpx's client defaults, with our agent and only the encodings we can inflate in
         # bounded pieces (see the module docstring)
@@ -338,6 +340,13 @@ class HttpFetcher:
 
     def _new_client(self, proxy: str | None, verify: bool, policy: NetworkPolicy) -> _Client:
         s = self.settings
+        if proxy is None:
+            # The guard sits where sockets are opened, so it sees the address connected to.
+            backend = GuardedBackend(self.guard, policy, self._backend)
+            own = Http11Transport(
+                backend, _tls_context(verify), http2=s.http2, max_idle=s.max_connections
+            )
+            return _Client(own, s)
         limits = httpx.Limits(
             max_connections=s.max_connections, max_keepalive_connections=s.max_connections
         )
@@ -346,7 +355,7 @@ class HttpFetcher:
                 verify=_tls_context(verify),
                 http2=s.http2,
                 limits=limits,
-                proxy=httpx.Proxy(proxy) if proxy else None,
+                proxy=httpx.Proxy(proxy),
             )
         except ImportError as exc:
             raise ConfigurationError(
@@ -357,10 +366,7 @@ class HttpFetcher:
             raise ConfigurationError(
                 f"the proxy {redact_url(str(proxy))} is unusable: {exc}"
             ) from exc
-        if proxy is None:
-            # The guard sits where sockets are opened, so it sees the address connected to.
-            _install_backend(transport, GuardedBackend(self.guard, policy, self._backend))
-        elif self._backend is not None:
+        if self._backend is not None:
             _install_backend(transport, self._backend)
         return _Client(transport, s)
 
