@@ -161,6 +161,18 @@ REFUSED = [
         "malformed chunk size",
     ),
     (
+        "an endless chunk size",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 40 + b"\r\n",
+        "malformed chunk size",
+    ),
+    (
+        "endless trailers",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+        + b"X-Trailer: padding\r\n" * 6000
+        + b"\r\n",
+        "trailers larger than 100 KB",
+    ),
+    (
         "a chunk longer than its size",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n",
         "chunk longer than its size",

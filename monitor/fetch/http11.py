@@ -36,6 +36,7 @@ import httpx
 
 MAX_HEAD = 100 * 1024  # a response head larger than this is refused (httpcore's h11 cap)
 MAX_LINE = 8 * 1024  # a chunk-size or trailer line larger than this is refused
+_MAX_SIZE_DIGITS = 16  # a chunk size needing more hexadecimal digits is no real size
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default)
 _READ_SIZE = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -255,17 +256,25 @@ class _Body(httpx.AsyncByteStream):
         connection = self._connection
         while True:
             size_field = (await connection.line(self._timeout)).split(b";", 1)[0].strip()
-            if not size_field or size_field.strip(b"0123456789abcdefABCDEF"):
+            hex_digits = not size_field.strip(b"0123456789abcdefABCDEF")
+            if not size_field or not hex_digits or len(size_field) > _MAX_SIZE_DIGITS:
                 raise httpx.RemoteProtocolError(f"a malformed chunk size: {size_field[:20]!r}")
             size = int(size_field, 16)
             if size == 0:
-                while await connection.line(self._timeout):  # trailer fields: not used
-                    pass
+                await self._skip_trailers()
                 return
             async for part in self._exactly(size):
                 yield part
             if await connection.line(self._timeout):
                 raise httpx.RemoteProtocolError("a chunk longer than its size")
+
+    async def _skip_trailers(self) -> None:
+        """Read the trailer fields after the last chunk (not used), within the head's cap."""
+        read = 0
+        while line := await self._connection.line(self._timeout):
+            read += len(line)
+            if read > MAX_HEAD:
+                raise httpx.RemoteProtocolError(f"trailers larger than {MAX_HEAD // 1024} KB")
 
     async def aclose(self) -> None:
         if self._closed:
@@ -323,6 +332,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lru: OrderedDict[_Connection, None] = OrderedDict()
         self._http2_connections: dict[Origin, list[httpcore.AsyncHTTP2Connection]] = {}
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` (a GET without a body) and return its response, body unread."""
@@ -346,6 +356,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Close every idle connection (those still in use close when their body does)."""
+        self._closed = True
         idle, self._lru = list(self._lru), OrderedDict()
         self._idle.clear()
         for connection in idle:
@@ -440,6 +451,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def release(self, connection: _Connection) -> None:
         """Keep a connection whose response was read to its end, for the next request."""
+        if self._closed:  # a body read to its end after the transport closed
+            await connection.aclose()
+            return
         connection.idle_since = time.monotonic()
         self._idle.setdefault(connection.origin, []).append(connection)
         self._lru[connection] = None
