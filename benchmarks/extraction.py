@@ -213,6 +213,7 @@ def print_worst(result: Result, count: int) -> None:
 RULES: dict[str, tuple[str, Callable[..., object]]] = {
     "drop furniture": ("_drop_furniture", lambda tree: None),
     "join split bodies": ("_join_split_bodies", lambda tree: None),
+    "protect bodies": ("_protect_bodies", lambda tree: None),
     "keep quotes": ("_keep_quotes", lambda tree: None),
     "drop related sections": ("_drop_related_sections", lambda tree: None),
     "paragraphs from breaks": ("_paragraphs_from_breaks", lambda tree: None),

@@ -8,10 +8,11 @@ Two entry points:
   structured output into paragraphs.
   Before trafilatura, the tree is prepared: page furniture (navigation, asides, footers,
   buttons) is removed; an article body split into several chunks around ad slots is put
-  back together; a quote between two body paragraphs (an embedded post, a quote box) is
-  kept from trafilatura's embed and widget filters; a labelled block of links to other
-  articles ("More great stories", "Don't miss") is dropped; text written as lines separated
-  by blank lines (<br><br>) becomes paragraphs.
+  back together; the body's container sheds the class names that trafilatura would take
+  for furniture ("embargo-wrap" holds "bar"); a quote between two body paragraphs (an
+  embedded post, a quote box) is kept from trafilatura's embed and widget filters; a
+  labelled block of links to other articles ("More great stories", "Don't miss") is
+  dropped; text written as lines separated by blank lines (<br><br>) becomes paragraphs.
   After it, what is still noise is dropped: link-only teasers ("Read more: …", "Related"
   lists), headings left with nothing under them, the headline repeated at the top of the
   body, sidebars of layout tables, offers and prompts closing the page's text ("Sign up for
@@ -330,6 +331,7 @@ def _main_paragraphs(
     _drop_furniture(tree)
     _drop_floods(tree)
     _join_split_bodies(tree)
+    _protect_bodies(tree)
     _keep_quotes(tree)
     _drop_related_sections(tree)
     _paragraphs_from_breaks(tree)
@@ -674,6 +676,36 @@ def _join_split_bodies(tree: lxml.html.HtmlElement) -> None:
             for chunk in chunks[1:]:
                 first.extend(list(chunk))
                 chunk.drop_tree()
+
+
+def _protect_bodies(tree: lxml.html.HtmlElement) -> None:
+    """Keep trafilatura from discarding an article body over an incidental class name.
+
+    trafilatura drops page furniture by substrings of class names ("bar" for sidebars and
+    navbars, "overlay", "meta", "slide"), and so also a body container whose other names,
+    styling hooks, happen to contain one: "embargo-wrap", "article-overlay-handle".
+    With the body gone it falls back on the whole page, promotions and print notices
+    included. A container that names itself the body (see `_BODY_CONTAINER`) and holds
+    paragraphs keeps only the names that say so.
+    """
+    for element in tree.iter("div", "section", "article", "main"):
+        label = element.get("class") or ""
+        if element.get("itemprop") != "articleBody" and not _BODY_CONTAINER.search(label):
+            continue
+        names = [name for name in label.split() if _BODY_CONTAINER.search(name)]
+        if len(names) < len(label.split()) and _holds_paragraphs(element):
+            element.set("class", " ".join(names))
+
+
+def _holds_paragraphs(element: lxml.html.HtmlElement, count: int = 2) -> bool:
+    """Whether `element` holds `count` paragraphs of a sentence or more (not a teaser card)."""
+    found = 0
+    for paragraph in element.iter("p"):
+        if len(paragraph.text_content()) > 40:
+            found += 1
+            if found >= count:
+                return True
+    return False
 
 
 def _are_chunks_of_one_body(chunks: list[lxml.html.HtmlElement]) -> bool:
