@@ -743,3 +743,36 @@ def test_a_body_container_with_a_furniture_like_class_name_is_still_the_body(nam
     )
 
     assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+@pytest.mark.parametrize(
+    ("label", "where"),
+    [
+        ("Most read in world news", "between"),
+        ("MOST POPULAR", "between"),
+        ("You may also like...", "after"),
+        ("You might have missed", "after"),
+        ("Editors' picks", "after"),
+    ],
+)
+def test_a_recommendation_widgets_label_left_without_its_links_is_not_the_statement(
+    label: str, where: str
+) -> None:
+    # The widget's links are filled in by a script: only its label is in the page's HTML.
+    body = [
+        "Example Corp today named Jane Doe as its new chief executive officer. " * 2,
+        "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2,
+    ]
+    widget = f'<div class="rail"><div class="rail__header">{label}</div><div class="rail__items">'
+    widget += "</div></div>"
+    inside = (
+        f"<p>{body[0]}</p>{widget}<p>{body[1]}</p>"
+        if where == "between"
+        else f"<p>{body[0]}</p><p>{body[1]}</p><p>{label}</p>"
+    )
+    page = (
+        "<html><head><title>New CEO</title></head><body><article><h1>New CEO</h1>"
+        f"{inside}</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

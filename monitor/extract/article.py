@@ -898,7 +898,8 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
     """The blocks that belong to the statement.
 
     Dropped: links to other pages ("Read more: …", related-article lists, tag lists) with the
-    headings over them, and the headline repeated at the top (it is the title).
+    headings over them, ad labels and cookie notices, the labels of recommendation widgets
+    left without their links, and the headline repeated at the top (it is the title).
     """
     teasers = _teasers(blocks)
     kept = [
@@ -907,6 +908,7 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
         if index not in teasers
         and not _heads_empty_section(blocks, teasers, index)
         and not _is_page_notice(block.text)
+        and not _is_widget_label(block.text)
     ]
     return _drop_repeated_title(kept, title)
 
@@ -924,6 +926,23 @@ _COOKIE_NOTICE = re.compile(r"\b(?:we|this (?:web)?site) uses? cookies\b", re.IG
 _COOKIE_CHOICE = re.compile(
     r"\b(?:accept|consent|by continuing|cookie (?:policy|settings|preferences))\b", re.IGNORECASE
 )
+
+
+# The label of a recommendation widget ("Most read in world news", "You may also like..."):
+# the widget's links are filled in by a script, or dropped as teasers, and the label is left
+# standing alone among or after the paragraphs. Unlike "Related coverage" or "Background",
+# these never head part of a statement.
+_WIDGET_LABEL = re.compile(
+    r"\W*(?:most (?:read|popular|viewed|shared|commented|watched)"
+    r"(?: (?:in|on|from) [\w'’ &-]{1,40})?"
+    r"|you (?:may|might) (?:also )?(?:like|enjoy|have missed)"
+    r"|recommended for you|editors?['’]? picks)\W*",
+    re.IGNORECASE,
+)
+
+
+def _is_widget_label(text: str) -> bool:
+    return len(text) <= _MAX_LABEL_CHARS and bool(_WIDGET_LABEL.fullmatch(text))
 
 
 def _is_page_notice(text: str) -> bool:
