@@ -14,7 +14,8 @@ Two entry points:
   labelled block of links to other articles ("More great stories", "Don't miss") is
   dropped; text written as lines separated by blank lines (<br><br>) becomes paragraphs.
   After it, what is still noise is dropped: link-only teasers ("Read more: …", "Related"
-  lists), headings left with nothing under them, the headline repeated at the top of the
+  lists), headings left with nothing under them, the labels of recommendation widgets left
+  without their links ("Most read in world news"), the headline repeated at the top of the
   body, sidebars of layout tables, offers and prompts closing the page's text ("Sign up for
   our newsletter"), and bylines and datelines at the edges of the body ("By Jane Doe | 3 min
   read", see `bylines`).
