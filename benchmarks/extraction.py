@@ -213,10 +213,12 @@ def print_worst(result: Result, count: int) -> None:
 RULES: dict[str, tuple[str, Callable[..., object]]] = {
     "drop furniture": ("_drop_furniture", lambda tree: None),
     "join split bodies": ("_join_split_bodies", lambda tree: None),
+    "protect bodies": ("_protect_bodies", lambda tree: None),
     "keep quotes": ("_keep_quotes", lambda tree: None),
     "drop related sections": ("_drop_related_sections", lambda tree: None),
     "paragraphs from breaks": ("_paragraphs_from_breaks", lambda tree: None),
     "drop noise blocks": ("_drop_noise", lambda blocks, title: blocks),
+    "drop widget labels": ("_is_widget_label", lambda text: False),
     "drop repeated title": ("_drop_repeated_title", lambda blocks, title: blocks),
     "drop bylines": ("drop_bylines", lambda paragraphs: list(paragraphs)),
     "drop closing notices": ("_is_closing_notice", lambda text: False),

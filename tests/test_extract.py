@@ -712,3 +712,67 @@ def test_the_headline_repeated_above_the_body_goes_when_the_title_names_the_site
     )
 
     assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+@pytest.mark.parametrize(
+    "names",
+    ["article-body embargo-wrap", "article__body article-overlay-handle", "story-body meta-grid"],
+    ids=["bar", "overlay", "meta"],
+)
+def test_a_body_container_with_a_furniture_like_class_name_is_still_the_body(names: str) -> None:
+    # trafilatura drops furniture by substrings of class names ("bar", "overlay", "meta");
+    # a body container's styling names that happen to hold one must not make it furniture,
+    # else the whole page is read: promotions and print notices around the body included.
+    body = [
+        "Example Corp today named Jane Doe as its new chief executive officer. " * 2,
+        "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2,
+        "She takes over from John Roe, who retires after twenty years in the role. " * 2,
+    ]
+    page = (
+        "<html><head><title>Example Corp names Jane Doe its new chief executive officer</title>"
+        "</head><body>"
+        "<div class='print-header'><p>This copy is for your personal use only.</p></div>"
+        "<section class='promo'><h3 class='promo-title'>Awards night 2024</h3></section>"
+        # The article's wrapper is what trafilatura takes for the content, and within it
+        # the body container is pruned as furniture.
+        "<main><article class='article__content-well'><header>"
+        "<h1>Example Corp names Jane Doe its new chief executive officer</h1>"
+        f"<p>By John Roe, Staff Writer</p></header><div class='{names}'>"
+        + "".join(f"<p>{p}</p>" for p in body)
+        + "</div></article></main></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
+
+
+@pytest.mark.parametrize(
+    ("label", "where"),
+    [
+        ("Most read in world news", "between"),
+        ("MOST POPULAR", "between"),
+        ("You may also like...", "after"),
+        ("You might have missed", "after"),
+        ("Editors' picks", "after"),
+    ],
+)
+def test_a_recommendation_widgets_label_left_without_its_links_is_not_the_statement(
+    label: str, where: str
+) -> None:
+    # The widget's links are filled in by a script: only its label is in the page's HTML.
+    body = [
+        "Example Corp today named Jane Doe as its new chief executive officer. " * 2,
+        "Jane Doe joined the company ten years ago and has led its sales since 2020. " * 2,
+    ]
+    widget = f'<div class="rail"><div class="rail__header">{label}</div><div class="rail__items">'
+    widget += "</div></div>"
+    inside = (
+        f"<p>{body[0]}</p>{widget}<p>{body[1]}</p>"
+        if where == "between"
+        else f"<p>{body[0]}</p><p>{body[1]}</p><p>{label}</p>"
+    )
+    page = (
+        "<html><head><title>New CEO</title></head><body><article><h1>New CEO</h1>"
+        f"{inside}</article></body></html>"
+    )
+
+    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]

@@ -8,12 +8,14 @@ Two entry points:
   structured output into paragraphs.
   Before trafilatura, the tree is prepared: page furniture (navigation, asides, footers,
   buttons) is removed; an article body split into several chunks around ad slots is put
-  back together; a quote between two body paragraphs (an embedded post, a quote box) is
-  kept from trafilatura's embed and widget filters; a labelled block of links to other
-  articles ("More great stories", "Don't miss") is dropped; text written as lines separated
-  by blank lines (<br><br>) becomes paragraphs.
+  back together; the body's container sheds the class names that trafilatura would take
+  for furniture ("embargo-wrap" holds "bar"); a quote between two body paragraphs (an
+  embedded post, a quote box) is kept from trafilatura's embed and widget filters; a
+  labelled block of links to other articles ("More great stories", "Don't miss") is
+  dropped; text written as lines separated by blank lines (<br><br>) becomes paragraphs.
   After it, what is still noise is dropped: link-only teasers ("Read more: …", "Related"
-  lists), headings left with nothing under them, the headline repeated at the top of the
+  lists), headings left with nothing under them, the labels of recommendation widgets left
+  without their links ("Most read in world news"), the headline repeated at the top of the
   body, sidebars of layout tables, offers and prompts closing the page's text ("Sign up for
   our newsletter"), and bylines and datelines at the edges of the body ("By Jane Doe | 3 min
   read", see `bylines`).
@@ -330,6 +332,7 @@ def _main_paragraphs(
     _drop_furniture(tree)
     _drop_floods(tree)
     _join_split_bodies(tree)
+    _protect_bodies(tree)
     _keep_quotes(tree)
     _drop_related_sections(tree)
     _paragraphs_from_breaks(tree)
@@ -676,6 +679,36 @@ def _join_split_bodies(tree: lxml.html.HtmlElement) -> None:
                 chunk.drop_tree()
 
 
+def _protect_bodies(tree: lxml.html.HtmlElement) -> None:
+    """Keep trafilatura from discarding an article body over an incidental class name.
+
+    trafilatura drops page furniture by substrings of class names ("bar" for sidebars and
+    navbars, "overlay", "meta", "slide"), and so also a body container whose other names,
+    styling hooks, happen to contain one: "embargo-wrap", "article-overlay-handle".
+    With the body gone it falls back on the whole page, promotions and print notices
+    included. A container that names itself the body (see `_BODY_CONTAINER`) and holds
+    paragraphs keeps only the names that say so.
+    """
+    for element in tree.iter("div", "section", "article", "main"):
+        label = element.get("class") or ""
+        if element.get("itemprop") != "articleBody" and not _BODY_CONTAINER.search(label):
+            continue
+        names = [name for name in label.split() if _BODY_CONTAINER.search(name)]
+        if len(names) < len(label.split()) and _holds_paragraphs(element):
+            element.set("class", " ".join(names))
+
+
+def _holds_paragraphs(element: lxml.html.HtmlElement, count: int = 2) -> bool:
+    """Whether `element` holds `count` paragraphs of a sentence or more (not a teaser card)."""
+    found = 0
+    for paragraph in element.iter("p"):
+        if len(paragraph.text_content()) > 40:
+            found += 1
+            if found >= count:
+                return True
+    return False
+
+
 def _are_chunks_of_one_body(chunks: list[lxml.html.HtmlElement]) -> bool:
     """Whether same-class containers are consecutive chunks of one article body."""
     ancestor = _common_ancestor(chunks)
@@ -866,7 +899,8 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
     """The blocks that belong to the statement.
 
     Dropped: links to other pages ("Read more: …", related-article lists, tag lists) with the
-    headings over them, and the headline repeated at the top (it is the title).
+    headings over them, ad labels and cookie notices, the labels of recommendation widgets
+    left without their links, and the headline repeated at the top (it is the title).
     """
     teasers = _teasers(blocks)
     kept = [
@@ -875,6 +909,7 @@ def _drop_noise(blocks: list[_Block], title: str) -> list[_Block]:
         if index not in teasers
         and not _heads_empty_section(blocks, teasers, index)
         and not _is_page_notice(block.text)
+        and not _is_widget_label(block.text)
     ]
     return _drop_repeated_title(kept, title)
 
@@ -892,6 +927,23 @@ _COOKIE_NOTICE = re.compile(r"\b(?:we|this (?:web)?site) uses? cookies\b", re.IG
 _COOKIE_CHOICE = re.compile(
     r"\b(?:accept|consent|by continuing|cookie (?:policy|settings|preferences))\b", re.IGNORECASE
 )
+
+
+# The label of a recommendation widget ("Most read in world news", "You may also like..."):
+# the widget's links are filled in by a script, or dropped as teasers, and the label is left
+# standing alone among or after the paragraphs. Unlike "Related coverage" or "Background",
+# these never head part of a statement.
+_WIDGET_LABEL = re.compile(
+    r"\W*(?:most (?:read|popular|viewed|shared|commented|watched)"
+    r"(?: (?:in|on|from) [\w'’ &-]{1,40})?"
+    r"|you (?:may|might) (?:also )?(?:like|enjoy|have missed)"
+    r"|recommended for you|editors?['’]? picks)\W*",
+    re.IGNORECASE,
+)
+
+
+def _is_widget_label(text: str) -> bool:
+    return len(text) <= _MAX_LABEL_CHARS and bool(_WIDGET_LABEL.fullmatch(text))
 
 
 def _is_page_notice(text: str) -> bool:
