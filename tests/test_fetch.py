@@ -520,6 +520,7 @@ async def test_retry_after_is_honoured(http_server, fetch: Fetch) -> None:
 @pytest.mark.parametrize(
     "retry_after",
     ["3600", format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)],
+    ids=["seconds", "a date"],  # the date differs per collection: pytest-xdist needs equal ids
 )
 async def test_long_retry_after_fails_at_once(http_server, fetch: Fetch, retry_after: str) -> None:
     http_server.page("/later", "", status=503, headers={"Retry-After": retry_after})

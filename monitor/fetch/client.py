@@ -34,8 +34,7 @@ import random
 import re
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -416,7 +415,9 @@ class HttpFetcher:
     ) -> _Response | _Redirect:
         """One request under the concurrency caps and the total deadline."""
         s = self.settings
-        async with self._slot(url):
+        # The per-host slot first, so requests queued behind a busy host do not hold global
+        # slots that other hosts could use.
+        async with self._host_slot(url), self._all:
             try:
                 async with asyncio.timeout(s.total_timeout):
                     return await self._exchange(client, url, request)
@@ -444,19 +445,13 @@ class HttpFetcher:
             return ConnectionFailed(f"could not connect to {shown}: {_reason(exc)}")
         return ConnectionFailed(f"the connection to {shown} broke: {_reason(exc)}")
 
-    @asynccontextmanager
-    async def _slot(self, url: httpx.URL) -> AsyncIterator[None]:
-        """Hold a per-host then a global slot.
-
-        The per-host slot comes first so requests queued behind a busy host do not
-        hold global slots that other hosts could use.
-        """
+    def _host_slot(self, url: httpx.URL) -> asyncio.Semaphore:
+        """The semaphore that caps concurrent requests to `url`'s host (and port)."""
         key = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = asyncio.Semaphore(self.settings.per_host)
-        async with host, self._all:
-            yield
+        return host
 
     async def _exchange(
         self, client: _Client, url: httpx.URL, request: FetchRequest

@@ -67,17 +67,22 @@ def canonical_url(url: str) -> str:
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower().rstrip(".")
+    # hostname and port each parse the netloc again: read once (a check asks for every
+    # source's canonical URL)
+    hostname, port = parts.hostname, parts.port
+    host = (hostname or "").lower().rstrip(".")
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal keeps its brackets
-    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
     if "@" in parts.netloc:
         host = f"{parts.netloc.rsplit('@', 1)[0]}@{host}"
     path = _INDEX_FILE.sub("/", parts.path) or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    kept = [(k, v) for k, v in query if not is_tracking_parameter(k)]
-    return urlunsplit((scheme, host, path, urlencode(kept, doseq=True), ""))
+    query = ""
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, v) for k, v in pairs if not is_tracking_parameter(k)], doseq=True)
+    return urlunsplit((scheme, host, path, query, ""))
 
 
 def redact_url(url: str) -> str:
