@@ -183,6 +183,12 @@ REFUSED = [
         "after 4 of the 10 bytes it announced",
     ),
     ("no answer at all", b"", "without a complete answer"),
+    ("a status below 100", b"HTTP/1.1 099 Odd\r\n\r\n", "not an HTTP/1 response"),
+    (
+        "endless informational answers",
+        b"HTTP/1.1 100 Continue\r\n\r\n" * 20,
+        "more than 10 informational answers",
+    ),
     ("an unasked protocol switch", b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "switched"),
 ]
 

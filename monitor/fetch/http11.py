@@ -36,6 +36,7 @@ import httpx
 
 MAX_HEAD = 100 * 1024  # a response head larger than this is refused (httpcore's h11 cap)
 MAX_LINE = 8 * 1024  # a chunk-size or trailer line larger than this is refused
+_MAX_INFORMATIONAL = 10  # 1xx answers skipped before one is refused as endless
 _MAX_SIZE_DIGITS = 16  # a chunk size needing more hexadecimal digits is no real size
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default)
 _READ_SIZE = 64 * 1024
@@ -160,7 +161,7 @@ def _parse_head(head: bytes) -> _Head:
     status_line, *lines = head.split(b"\n")
     version, _, rest = status_line.rstrip(b"\r").partition(b" ")
     code, _, reason = rest.partition(b" ")
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not b"100" <= code <= b"999":
         raise httpx.RemoteProtocolError(f"not an HTTP/1 response: {status_line[:80]!r}")
     headers: list[tuple[bytes, bytes]] = []
     for raw in lines:
@@ -404,7 +405,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def _read_head(self, connection: _Connection, timeout: float | None) -> _Head:
         """The next final response's head (informational 1xx answers are skipped)."""
-        while True:
+        for _ in range(_MAX_INFORMATIONAL + 1):
             buffer = connection.buffer
             searched = 0
             while (found := _head_end(buffer, max(0, searched - 3))) is None:
@@ -432,6 +433,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 raise httpx.RemoteProtocolError("the server switched protocols unasked")
             if head.status >= 200:
                 return head
+        raise httpx.RemoteProtocolError(
+            f"more than {_MAX_INFORMATIONAL} informational answers and no final one"
+        )
 
     async def _idle_connection(self, origin: Origin) -> _Connection | None:
         """The most recently used idle connection to `origin` that is still good."""
