@@ -16,25 +16,14 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
 from monitor import diff, meaning
-from monitor.archive.keeper import Archiver, archiver_for
-from monitor.archive.model import ArchiveRef, VersionInfo
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.extract.article import Article, ExtractionError, extract_statement
 from monitor.extract.container import container_digest, learn_container
-from monitor.extract.discover import (
-    DiscoveryError,
-    Link,
-    feed_url_of,
-    links_from_feed,
-    links_from_index,
-)
-from monitor.extract.patterns import compile_ignore
 from monitor.fetch.base import (
     Accept,
     Fetcher,
@@ -68,6 +57,16 @@ from monitor.state.records import (
     Unchanged,
 )
 from monitor.state.store import StateCorrupt, Store, StoreError
+
+# Loaded where they are used, not here: a check whose pages answer 304 or keep their
+# statement's text (the learned container) needs no extractor, listing reader or archive
+# writer, and `monitor check` reaches its first request without their import time and
+# memory. Each shard process of a large check loads them when it first needs them.
+if TYPE_CHECKING:
+    from monitor.archive.keeper import Archiver
+    from monitor.archive.model import ArchiveRef
+    from monitor.extract.article import Article
+    from monitor.extract.discover import Link
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -179,6 +178,8 @@ class CheckContext:
 
     def archiver(self) -> Archiver | None:
         """The run's evidence archive (None with `archive = "off"`)."""
+        from monitor.archive.keeper import archiver_for
+
         return archiver_for(self.config, self.store)
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -204,6 +205,9 @@ def read_statement(
 ) -> tuple[Article, Container | None]:
     """Extract a page's statement and learn its container (a top-level function, so that a
     process pool can run it)."""
+    from monitor.extract.article import extract_statement
+    from monitor.extract.patterns import compile_ignore
+
     patterns = compile_ignore(ignore)  # with a time limit: a runaway pattern fails the check
     article = extract_statement(html, url, selector=selector, ignore=patterns)
     # With a selector the body's place is given; learning applies to automatic extraction.
@@ -562,6 +566,8 @@ async def _archived(
     archiver = ctx.archiver()
     if archiver is None:
         return snapshot
+    from monitor.archive.model import VersionInfo
+
     info = VersionInfo(
         text_sha256=snapshot.text_hash,
         version=version,
@@ -590,6 +596,8 @@ async def _capture(
     archiver = ctx.archiver()
     if archiver is None or not archiver.every_change:
         return None
+    from monitor.archive.model import VersionInfo
+
     info = VersionInfo(
         text_sha256=text_hash, version=previous.version, source=source.name, statement_url=url
     )
@@ -633,6 +641,8 @@ async def _same_container(page: Page, previous: StatementRecord, ctx: CheckConte
 async def _extract(
     source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
 ) -> tuple[Article, Container | None]:
+    from monitor.extract.article import Article, ExtractionError
+
     try:
         article, learned = await ctx.run(
             read_statement, page.text, page.final_url, source.selector, source.ignore
@@ -746,6 +756,8 @@ async def _read_listing(source: Source, record: SourceRecord | None, ctx: CheckC
     )
     if unchanged:
         return _Listing(page, [])
+    from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
+
     try:
         if source.kind == "feed":
             links = links_from_feed(page.body, page.final_url)
@@ -772,6 +784,8 @@ async def _with_advertised_feed(
     A feed names statements the page may not show (and gives their dates); a feed that is
     missing or broken leaves the page's links as they are.
     """
+    from monitor.extract.discover import DiscoveryError, feed_url_of, links_from_feed
+
     feed_url = feed_url_of(page.text, page.final_url)
     if feed_url is None:
         return links
