@@ -112,17 +112,29 @@ class KnownState:
 
     sources: dict[str, SourceRecord]
     statements: dict[str, list[StatementRecord]]  # as each source sees them
-    by_url: dict[str, StatementRecord]  # every statement, whichever sources track it
+    # The statements a check may find tracked by other sources, whichever sources they are
+    by_url: dict[str, StatementRecord]
 
     @classmethod
-    def read(cls, store: Store, names: Collection[str]) -> KnownState:
-        """What the store holds of the sources named, and every statement (a source may
-        start tracking one that another tracks already)."""
-        return cls(
-            {r.name: r for r in store.sources(names)},
-            store.statements_by_source(names),
-            {s.url: s for s in store.statements()},
-        )
+    def read(cls, store: Store, sources: Collection[Source]) -> KnownState:
+        """What the store holds of these sources, and of the statements they may start
+        tracking that other sources track already."""
+        names = {s.name for s in sources}
+        statements = store.statements_by_source(names)
+        if all(s.kind == "page" for s in sources):
+            # A page source asks only for its own URL, and only while it does not track
+            # it: reading every statement instead took 0.2 s per shard process (and 10 MB)
+            # with 10,000 sources.
+            urls = set()
+            for source in sources:
+                tracked = {s.url for s in statements.get(source.name, ())}
+                # (a URL as written is most often canonical already: then no need to parse it)
+                if source.url not in tracked and canonical_url(source.url) not in tracked:
+                    urls.add(canonical_url(source.url))
+            by_url = store.statements_at(urls) if urls else {}
+        else:  # a listing may name any statement
+            by_url = {s.url: s for s in store.statements()}
+        return cls({r.name: r for r in store.sources(names)}, statements, by_url)
 
 
 @dataclass(frozen=True)
@@ -319,7 +331,7 @@ async def check_sources(
             fetcher,
             executor,
             Recorder(store),
-            KnownState.read(store, {s.name for s in sources}),
+            KnownState.read(store, sources),
         )
 
         async def run(source: Source) -> CheckResult:
