@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -61,7 +62,7 @@ from monitor.state.store import StateCorrupt, Store, StoreError
 # Loaded where they are used, not here: a check whose pages answer 304 or keep their
 # statement's text (the learned container) needs no extractor, listing reader or archive
 # writer, and `monitor check` reaches its first request without their import time and
-# memory. Each shard process of a large check loads them when it first needs them.
+# memory. A process about to start several checkers loads them first: `load_for_changes`.
 if TYPE_CHECKING:
     from monitor.archive.keeper import Archiver
     from monitor.archive.model import ArchiveRef
@@ -210,6 +211,19 @@ class CheckContext:
                 raise
             renew()
             return await loop.run_in_executor(self.executor, job)
+
+
+def load_for_changes() -> None:
+    """Import now what a changed page needs (the extractor, the archive writer: about 0.25 s
+    of CPU), which the checks otherwise import at the first changed page.
+
+    For a process about to fork shard processes, once instead of once in each shard that
+    meets a changed page (in the cycle benchmark every shard does: its cycle 2 took 0.4 s
+    less CPU and 0.1-0.2 s less wall time this way, at load 3-4); for the daemon, at its
+    start instead of in the middle of its event loop's work.
+    """
+    for module in ("monitor.extract.article", "monitor.archive.keeper"):
+        importlib.import_module(module)
 
 
 def read_statement(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.check.pipeline import CheckResult, check_sources
+from monitor.check.pipeline import CheckResult, check_sources, load_for_changes
 from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
@@ -71,10 +71,8 @@ def check_in_shards(
     global _work
     # fork: the children start with what is imported and read here. Safe here because no
     # event loop runs yet and the caller has closed its database connections (see `check`).
-    # The extractor is not imported here: a shard loads it at its first changed page, in
-    # parallel with the other shards, and a shard whose pages did not change never does
-    # (importing it here would put its 0.25 s of CPU before every shard's first request).
     prepare_for_fork()
+    load_for_changes()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     _work = _Work(

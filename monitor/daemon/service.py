@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import importlib
 import ipaddress
 import logging
 import multiprocessing
@@ -540,10 +539,7 @@ class Service:
         With `schedule=False` no source is scheduled (checks run only through `check()`).
         Leaving it stops them in order, each step bounded (the whole well under 10 s).
         """
-        # The extractor, loaded now: `monitor.check.pipeline` leaves it to the first changed
-        # page, which in a daemon would stall the event loop (other checks, the web
-        # endpoint) for a quarter of a second in the middle of its work.
-        importlib.import_module("monitor.extract.article")
+        pipeline.load_for_changes()  # before the event loop has work to stall
         self.executor = make_pool(self.workers, self.worker_memory)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
         retention = asyncio.create_task(self._retention(), name="retention")
