@@ -125,7 +125,11 @@ def page_server(cycles: list[dict[str, bytes]], *, etags: bool = False) -> Itera
 
 @dataclass
 class Run:
-    """One measured command: wall and CPU seconds, peak RSS in MB, its output."""
+    """One measured command: wall and CPU seconds, peak RSS, its output.
+
+    `peak_rss_mb` is ru_maxrss (KiB on Linux) / 1024: mebibytes (MiB), which the benchmarks
+    print as "MB".
+    """
 
     wall: float
     cpu: float

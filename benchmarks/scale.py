@@ -9,7 +9,7 @@ statement fetched and recorded), then a second in which every page answers
 - start-up: from launching `monitor check` to the server seeing its first request (reading
   the configuration of N sources, opening the state, starting the workers);
 - checks/s: N divided by the time from that first request to the end of the run;
-- peak RSS of the largest `monitor` process (each shard process has its own);
+- peak RSS of the largest `monitor` process (each shard process has its own), in MiB;
 - the database size per stored snapshot;
 - config load: reading and validating the sources file of N sources, in this process.
 """
@@ -77,11 +77,11 @@ def main() -> None:
     )
     print(
         f"first check (all fetched):  wall {first.wall:.1f} s, CPU {first.cpu:.1f} s, "
-        f"peak RSS {first.peak_rss_mb:.0f} MB"
+        f"peak RSS {first.peak_rss_mb:.0f} MiB"
     )
     print(
         f"second check (all 304):     wall {second.wall:.1f} s, CPU {second.cpu:.1f} s, "
-        f"peak RSS {second.peak_rss_mb:.0f} MB, events {len(events)}"
+        f"peak RSS {second.peak_rss_mb:.0f} MiB, events {len(events)}"
     )
     print(f"config load ({args.sources} sources): {config_load:.2f} s")
     print(f"  start-up to first request: {startup:.2f} s")

@@ -4,7 +4,9 @@
 
 Each command runs `--runs` times as a fresh process (`python -m monitor ...`); the median
 and the slowest wall time are printed, then the import time of `monitor.cli.main` as
-`python -X importtime` reports it (cumulative microseconds of its top entry).
+`python -X importtime` reports it (cumulative microseconds of its top entry), then the wall
+time and peak RSS of a fresh process importing what `monitor check` imports before its first
+request (the pipeline, the shards, the commands), median of the runs.
 """
 
 from __future__ import annotations
@@ -46,6 +48,29 @@ def wall(args: list[str], env: dict[str, str], runs: int) -> list[float]:
     return times
 
 
+# What `monitor check` imports before its first request.
+CHECK_IMPORTS = (
+    "from monitor.check.pipeline import check_sources; "
+    "from monitor.cli.shards import check_in_shards; import monitor.cli.commands"
+)
+
+
+def check_imports(runs: int) -> tuple[list[float], float]:
+    """Wall seconds of `runs` fresh processes importing CHECK_IMPORTS, and the peak RSS in
+    MiB of the largest (ru_maxrss is in KiB on Linux)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times, peak = [], 0.0
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-c", CHECK_IMPORTS], env=env, cwd=ROOT)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        times.append(time.perf_counter() - started)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit("importing the check machinery failed")
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return times, peak
+
+
 def import_time() -> int:
     """Cumulative microseconds of `import monitor.cli.main` (python -X importtime)."""
     done = subprocess.run(
@@ -82,6 +107,11 @@ def main() -> None:
             f"slowest {max(times) * 1000:6.0f} ms ({args.runs} runs)"
         )
     print(f"import monitor.cli.main   {import_time() / 1000:.1f} ms (python -X importtime)")
+    times, peak = check_imports(args.runs)
+    print(
+        f"{'check imports':<24} median {statistics.median(times) * 1000:6.0f} ms, "
+        f"slowest {max(times) * 1000:6.0f} ms, peak RSS {peak:.0f} MiB ({args.runs} runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,17 @@ BYLINES = [
     "기사입력 :[ 2026-11-20 17:32 ]",
     "입력 2026.11.20 10:31",
     "수정 2026.11.20. 10:31",
+    # Several parts after one another (the forms share what may follow them)
+    "Press office | Published 20 November 2026 by Jane Doe",
+    "Published 20 November 2026, by Jane Doe | 3 min read",
+    "Published 2 hours ago by the News Team",
+    "By Jane Doe | Updated 2 hours ago | 20 November 2026",
+    "By Jane Doe 20 November 2026 at 3:00 pm CET",
+    "3 min read · by Jane Doe",
+    "10:02 a.m. on 20 November 2026",
+    "November 2026",
+    "November 20 2026",
+    "Nov. 20",
 ]
 
 # Real sentences and lines of statements that start like a byline or hold a date.
@@ -85,6 +96,9 @@ STATEMENT_LINES = [
     "10 p.m.",  # a section of a live blog, not a dateline
     "10 p.m. on 20 November 2026 the polls closed.",
     "입력한 정보는 2026.11.20 이후 삭제됩니다.",  # "the data entered is deleted after …"
+    "BRUSSELS, 20 Nov 2026 – 3 min read",  # a place and date is followed by nothing more
+    "November",
+    "Updated",
 ]
 
 

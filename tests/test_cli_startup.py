@@ -54,3 +54,31 @@ def test_help_lists_every_command_with_its_own_help():
         assert f"  {name} " in out
     out, loaded = modules_loaded_by("check", "--help")
     assert "--config" in out and "Exit status" in out
+
+
+# What `monitor check` needs before its first request; the extractor (lxml, BeautifulSoup,
+# trafilatura, htmldate), the feed parser and the archive's WARC library load only when a
+# page changed, a feed is read or a version is archived.
+LOADED_WHEN_NEEDED = ("bs4", "lxml", "trafilatura", "htmldate", "feedparser", "warcio", "regex")
+
+
+def test_the_check_machinery_loads_no_extractor_feed_parser_or_archive_library():
+    code = (
+        "import json, sys\n"
+        "import monitor.check.pipeline, monitor.cli.shards, monitor.cli.commands\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    loaded = set(json.loads(done.stdout))
+    tops = {name.split(".")[0] for name in loaded}
+    assert not tops & set(LOADED_WHEN_NEEDED), sorted(tops & set(LOADED_WHEN_NEEDED))
+    assert "monitor.extract.article" not in loaded
+    assert not {name for name in loaded if name.startswith("monitor.archive")}

@@ -117,6 +117,30 @@ def test_a_source_checking_a_statement_after_another_recorded_its_edit_reports_n
     assert len(receivers["analysts"].received) == 1
 
 
+def test_a_page_source_added_for_a_statement_an_index_tracks_continues_its_timeline(
+    http_server, newsroom, tmp_path
+):
+    # the index alone first: it records the statement
+    index = source_table("newsroom", http_server.url("/news/"), "index")
+    config = write_config(tmp_path, index)
+    state = tmp_path / "state"
+    check_json(config, state)
+    newsroom.edit("will provide dedicated capacity", "may provide capacity")
+    # then a page source of the same statement, checked on its own (a run of page sources
+    # reads only the statements at their URLs): the edit is the statement's version 2,
+    # not a second statement's baseline
+    page = source_table("partnership", http_server.url(STATEMENT + "?utm_source=newsletter"))
+    config = write_config(tmp_path, index + page)
+    code, events = check_json(config, state, "partnership")
+
+    assert code == 0
+    assert [(e["event"], e["version"]) for e in events] == [("changed", 2)]
+    listed = run_cli("statements", "partnership", "--state", str(state), "--format", "json")
+    assert [json.loads(line)["url"] for line in listed.stdout.splitlines()] == [
+        http_server.url(STATEMENT)
+    ]
+
+
 def test_history_of_a_statement_two_sources_track_is_one_timeline(http_server, newsroom, tmp_path):
     config = two_sources(tmp_path, http_server, "[]", "[]", "")
     state = tmp_path / "state"

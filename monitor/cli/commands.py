@@ -129,8 +129,8 @@ def deliver_alerts(store: Store, config: Config, console: Console | None) -> boo
     return delivery.ok
 
 
-# Below this many sources, starting more processes (each imports the extractors) costs more
-# than it saves.
+# Below this many sources, starting more processes (each opens the state and reads its
+# part of it; the extractor is loaded before they start) costs more than it saves.
 SHARD_MIN_SOURCES = 16
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.check.pipeline import CheckResult, check_sources
+from monitor.check.pipeline import CheckResult, check_sources, load_for_changes
 from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
@@ -69,9 +69,10 @@ def check_in_shards(
 ) -> list[CheckResult]:
     """Check the sources in `shards` processes; results in the order of `sources`."""
     global _work
-    # fork: the children start with everything imported. Safe here because no event loop
-    # runs yet and the caller has closed its database connections (see `check`).
+    # fork: the children start with what is imported and read here. Safe here because no
+    # event loop runs yet and the caller has closed its database connections (see `check`).
     prepare_for_fork()
+    load_for_changes()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     _work = _Work(

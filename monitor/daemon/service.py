@@ -539,6 +539,7 @@ class Service:
         With `schedule=False` no source is scheduled (checks run only through `check()`).
         Leaving it stops them in order, each step bounded (the whole well under 10 s).
         """
+        pipeline.load_for_changes()  # before the event loop has work to stall
         self.executor = make_pool(self.workers, self.worker_memory)
         warm = asyncio.create_task(_warm_up(self.executor), name="warm-up")
         retention = asyncio.create_task(self._retention(), name="retention")

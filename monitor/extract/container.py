@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from monitor.extract.article import Article
+if TYPE_CHECKING:  # not loaded for a digest: an unchanged statement needs no extractor
+    from monitor.extract.article import Article
 
 # Elements that can wrap a statement; inline elements never do.
 _CONTAINER_TAGS = "article, main, section, div, td, body"

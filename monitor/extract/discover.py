@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import lxml.html
 from lxml import etree
 
 from monitor.sources.urls import canonical_url, same_site
+
+if TYPE_CHECKING:  # loaded by links_from_feed: an index page without a feed needs none of it
+    import feedparser
 
 
 class DiscoveryError(Exception):
@@ -102,6 +105,8 @@ def links_from_feed(content: bytes | str, base_url: str) -> list[Link]:
     Items are identified by their link (canonicalised); an item without a link uses its
     guid when that is a URL. Raises DiscoveryError when the content is not a feed.
     """
+    import feedparser
+
     parsed = feedparser.parse(content, response_headers={"content-location": base_url})
     if not parsed.entries:
         if parsed.bozo and not parsed.get("version"):
