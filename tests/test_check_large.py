@@ -3,8 +3,10 @@ finds every edit once and stays quiet about noise, like a small one."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from conftest import LoopbackServer, check_json, source_table, write_config
+from conftest import LoopbackServer, check_json, serving, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
 SOURCES = 40  # enough for one process per core (monitor.cli.commands.shard_count)
@@ -41,3 +43,43 @@ def test_a_large_check_reports_each_edit_once_and_no_noise(http_server: Loopback
         ("changed", "s38"),
     ]
     assert all(e["changes"] for e in second)
+
+
+@pytest.mark.slow  # the slow host's queue takes 4 s
+def test_a_slow_host_does_not_hold_back_the_checks_of_another(tmp_path):
+    """A run admits only a few checks per host at a time: the sources of a slow host, listed
+    first, never take every place while another host's sources wait behind them."""
+    with serving() as slow, serving() as fast:
+        arrived: dict[str, float] = {}
+
+        def slowly(_req):
+            time.sleep(0.4)
+            return (
+                200,
+                {"Content-Type": "text/html"},
+                press_release("Joint statement", PARTNERSHIP).encode(),
+            )
+
+        def at_once(req):
+            arrived[req.path] = time.monotonic()
+            return (
+                200,
+                {"Content-Type": "text/html"},
+                press_release("Joint statement", PARTNERSHIP).encode(),
+            )
+
+        tables = [source_table(f"slow{i}", slow.url(f"/s/{i}")) for i in range(10)]
+        tables += [source_table(f"fast{i}", fast.url(f"/f/{i}")) for i in range(4)]
+        for i in range(10):
+            slow.route(f"/s/{i}", slowly)
+        for i in range(4):
+            fast.route(f"/f/{i}", at_once)
+        # one connection per host, two at once in all: the slow host alone needs 4 s
+        config = write_config(tmp_path, "".join(tables), "per_host = 1\nconcurrency = 2\n")
+        started = time.monotonic()
+        code, events = check_json(config, tmp_path / "state")
+
+    assert code == 0 and len(events) == 14
+    assert sorted(arrived) == [f"/f/{i}" for i in range(4)]
+    # every fast page asked for within a second, not after the slow host's queue
+    assert max(arrived.values()) - started < 1.0, arrived
