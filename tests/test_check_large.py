@@ -81,5 +81,6 @@ def test_a_slow_host_does_not_hold_back_the_checks_of_another(tmp_path):
 
     assert code == 0 and len(events) == 14
     assert sorted(arrived) == [f"/f/{i}" for i in range(4)]
-    # every fast page asked for within a second, not after the slow host's queue
-    assert max(arrived.values()) - started < 1.0, arrived
+    # every fast page asked for at once, not after the slow host's queue (without the
+    # per-host places, the first one waits for 7 slow pages: 2.8 s)
+    assert max(arrived.values()) - started < 2.0, arrived
