@@ -82,3 +82,27 @@ def test_the_check_machinery_loads_no_extractor_feed_parser_or_archive_library()
     assert not tops & set(LOADED_WHEN_NEEDED), sorted(tops & set(LOADED_WHEN_NEEDED))
     assert "monitor.extract.article" not in loaded
     assert not {name for name in loaded if name.startswith("monitor.archive")}
+
+
+def test_the_extractor_loads_beautifulsoup_only_for_selectors_and_its_fallback():
+    code = (
+        "import sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from pages import PARTNERSHIP, press_release\n"
+        "from monitor.extract.article import extract_statement\n"
+        "page = press_release('Joint statement', PARTNERSHIP)\n"
+        "extract_statement(page, 'https://example.org/s')\n"
+        "print('bs4' in sys.modules)\n"
+        "extract_statement(page, 'https://example.org/s', selector='article')\n"
+        "print('bs4' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert done.stdout.split() == ["False", "True"]

@@ -38,19 +38,24 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import lxml.html
 import trafilatura
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString, PageElement
 from lxml import etree
-from soupsieve import SelectorSyntaxError
 
 from monitor import diff
 from monitor.extract.bylines import drop_bylines
 from monitor.extract.patterns import IgnorePattern, PatternTimeout
+
+if TYPE_CHECKING:
+    # BeautifulSoup reads pages only for a `selector` and for the fallback when trafilatura
+    # finds no content: imported there (0.06-0.1 s, a quarter of the extractor's imports,
+    # which a large check pays before its shard processes fork).
+    from bs4 import BeautifulSoup, Tag
+    from bs4.element import PageElement
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +167,8 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
 
 def parse_soup(html: str) -> BeautifulSoup:
     """The page as a BeautifulSoup tree, built by lxml's parser (for CSS selectors)."""
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(_utf8(html), "lxml", from_encoding="utf-8")
 
 
@@ -1131,6 +1138,8 @@ _DROPPED_TAGS = {
 
 def _select(html: str, url: str | None, selector: str) -> Article:
     """The text of every element `selector` matches, block elements as paragraphs."""
+    from soupsieve import SelectorSyntaxError
+
     html = _capped(html)
     soup = parse_soup(html)
     try:
@@ -1204,7 +1213,7 @@ class _BlockEnd:
 
 
 # One step of the walk: a node, or a block's end, or a cell separator; inside a link; inside <pre>.
-_Step = tuple[PageElement | _BlockEnd | str, bool, bool]
+_Step = tuple["PageElement | _BlockEnd | str", bool, bool]
 
 
 class _SoupWalker:
@@ -1220,6 +1229,9 @@ class _SoupWalker:
         self.rank = 6
 
     def walk(self, root: Tag) -> None:
+        from bs4 import Tag
+        from bs4.element import NavigableString
+
         pending: list[_Step] = [(root, False, False)]
         while pending:
             node, in_link, in_pre = pending.pop()

@@ -156,7 +156,9 @@ def _selected_anchors(html: str, selector: str) -> list[tuple[str | None, str]]:
     The selector is read by soupsieve, the same CSS engine as the body `selector`, so both
     keys accept the same dialect.
     """
-    from monitor.extract.article import SelectorSyntaxError, parse_soup
+    from soupsieve import SelectorSyntaxError
+
+    from monitor.extract.article import parse_soup
 
     try:
         matched = parse_soup(html).select(selector)
