@@ -56,6 +56,19 @@ def test_help_lists_every_command_with_its_own_help():
     assert "--config" in out and "Exit status" in out
 
 
+def fresh_python(code: str) -> str:
+    """What `code` prints, run by a new interpreter in the checkout (nothing imported yet)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    ).stdout
+
+
 # What `monitor check` needs before its first request; the extractor (lxml, BeautifulSoup,
 # trafilatura, htmldate), the feed parser and the archive's WARC library load only when a
 # page changed, a feed is read or a version is archived.
@@ -68,16 +81,7 @@ def test_the_check_machinery_loads_no_extractor_feed_parser_or_archive_library()
         "import monitor.check.pipeline, monitor.cli.shards, monitor.cli.commands\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
-    loaded = set(json.loads(done.stdout))
+    loaded = set(json.loads(fresh_python(code)))
     tops = {name.split(".")[0] for name in loaded}
     assert not tops & set(LOADED_WHEN_NEEDED), sorted(tops & set(LOADED_WHEN_NEEDED))
     assert "monitor.extract.article" not in loaded
@@ -96,13 +100,4 @@ def test_the_extractor_loads_beautifulsoup_only_for_selectors_and_its_fallback()
         "extract_statement(page, 'https://example.org/s', selector='article')\n"
         "print('bs4' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
-    assert done.stdout.split() == ["False", "True"]
+    assert fresh_python(code).split() == ["False", "True"]
