@@ -131,8 +131,11 @@ class KnownState:
             for source in sources:
                 tracked = {s.url for s in statements.get(source.name, ())}
                 # (a URL as written is most often canonical already: then no need to parse it)
-                if source.url not in tracked and canonical_url(source.url) not in tracked:
-                    urls.add(canonical_url(source.url))
+                if source.url in tracked:
+                    continue
+                url = canonical_url(source.url)
+                if url not in tracked:
+                    urls.add(url)
             by_url = store.statements_at(urls) if urls else {}
         else:  # a listing may name any statement
             by_url = {s.url: s for s in store.statements()}

@@ -444,6 +444,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
         while idle:
             connection = idle.pop()
             del self._lru[connection]
+            if not idle:  # no list kept for every origin ever fetched
+                del self._idle[origin]
             # Data or an end waiting on an idle connection: the server closed it.
             expired = now - connection.idle_since >= self._keepalive_expiry
             if expired or connection.stream.get_extra_info("is_readable"):
