@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the realistic page generator the tests use
 
-from loopback import PageServer, measured, page_server  # noqa: E402
+from loopback import PageServer, measured, page_server, write_sources  # noqa: E402
 from pages import Noise, press_release  # noqa: E402
 
 WORDS = [
@@ -289,11 +289,8 @@ def main() -> None:
         for round_number in range(args.rounds):
             work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
             try:
-                config = work / "sources.toml"
                 limits = f"concurrency = {args.concurrency}\nper_host = {args.per_host}\n"
-                lines = [f"[defaults]\n{limits}"]
-                lines += [f'[[sources]]\nname = "s{i}"\nurl = "{u}"\n' for i, u in enumerate(urls)]
-                config.write_text("\n".join(lines))
+                config = write_sources(work / "sources.toml", urls, limits)
                 (work / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls))
                 (work / "selector.yaml").write_text(
                     "\n---\n".join(f'url: "{u}"\nfilter:\n  - css: article' for u in urls)

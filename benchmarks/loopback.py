@@ -138,6 +138,15 @@ class Run:
     started_at: float  # time.time() at launch
 
 
+def write_sources(path: Path, urls: list[str], defaults: str = "") -> Path:
+    """A sources file at `path`: `defaults` (TOML lines) in its [defaults] table and one page
+    source per URL, named s0, s1, ... in order."""
+    lines = [f"[defaults]\n{defaults}"]
+    lines += [f'[[sources]]\nname = "s{i}"\nurl = "{url}"\n' for i, url in enumerate(urls)]
+    path.write_text("\n".join(lines))
+    return path
+
+
 def measured(command: list[str]) -> Run:
     """Run a command to its end; its own (and its children's) usage, not other commands'."""
     started_at = time.time()

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the realistic page generator the test
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))  # this checkout's package
 
-from loopback import measured, page_server  # noqa: E402
+from loopback import measured, page_server, write_sources  # noqa: E402
 from pages import PARTNERSHIP, press_release  # noqa: E402
 
 from monitor.sources.config import load_config  # noqa: E402
@@ -50,13 +50,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="monitor-scale-"))
     try:
         with page_server([pages], etags=True) as server:
-            config = work / "sources.toml"
-            lines = [f"[defaults]\nconcurrency = {args.concurrency}\nper_host = {args.per_host}\n"]
-            lines += [
-                f'[[sources]]\nname = "s{i}"\nurl = "{server.url(f"/s/{i}")}"\n'
-                for i in range(args.sources)
-            ]
-            config.write_text("\n".join(lines))
+            config = write_sources(
+                work / "sources.toml",
+                [server.url(f"/s/{i}") for i in range(args.sources)],
+                f"concurrency = {args.concurrency}\nper_host = {args.per_host}\n",
+            )
             started = time.perf_counter()
             load_config(config)
             config_load = time.perf_counter() - started

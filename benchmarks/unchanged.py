@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))  # this checkout's package
 
 from cycle import build_site  # noqa: E402
-from loopback import measured, page_server  # noqa: E402
+from loopback import measured, page_server, write_sources  # noqa: E402
 
 from monitor.check.pipeline import check_sources  # noqa: E402
 from monitor.cli.shards import run_event_loop  # noqa: E402
@@ -71,13 +71,11 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     try:
         with page_server(cycles) as server:
-            config = work / "sources.toml"
-            lines = [f"[defaults]\nper_host = {args.per_host}\n"]
-            lines += [
-                f'[[sources]]\nname = "s{i}"\nurl = "{server.url(f"/s/{i}")}"\n'
-                for i in range(args.pages)
-            ]
-            config.write_text("\n".join(lines))
+            config = write_sources(
+                work / "sources.toml",
+                [server.url(f"/s/{i}") for i in range(args.pages)],
+                f"per_host = {args.per_host}\n",
+            )
             server.switch(0)
             measured([monitor, "check", "--config", str(config), "--state", str(work / "first")])
             server.switch(1)
