@@ -600,24 +600,51 @@ def test_paragraphs_written_as_text_and_blank_lines_read_as_written() -> None:
     ]
 
 
-def test_offers_and_prompts_after_the_statement_are_not_part_of_it() -> None:
-    body = [
-        "Example Corp and Sample Industries today announced a research partnership. " * 2,
-        "Readers who subscribe to the partners' newsletters will hear about the results. " * 2,
-    ]
-    closing = [
-        "Like this story? Share it with a friend!",
-        "Get the latest updates right in your inbox. Sign up for our newsletters.",
-        "Tell us what you think...",
-        "Comments",
-    ]
+# (case, the statement's paragraphs, the run closing the page's text after them)
+CLOSING_RUNS = [
+    (
+        # the statement's own sentence about newsletters stays: only the closing run goes
+        "offers and prompts",
+        [
+            "Example Corp and Sample Industries today announced a research partnership. " * 2,
+            "Readers who subscribe to the partners' newsletters will hear about the results. " * 2,
+        ],
+        [
+            "Like this story? Share it with a friend!",
+            "Get the latest updates right in your inbox. Sign up for our newsletters.",
+            "Tell us what you think...",
+            "Comments",
+        ],
+    ),
+    (
+        "credits and reporter contacts",
+        [
+            "Example Corp and Sample Industries today announced a research partnership. " * 2,
+            "Reporters asked both companies about the cost; neither would comment on it. " * 2,
+        ],
+        [
+            "___",
+            "Associated Press writers Jane Doe and John Roe contributed to this report.",
+            "(Reporting by Jane Doe; editing by John Roe.)",
+            "Write to Jane Doe at jane.doe@news.example",
+            "SOURCE: News agencies",
+            "jane.doe@news.example",
+            "twitter.com/janedoe",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "closing"), CLOSING_RUNS, ids=[c[0] for c in CLOSING_RUNS]
+)
+def test_a_run_closing_the_page_after_the_statement_is_not_part_of_it(case, body, closing) -> None:
     page = (
         "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
         + "".join(f"<p>{p}</p>" for p in body + closing)
         + "</article></body></html>"
     )
 
-    # The statement's own sentence about newsletters stays: only the closing run goes.
     assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
 
 
@@ -658,29 +685,6 @@ def test_embedded_posts_in_a_row_between_paragraphs_are_all_part_of_the_body() -
     )
 
     assert paragraphs(extract_article(page).text) == [first.strip(), *posts, second.strip()]
-
-
-def test_credits_and_reporter_contacts_closing_a_story_are_not_part_of_it() -> None:
-    body = [
-        "Example Corp and Sample Industries today announced a research partnership. " * 2,
-        "Reporters asked both companies about the cost; neither would comment on it. " * 2,
-    ]
-    credits = [
-        "___",
-        "Associated Press writers Jane Doe and John Roe contributed to this report.",
-        "(Reporting by Jane Doe; editing by John Roe.)",
-        "Write to Jane Doe at jane.doe@news.example",
-        "SOURCE: News agencies",
-        "jane.doe@news.example",
-        "twitter.com/janedoe",
-    ]
-    page = (
-        "<html><head><title>Partnership</title></head><body><article><h1>Partnership</h1>"
-        + "".join(f"<p>{p}</p>" for p in body + credits)
-        + "</article></body></html>"
-    )
-
-    assert paragraphs(extract_article(page).text) == [p.strip() for p in body]
 
 
 def test_a_statements_own_contact_address_under_a_contact_label_stays() -> None:
