@@ -109,10 +109,61 @@ def edited(paragraphs: list[str], rng: random.Random) -> tuple[list[str], str]:
     return out, kind
 
 
+def furnished(page: str, rng: random.Random, size: int) -> str:
+    """`page` grown to about `size` characters with the furniture of a real newsroom page.
+
+    A news site's page is mostly furniture around a statement of a few kilobytes: an
+    analytics script and structured data in the head, a mega menu of section links, and a
+    footer of link columns with icons. It is the same in every cycle (what changes between
+    cycles is the noise `press_release` already varies). Sizes as drawn by the caller.
+    """
+
+    def word() -> str:
+        return rng.choice(WORDS)
+
+    script = "".join(
+        f"var {word()}_{i}=function(e,t){{return e.{word()}(t,{rng.randint(0, 9999)})}};"
+        for i in range(60)
+    )
+    head = (
+        '<script type="application/ld+json">{"@context":"https://schema.org","@type":'
+        f'"NewsArticle","publisher":{{"name":"Example Corp","logo":"/img/logo-{rng.randint(1, 9)}'
+        f'.png"}}}}</script>\n<script>{script}</script>\n'
+    )
+    icon = '<svg viewBox="0 0 24 24" width="16" height="16"><path d="M12 2 L22 12 L12 22 Z"/></svg>'
+    menu: list[str] = []
+    footer: list[str] = []
+    grown = len(page) + len(head)
+    column = 0
+    while grown < size:
+        section = f"{word().capitalize()} {word()}"
+        links = "".join(
+            f'<li class="menu-item"><a href="/{word()}/{word()}-{rng.randint(1, 999)}/">'
+            f"{word().capitalize()} {word()}</a></li>"
+            for _ in range(12)
+        )
+        if column % 3 == 2:
+            block = f'<div class="footer-column"><h3>{section}</h3>{icon}<ul>{links}</ul></div>'
+            footer.append(block)
+        else:
+            block = f"<li><span>{section}</span><ul class='sub-menu'>{links}</ul></li>"
+            menu.append(block)
+        grown += len(block)
+        column += 1
+    page = page.replace("</head>", head + "</head>", 1)
+    page = page.replace("</nav>", f'<ul class="mega-menu">{"".join(menu)}</ul></nav>', 1)
+    links = f'<div class="footer-links">{"".join(footer)}</div>'
+    return page.replace("</footer>", f"{links}</footer>", 1)
+
+
 def build_site(
-    pages: int, edit_share: float, seed: int
+    pages: int, edit_share: float, seed: int, sizes: tuple[int, int] = (0, 0)
 ) -> tuple[list[dict[str, bytes]], list[Edit]]:
-    """The bytes of every page for cycle 1 and cycle 2, and the true edits between them."""
+    """The bytes of every page for cycle 1 and cycle 2, and the true edits between them.
+
+    With `sizes` (in KB), each page carries furniture (`furnished`) up to a size drawn
+    between the two, the same in both cycles.
+    """
     rng = random.Random(seed)
     edited_pages = set(rng.sample(range(pages), int(pages * edit_share)))
     first: dict[str, bytes] = {}
@@ -121,7 +172,12 @@ def build_site(
     for page in range(pages):
         body = article(page, random.Random(seed * 100_003 + page))
         title = f"Statement {page}: partnership update"
-        first[f"/s/{page}"] = press_release(title, body).encode()
+        size = random.Random(seed + page).randint(*sizes) * 1000 if sizes[1] else 0
+
+        def page_of(html: str, page: int = page, size: int = size) -> bytes:
+            return furnished(html, random.Random(seed * 7 + page), size).encode()
+
+        first[f"/s/{page}"] = page_of(press_release(title, body))
         later = Noise(
             rendered_at=f"2026-11-27 {page % 24:02d}:{page % 60:02d}:07 UTC",
             views=rng.randint(1000, 99999),
@@ -131,7 +187,7 @@ def build_site(
         if page in edited_pages:
             body, kind = edited(body, rng)
             edits.append(Edit(page, kind))
-        second[f"/s/{page}"] = press_release(title, body, later).encode()
+        second[f"/s/{page}"] = page_of(press_release(title, body, later))
     return [first, second], edits
 
 
@@ -271,12 +327,21 @@ def main() -> None:
     parser.add_argument("--vs-urlwatch-selector", action="store_true")
     parser.add_argument("--server", choices=["asyncio", "nginx"], default="asyncio")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--page-kb",
+        default="30-60",
+        metavar="MIN-MAX",
+        help="page sizes with their furniture, in KB (0: the bare generated page, 4-9 KB)",
+    )
     parser.add_argument("--concurrency", type=int, default=20, help="as in [defaults]")
     parser.add_argument("--per-host", type=int, default=4, help="as in [defaults]")
     args = parser.parse_args()
 
     venv = ensure_urlwatch() if args.vs_urlwatch or args.vs_urlwatch_selector else None
-    cycles, edits = build_site(args.pages, args.edit_share, args.seed)
+    low, _, high = args.page_kb.partition("-")
+    sizes = (int(low), int(high or low))
+    cycles, edits = build_site(args.pages, args.edit_share, args.seed, sizes)
+    page_sizes = [len(body) for body in cycles[1].values()]
     selector_name = "urlwatch 2.29, css: article"
     runs: dict[str, list[tuple[Cycle, Cycle]]] = {
         "statement monitor": [],
@@ -318,7 +383,8 @@ def main() -> None:
         f"pages: {args.pages}, true edits in cycle 2: {len(truth)}, seed {args.seed}, "
         f"rounds: {args.rounds}, CPUs: {os.cpu_count()}, "
         f"limits: concurrency {args.concurrency}, per_host {args.per_host}, "
-        f"server: {args.server}"
+        f"server: {args.server}, page sizes {min(page_sizes) / 1e3:.1f}-"
+        f"{max(page_sizes) / 1e3:.1f} KB (mean {statistics.mean(page_sizes) / 1e3:.1f})"
     )
     print(
         f"{'median of rounds':<28}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}"

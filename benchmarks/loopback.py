@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import multiprocessing
 import os
 import subprocess
@@ -147,21 +148,46 @@ def write_sources(path: Path, urls: list[str], defaults: str = "") -> Path:
     return path
 
 
+# Forks the measured command (argv[2:]) and writes its usage as JSON to the file descriptor
+# in argv[1]. Linux carries a process's peak RSS across exec, so a command forked straight
+# from a benchmark holding its pages in memory (90 MB of 45 KB pages) would report at least
+# that much; forked from this small process, it starts from a clean count.
+_LAUNCHER = """
+import json, os, sys, time
+started_at, started = time.time(), time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+cpu = usage.ru_utime + usage.ru_stime
+report = [started_at, wall, os.waitstatus_to_exitcode(status), cpu, usage.ru_maxrss]
+os.write(int(sys.argv[1]), json.dumps(report).encode())
+"""
+
+
 def measured(command: list[str]) -> Run:
-    """Run a command to its end; its own (and its children's) usage, not other commands'."""
-    started_at = time.time()
-    started = time.perf_counter()
+    """Run a command to its end; its own (and its children's) usage, not other commands'.
+
+    Wall time is from its fork to its end (the launcher's own start-up left out).
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path}
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
-        # wait4 gives this child's usage alone, so one tool's memory never shows in another's
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
+        report_in, report_out = os.pipe()
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(report_out), *command]
+        try:
+            process = subprocess.Popen(
+                launcher, stdout=out, stderr=err, text=True, env=env, pass_fds=(report_out,)
+            )
+        finally:
+            os.close(report_out)
+        process.wait()
+        with os.fdopen(report_in) as report:
+            started_at, wall, code, cpu, max_rss_kib = json.loads(report.read() or "[0,0,-1,0,0]")
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if code not in (0, 1):
         sys.exit(f"{command[0]} failed ({code}):\n{stderr[-2000:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, started_at)
+    return Run(wall, cpu, max_rss_kib / 1024, stdout, started_at)
