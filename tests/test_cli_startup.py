@@ -14,11 +14,15 @@ HEAVY = ("sqlalchemy", "pydantic", "rich", "httpx", "bs4", "lxml", "trafilatura"
 
 
 def modules_loaded_by(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
-    """Run `python -m monitor ARGS` and report its output and the top-level modules it loaded."""
+    """Run `python -m monitor ARGS` and report its output and the top-level modules it loaded.
+
+    The stand-in that `monitor` puts in place of httpx's command line (`httpx._main`) is
+    not httpx.
+    """
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + json.dumps("
-        "sorted({m.split('.')[0] for m in sys.modules})) + '\\n'))\n"
+        "sorted({m.split('.')[0] for m in sys.modules if m != 'httpx._main'})) + '\\n'))\n"
         "from monitor.cli.main import main\n"
         f"main({list(args)!r}, prog_name='monitor')\n"
     )
@@ -71,8 +75,13 @@ def fresh_python(code: str) -> str:
 
 # What `monitor check` needs before its first request; the extractor (lxml, BeautifulSoup,
 # trafilatura, htmldate), the feed parser and the archive's WARC library load only when a
-# page changed, a feed is read or a version is archived.
-LOADED_WHEN_NEEDED = ("bs4", "lxml", "trafilatura", "htmldate", "feedparser", "warcio", "regex")
+# page changed, a feed is read or a version is archived; rich (and pygments, which httpx's
+# own command line would pull in) only to print for people; charset_normalizer only for a
+# page no charset label describes.
+LOADED_WHEN_NEEDED = (
+    *("bs4", "lxml", "trafilatura", "htmldate", "feedparser", "warcio", "regex"),
+    *("rich", "pygments", "charset_normalizer"),
+)
 
 
 def test_the_check_machinery_loads_no_extractor_feed_parser_or_archive_library():

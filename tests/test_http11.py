@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 import pytest
@@ -76,7 +77,7 @@ def ok(body: bytes, *headers: str) -> Reply:
 
 
 def transport(**options: int) -> Http11Transport:
-    return Http11Transport(AsyncioBackend(), _tls_context(True), **options)
+    return Http11Transport(AsyncioBackend(), partial(_tls_context, True), **options)
 
 
 async def get(client: Http11Transport, url: str, **headers: str) -> tuple[int, bytes]:

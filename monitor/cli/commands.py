@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.padding import Padding
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.cli.options import (
     EXIT_ALERTS_UNDELIVERED,
@@ -36,6 +33,8 @@ from monitor.cli.tables import TextTable, print_table
 from monitor.terminal import for_terminal, shown
 
 if TYPE_CHECKING:  # the checking and diffing machinery loads only for commands that use it
+    from rich.console import Console  # and rich only for output to people
+
     from monitor.check.pipeline import CheckResult
     from monitor.events import Event
     from monitor.sources.config import Config, Source
@@ -80,7 +79,7 @@ def check(
     config = open_config(config_path)
     sources = select_sources(config, source_names)
     store = open_store(state_dir, config)
-    console = make_console()
+    console = make_console() if output_format == "text" else None  # rich only for people
     # What exists now (the imported modules, the configuration) lives until the exit: out of
     # the collector's sight, the collections during the run and the one at exit (0.2 s of
     # CPU with 1,000 sources) skip it, and shard processes forked from here share its memory
@@ -99,16 +98,16 @@ def check(
             )
     for result in results:
         for event in result.events:
-            if output_format == "json":
+            if console is None:
                 click.echo(json.dumps(event.to_json(), ensure_ascii=False))
             else:
                 print_event(console, event)
-    if output_format == "text":
+    if console is not None:
         print_summary(console, results)
     # Every pending alert, this run's and those left from earlier runs, is tried before exit.
     delivered = True
     if config.notifiers:
-        delivered = deliver_alerts(store, config, console if output_format == "text" else None)
+        delivered = deliver_alerts(store, config, console)
     if not all(r.ok for r in results):
         sys.exit(EXIT_SOURCE_FAILED)
     sys.exit(EXIT_OK if delivered else EXIT_ALERTS_UNDELIVERED)
@@ -162,6 +161,9 @@ def check_progress(total: int, *, enabled: bool) -> Iterator[Any]:
     if not enabled or total < 2 or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         TextColumn("checking"),
         BarColumn(),
@@ -189,6 +191,8 @@ _EVENT_STYLE = {
 
 def print_event(console: Console, event: Event) -> None:
     """One event for people: kind, source, title and URL, then the changes."""
+    from rich.padding import Padding
+
     from monitor import diff
     from monitor.meaning import describe
     from monitor.review import report

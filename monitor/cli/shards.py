@@ -71,7 +71,7 @@ def check_in_shards(
     global _work
     # fork: the children start with what is imported and read here. Safe here because no
     # event loop runs yet and the caller has closed its database connections (see `check`).
-    prepare_for_fork()
+    prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
     load_for_changes()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]

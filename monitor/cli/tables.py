@@ -12,12 +12,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from monitor.terminal import for_terminal, shown
+
+if TYPE_CHECKING:  # rich loads only when a table is printed (`check --format json` never)
+    from rich.console import Console
 
 # A rich table spends a border and two spaces of padding per column, and one more border.
 _PER_COLUMN = 3
@@ -49,6 +51,9 @@ class TextTable:
 
 def print_table(table: TextTable, console: Console | None = None) -> None:
     """Print a table the way the output calls for (see the module's docstring)."""
+    from rich.console import Console
+    from rich.table import Table
+
     if console is None:
         console = Console(highlight=False, soft_wrap=True)
     if not sys.stdout.isatty() and not console.is_terminal:

@@ -41,7 +41,6 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any
 
-import charset_normalizer
 import httpcore
 import httpx
 
@@ -343,7 +342,10 @@ class HttpFetcher:
             # The guard sits where sockets are opened, so it sees the address connected to.
             backend = GuardedBackend(self.guard, policy, self._backend)
             own = Http11Transport(
-                backend, _tls_context(verify), http2=s.http2, max_idle=s.max_connections
+                backend,
+                partial(_tls_context, verify),
+                http2=s.http2,
+                max_idle=s.max_connections,
             )
             return _Client(own, s)
         limits = httpx.Limits(
@@ -682,11 +684,12 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def prepare_for_fork() -> None:
+def prepare_for_fork(*, tls: bool) -> None:
     """Do now, in a process about to fork workers, the set-up each worker would repeat: the
-    verifying TLS context, the asyncio half of anyio that httpcore's locks load lazily, and
-    uvloop."""
-    _tls_context(True)
+    verifying TLS context (with `tls`: when the workers will fetch HTTPS), the asyncio half
+    of anyio that httpcore's locks load lazily, and uvloop."""
+    if tls:
+        _tls_context(True)
     for module in ("anyio._backends._asyncio", "uvloop"):  # uvloop: see monitor.cli.shards
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
@@ -1025,6 +1028,8 @@ def _decode_text(
                 pass  # the label is wrong, or the page mixes encodings: look closer
     if _mostly_utf8(body):
         return body.decode("utf-8", "replace"), "utf-8"
+    import charset_normalizer  # 7 ms to import, for the rare page no label describes
+
     detected = charset_normalizer.from_bytes(body).best()
     guess = _codec(detected.encoding) if detected is not None else None
     if guess is not None:

@@ -27,7 +27,7 @@ import contextlib
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,12 +149,12 @@ class _Head:
 def _head_end(buffer: bytearray, start: int) -> tuple[int, int] | None:
     """Where the head ends and the body starts: at the first empty line (CRLF, or a bare
     LF as lenient clients accept), searching from `start`."""
-    ends = [
-        (at, at + len(mark))
-        for mark in (b"\r\n\r\n", b"\n\n")
-        if (at := buffer.find(mark, start)) >= 0
-    ]
-    return min(ends) if ends else None
+    crlf = buffer.find(b"\r\n\r\n", start)
+    # The bare form only where it would come first: the buffer may hold much of the body.
+    lf = buffer.find(b"\n\n", start, crlf + 1 if crlf >= 0 else len(buffer))
+    if lf >= 0:
+        return lf, lf + 2
+    return (crlf, crlf + 4) if crlf >= 0 else None
 
 
 def _parse_head(head: bytes) -> _Head:
@@ -312,21 +312,22 @@ class _Http2Body(httpx.AsyncByteStream):
 class Http11Transport(httpx.AsyncBaseTransport):
     """An httpx transport for GETs over HTTP/1.1 (and HTTP/2 where a server picks it).
 
-    `backend` opens the sockets; `ssl_context` verifies HTTPS; at most `max_idle` idle
-    connections are kept, over all origins.
+    `backend` opens the sockets; `tls` gives the context that verifies HTTPS, asked for at
+    the first HTTPS connection (loading the CA bundle costs 20-30 ms, which a run of plain
+    HTTP sources never needs); at most `max_idle` idle connections are kept, over all origins.
     """
 
     def __init__(
         self,
         backend: httpcore.AsyncNetworkBackend,
-        ssl_context: ssl.SSLContext,
+        tls: Callable[[], ssl.SSLContext],
         *,
         http2: bool = True,
         max_idle: int = 20,
         keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._backend = backend
-        self._ssl_context = ssl_context
+        self._tls = tls
         self._http2 = http2
         self._max_idle = max_idle
         self._keepalive_expiry = keepalive_expiry
@@ -481,11 +482,10 @@ class Http11Transport(httpx.AsyncBaseTransport):
             return _Connection(origin, stream)
         # One context serves every connection: the protocols are set before each handshake,
         # as httpcore does.
-        self._ssl_context.set_alpn_protocols(["http/1.1", "h2"] if self._http2 else ["http/1.1"])
+        context = self._tls()
+        context.set_alpn_protocols(["http/1.1", "h2"] if self._http2 else ["http/1.1"])
         try:
-            stream = await stream.start_tls(
-                self._ssl_context, server_hostname=host, timeout=timeout
-            )
+            stream = await stream.start_tls(context, server_hostname=host, timeout=timeout)
         except BaseException:
             await stream.aclose()
             raise
