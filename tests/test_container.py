@@ -115,6 +115,17 @@ def test_an_edit_of_the_visible_body_is_seen_when_the_page_also_hides_a_copy_of_
     assert container_digest(visible_edit, path) != digest
 
 
+def test_of_wrappers_holding_only_the_statement_the_outermost_is_learned():
+    # The search reads from the end of the page and skips the wrappers around the
+    # statement; it still settles on the outermost of equal text, as a search of the whole
+    # page for the shortest holder does (tied lengths: the first in the page).
+    page = PAGE.replace(
+        '<div class="post-body">', '<div id="outer"><div id="inner"><div class="post-body">'
+    ).replace("</article>", "</div></div></article>")
+    path, _ = learned(page)
+    assert path.endswith('[id="outer"]'), path
+
+
 def test_a_container_that_is_gone_gives_no_digest():
     path, _ = learned(PAGE)
     assert container_digest("<html><body><p>Redesigned</p></body></html>", path) is None

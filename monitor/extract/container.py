@@ -52,14 +52,9 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     tree = LexborHTMLParser(html)
     first = _flat(paragraphs[0])[:_PROBE_CHARS]
     last = _flat(paragraphs[-1])[-_PROBE_CHARS:]
-    holders: list[tuple[int, LexborNode]] = []
-    for node in tree.css(_CONTAINER_TAGS):
-        # Text nodes joined as they stand (like the extracted text: "a <a>link</a>." reads
-        # "a link."), so the probes are found.
-        text = _flat(node.text(separator=""))
-        if first in text and last in text:
-            holders.append((len(text), node))
-    container = _holder_of_every_copy(holders)
+    nodes = tree.css(_CONTAINER_TAGS)  # in document order: every ancestor before its descendants
+    copies = _copies(nodes, first, last)
+    container = _holder_of_every_copy(nodes, copies)
     if container is None or container.tag == "body":
         return None
     path = _PREFIX + _css_path(container)
@@ -67,21 +62,50 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     return (path, digest) if digest is not None else None
 
 
-def _holder_of_every_copy(holders: list[tuple[int, LexborNode]]) -> LexborNode | None:
-    """The smallest of `holders` (elements holding the statement's probes) holding them all.
+def _copies(nodes: list[LexborNode], first: str, last: str) -> list[LexborNode]:
+    """The innermost of `nodes` whose text holds both probes: the statement's copies.
 
-    A page may carry the statement twice: the visible body and a hidden copy (microdata,
-    a print or mobile version). The extracted text may come from either, so the container
-    must hold every copy, or an edit of the copy outside it would go unseen. The innermost
-    holders are the copies; the container is the smallest holder that contains them all.
+    A page may carry the statement twice: the visible body and a hidden copy (microdata, a
+    print or mobile version). An element's text holds its every descendant's text, so every
+    ancestor of a holder holds the probes too: walked from the end of the document, an
+    element is read only when none of its descendants held them. The wrappers around the
+    statement, whose text is most of the page's, are never read here.
     """
-    ancestors = {node.mem_id: _ancestor_ids(node) for _, node in holders}
-    within = set().union(*ancestors.values())
-    copies = [mem for mem in ancestors if mem not in within]
-    for _, node in sorted(holders, key=lambda holder: holder[0]):
-        if all(mem == node.mem_id or node.mem_id in ancestors[mem] for mem in copies):
-            return node
-    return None
+    copies: list[LexborNode] = []
+    holding: set[int] = set()  # the ancestors of the copies found so far
+    for node in reversed(nodes):  # every descendant of an element before the element
+        if node.mem_id in holding:
+            continue
+        # Text nodes joined as they stand (like the extracted text: "a <a>link</a>." reads
+        # "a link."), so the probes are found.
+        text = _flat(node.text(separator=""))
+        if first in text and last in text:
+            copies.append(node)
+            holding |= _ancestor_ids(node)
+    return copies
+
+
+def _holder_of_every_copy(nodes: list[LexborNode], copies: list[LexborNode]) -> LexborNode | None:
+    """The smallest of `nodes` that holds every copy of the statement (None without copies).
+
+    The extracted text may come from any copy, so the container must hold them all, or an
+    edit of a copy outside it would go unseen. The holders of every copy are one line of
+    ancestors, whose texts grow outwards; of those as short as the innermost, the outermost
+    is taken (the element a whole-page search for the shortest holder meets first).
+    """
+    if not copies:
+        return None
+    common = set.intersection(*({c.mem_id} | _ancestor_ids(c) for c in copies))
+    line = [node for node in nodes if node.mem_id in common]  # outermost first
+    if not line:
+        return None
+    chosen = line[-1]
+    length = len(_flat(chosen.text(separator="")))
+    for node in reversed(line[:-1]):
+        if len(_flat(node.text(separator=""))) > length:
+            break
+        chosen = node
+    return chosen
 
 
 def _ancestor_ids(node: LexborNode) -> set[int]:
