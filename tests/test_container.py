@@ -126,6 +126,16 @@ def test_of_wrappers_holding_only_the_statement_the_outermost_is_learned():
     assert path.endswith('[id="outer"]'), path
 
 
+def test_the_tree_kept_from_the_last_digest_serves_only_that_same_page():
+    # A changed page is digested, then learned from the same text: its tree is parsed once.
+    # Any other text, even an equal copy, is parsed afresh.
+    path, digest = learned(PAGE)
+    edited = body_edit("open infrastructure", "closed infrastructure")
+    assert container_digest(edited, path) != digest
+    assert learned(PAGE) == (path, digest)
+    assert learned(edited)[1] == container_digest(edited, path) != digest
+
+
 def test_a_container_that_is_gone_gives_no_digest():
     path, _ = learned(PAGE)
     assert container_digest("<html><body><p>Redesigned</p></body></html>", path) is None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from typing import TYPE_CHECKING
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -34,6 +35,20 @@ _PROBE_CHARS = 80
 _PREFIX = "css:"
 _SAFE_ID = re.compile(r"[\w.:-]+")
 _HEADLINES = "title, h1, meta[property='og:title'], meta[name='twitter:title']"
+_last_parse = threading.local()  # per thread: (the page's text, its tree)
+
+
+def _parsed(html: str) -> LexborHTMLParser:
+    """The page's tree. The last page parsed in this thread is reused: a page whose digest
+    changed is extracted and its container learned anew right after, from the same text
+    (the same object: its tree cannot be another page's)."""
+    last = getattr(_last_parse, "page", None)
+    if last is not None and last[0] is html:
+        tree: LexborHTMLParser = last[1]
+        return tree
+    tree = LexborHTMLParser(html)
+    _last_parse.page = (html, tree)
+    return tree
 
 
 def _flat(text: str) -> str:
@@ -49,7 +64,7 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     paragraphs = [p for p in article.text.split("\n\n") if p.strip()]
     if not paragraphs:
         return None
-    tree = LexborHTMLParser(html)
+    tree = _parsed(html)
     first = _flat(paragraphs[0])[:_PROBE_CHARS]
     last = _flat(paragraphs[-1])[-_PROBE_CHARS:]
     nodes = tree.css(_CONTAINER_TAGS)  # in document order: every ancestor before its descendants
@@ -121,7 +136,7 @@ def container_digest(html: str, path: str) -> str | None:
     """The digest of the container at `path` in this page; None when it is not there."""
     if not path.startswith(_PREFIX):
         return None
-    return _digest_of(LexborHTMLParser(html), path)
+    return _digest_of(_parsed(html), path)
 
 
 def _digest_of(tree: LexborHTMLParser, path: str) -> str | None:
