@@ -1,6 +1,6 @@
 """CPU time of one check of a page whose statement did not change, in one process.
 
-    python benchmarks/unchanged.py [--pages 1000] [--rounds 5] [--profile]
+    python benchmarks/unchanged.py [--pages 1000] [--rounds 5] [--page-kb 30-60] [--profile]
 
 Serves the cycle benchmark's N generated pages on loopback (its own process), records them
 once (`monitor check`), then changes the noise of every page (footer time, view counter,
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))  # this checkout's package
 
-from cycle import build_site  # noqa: E402
+from cycle import add_page_kb, build_site, page_kb  # noqa: E402
 from loopback import measured, page_server, write_sources  # noqa: E402
 
 from monitor.check.pipeline import check_sources  # noqa: E402
@@ -63,9 +63,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-host", type=int, default=4, help="as in [defaults]")
     parser.add_argument("--profile", action="store_true")
+    add_page_kb(parser)
     args = parser.parse_args()
 
-    cycles, _ = build_site(args.pages, 0.0, 7)  # noise on every page, no edit
+    # noise on every page, no edit
+    cycles, _ = build_site(args.pages, 0.0, 7, page_kb(args.page_kb))
     monitor = str(Path(sys.executable).parent / "monitor")
     work = Path(tempfile.mkdtemp(prefix="monitor-unchanged-"))
     profile = cProfile.Profile() if args.profile else None
@@ -87,8 +89,9 @@ def main() -> None:
                 per_page.append(check_in_process(config, state, profile) / args.pages)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    sizes = [len(page) / 1000 for page in cycles[1].values()]
     print(
-        f"pages: {args.pages} of {len(cycles[1]['/s/0']) / 1000:.1f} KB, statements unchanged, "
+        f"pages: {args.pages} of {min(sizes):.1f}-{max(sizes):.1f} KB, statements unchanged, "
         f"noise changed on every page; per_host {args.per_host}"
     )
     print(
