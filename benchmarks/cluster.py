@@ -16,10 +16,13 @@ ratio is what to compare, the absolute figures depend on the machine and its loa
 
     .venv/bin/python benchmarks/cluster.py [--sources 2000] [--window 20] [--concurrency 20]
 
-At the default concurrency (20 requests at once per node, 50 ms each) a node is bound by
-its connections, as nodes on machines of their own are. With `--concurrency 100` every
-node is bound by CPU instead, and on one 2-core machine the nodes, PostgreSQL and the page
-server then share the same two cores: that measures this machine, not the cluster.
+With `--concurrency 5` (5 requests at once per node, 50 ms each: at most 100 checks/s) a
+node is bound by its connections, as nodes on machines of their own are: that measures
+the cluster. At the default concurrency (20, at most 400 checks/s) a node was bound by its
+connections too until our own HTTP/1.1 transport made it faster; since 2026-12-07 it is
+bound by CPU there (120-150 checks/s on PostgreSQL), as every node is at
+`--concurrency 100`, and on one 2-core machine the nodes, PostgreSQL and the page server
+then share the same two cores: that measures this machine, not the cluster.
 """
 
 from __future__ import annotations
