@@ -5,8 +5,8 @@ setting; `--page-kb 0` for the bare 4-9 KB page that earlier figures used): the 
 around it (scripts, structured data, a mega menu, footer link columns) is the same in both
 cycles. Between the cycles, every page gets a new footer timestamp, view counter and "most
 read" sidebar (noise), and 10 % of the pages get a real edit of their body (one word
-changed, removed or added). Reports wall time, CPU time and peak RSS of each `monitor check`, and
-detected versus true changes.
+changed, removed or added). Reports wall time, CPU time and peak RSS of each `monitor
+check`, and detected versus true changes.
 
     python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
                                [--vs-urlwatch-selector] [--server asyncio|nginx] [--rounds 3]

@@ -151,13 +151,18 @@ def write_sources(path: Path, urls: list[str], defaults: str = "") -> Path:
 # Forks the measured command (argv[2:]) and writes its usage as JSON to the file descriptor
 # in argv[1]. Linux carries a process's peak RSS across exec, so a command forked straight
 # from a benchmark holding its pages in memory (90 MB of 45 KB pages) would report at least
-# that much; forked from this small process, it starts from a clean count.
+# that much; forked from this small process, it reports at least 8 MiB (the launcher's own),
+# below every figure the benchmarks print.
 _LAUNCHER = """
 import json, os, sys, time
 started_at, started = time.time(), time.perf_counter()
 pid = os.fork()
 if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as error:
+        print(f"cannot run {sys.argv[2]}: {error}", file=sys.stderr)
+    os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - started
 cpu = usage.ru_utime + usage.ru_stime
