@@ -39,7 +39,7 @@ from monitor.fetch.base import (
 from monitor.fetch.botwall import BotWallError, detect_bot_wall
 from monitor.fetch.client import FetchSettings
 from monitor.fetch.guard import NetworkGuard, NetworkPolicy, NetworkRefused
-from monitor.sources.urls import redact_url
+from monitor.sources.urls import DEFAULT_PORTS, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +296,7 @@ def _port_of(parts: Any) -> int:
         port = parts.port
     except ValueError:
         port = None
-    return port or (443 if parts.scheme == "https" else 80)
+    return port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
 def _context_options(request: FetchRequest) -> dict[str, Any]:

@@ -68,8 +68,8 @@ from monitor.fetch.guard import (
     NetworkRefused,
     ip_literal,
 )
-from monitor.fetch.http11 import Http11Transport
-from monitor.sources.urls import redact_url
+from monitor.fetch.http11 import Http11Transport, port_of
+from monitor.sources.urls import DEFAULT_PORTS, redact_url
 
 __all__ = [
     "Accept",
@@ -142,7 +142,6 @@ ACCEPT_HEADERS: dict[Accept, str] = {
 }
 WANTED: dict[Accept, str] = {"html": "an HTML page", "feed": "an RSS/Atom feed or HTML page"}
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _PIECE = 64 * 1024  # largest piece of decompressed output produced at once
 _HEAD = 8 * 1024  # how far into a document we look for a charset declaration or sniff
 _DISCARD_LIMIT = 64 * 1024  # unused bodies up to this size are read to keep the connection
@@ -292,7 +291,7 @@ class HttpFetcher:
         url = request.url
         target = _parse_url(url)
         trusted = _trusted(request, target)
-        policy = await self.guard.policy_for(trusted.host, _port(trusted))
+        policy = await self.guard.policy_for(trusted.host, port_of(trusted))
         client = self._client_for(request.proxy, request.verify, policy)
         visited = [target]
         while True:
@@ -316,14 +315,14 @@ class HttpFetcher:
         host = target.host
         if ip_literal(host) is None:
             try:
-                await self.guard.check_host(host, _port(target), policy)
+                await self.guard.check_host(host, port_of(target), policy)
             except httpcore.ConnectError:
                 return  # no local DNS for it: only the proxy can resolve it
             except NetworkRefused as exc:
                 raise NetworkRefused(f"{exc} (fetching {redact_url(str(target))})") from None
             return
         try:
-            await self.guard.check_host(host, _port(target), policy)
+            await self.guard.check_host(host, port_of(target), policy)
         except NetworkRefused as exc:
             raise NetworkRefused(f"{exc} (fetching {redact_url(str(target))})") from None
 
@@ -449,7 +448,7 @@ class HttpFetcher:
 
     def _host_slot(self, url: httpx.URL) -> asyncio.Semaphore:
         """The semaphore that caps concurrent requests to `url`'s host (and port)."""
-        key = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
+        key = f"{url.host}:{port_of(url)}"
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = asyncio.Semaphore(self.settings.per_host)
@@ -589,7 +588,7 @@ def _parse_url(url: str) -> httpx.URL:
 
 def _check_scheme(url: httpx.URL, context: Callable[[], str]) -> httpx.URL:
     """The URL when it is http(s) with a host; `context` starts the error message."""
-    if url.scheme not in _DEFAULT_PORTS or not url.host:
+    if url.scheme not in DEFAULT_PORTS or not url.host:
         raise FetchError(f"{context()} not an http(s) URL: {redact_url(str(url))}")
     return url
 
@@ -636,10 +635,6 @@ def _shown_headers(headers: httpx.Headers, secrets: tuple[str, ...]) -> tuple[tu
         (name, "***" if name.lower() in _SECRET_HEADERS else mask_secrets(value, secrets))
         for name, value in headers.multi_items()
     )
-
-
-def _port(url: httpx.URL) -> int:
-    return url.port or _DEFAULT_PORTS.get(url.scheme, 0)
 
 
 def _trusted(request: FetchRequest, target: httpx.URL) -> httpx.URL:

@@ -34,16 +34,23 @@ from typing import Any
 import httpcore
 import httpx
 
+from monitor.sources.urls import DEFAULT_PORTS
+
 MAX_HEAD = 100 * 1024  # a response head larger than this is refused (httpcore's h11 cap)
 MAX_LINE = 8 * 1024  # a chunk-size or trailer line larger than this is refused
 _MAX_INFORMATIONAL = 10  # 1xx answers skipped before one is refused as endless
 _MAX_SIZE_DIGITS = 16  # a chunk size needing more hexadecimal digits is no real size
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default)
 _READ_SIZE = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 Origin = tuple[str, str, int]  # scheme, host, port
+
+
+def port_of(url: httpx.URL) -> int:
+    """The port `url` connects to: its own, or its scheme's default."""
+    return url.port or DEFAULT_PORTS.get(url.scheme, 0)
+
 
 # httpcore's exceptions (raised by the network backend and the HTTP/2 connection) as the
 # httpx exceptions the fetcher expects; looked up along the exception's class hierarchy.
@@ -341,7 +348,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         if request.method not in ("GET", "HEAD") or request.headers.get("content-length"):
             raise ValueError("this transport only sends GET and HEAD requests, without a body")
         url = request.url
-        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 0))
+        origin = (url.scheme, url.host, port_of(url))
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         with _as_httpx_errors():
             multiplexed = await self._http2_for(origin)

@@ -44,7 +44,7 @@ _TRACKING_EXACT = frozenset(
     }
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "ga_")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}  # the port a URL of the scheme means unsaid
 # Apprise URLs often carry tokens where a host would be (slack://TokenA/TokenB/TokenC).
 HOST_LIKE = re.compile(
     r"^(localhost|[0-9.]+|\[?[0-9a-fA-F]*:[0-9a-fA-F:]+\]?|([A-Za-z0-9-]+\.)+[A-Za-z]{2,})$"
@@ -73,7 +73,7 @@ def canonical_url(url: str) -> str:
     host = (hostname or "").lower().rstrip(".")
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal keeps its brackets
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     if "@" in parts.netloc:
         host = f"{parts.netloc.rsplit('@', 1)[0]}@{host}"
