@@ -119,8 +119,11 @@ def furnished(page: str, rng: random.Random, size: int) -> str:
     A news site's page is mostly furniture around a statement of a few kilobytes: an
     analytics script and structured data in the head, a mega menu of section links, and a
     footer of link columns with icons. It is the same in every cycle (what changes between
-    cycles is the noise `press_release` already varies). Sizes as drawn by the caller.
+    cycles is the noise `press_release` already varies). Sizes as drawn by the caller; a size
+    of 0 leaves the page bare.
     """
+    if not size:
+        return page
 
     def word() -> str:
         return rng.choice(WORDS)
@@ -195,8 +198,6 @@ def build_site(
         size = random.Random(seed + page).randint(*sizes) * 1000 if sizes[1] else 0
 
         def page_of(html: str, page: int = page, size: int = size) -> bytes:
-            if not size:
-                return html.encode()  # the bare page
             return furnished(html, random.Random(seed * 7 + page), size).encode()
 
         first[f"/s/{page}"] = page_of(press_release(title, body))
