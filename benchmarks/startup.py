@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from loopback import measured
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CASES: list[tuple[str, list[str], dict[str, str]]] = [
@@ -57,18 +59,13 @@ CHECK_IMPORTS = (
 
 def check_imports(runs: int) -> tuple[list[float], float]:
     """Wall seconds of `runs` fresh processes importing CHECK_IMPORTS, and the peak RSS in
-    MiB of the largest (ru_maxrss is in KiB on Linux)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times, peak = [], 0.0
-    for _ in range(runs):
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-c", CHECK_IMPORTS], env=env, cwd=ROOT)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        times.append(time.perf_counter() - started)
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit("importing the check machinery failed")
-        peak = max(peak, usage.ru_maxrss / 1024)
-    return times, peak
+    MiB of the largest."""
+    done = [
+        measured([sys.executable, "-c", f"{CHECK_IMPORTS}; print('imported')"]) for _ in range(runs)
+    ]
+    if any(run.stdout.strip() != "imported" for run in done):
+        sys.exit("importing the check machinery failed")
+    return [run.wall for run in done], max(run.peak_rss_mb for run in done)
 
 
 def import_time() -> int:
