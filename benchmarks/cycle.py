@@ -10,7 +10,7 @@ check`, and detected versus true changes.
 
     python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
                                [--vs-urlwatch-selector] [--server asyncio|nginx] [--rounds 3]
-                               [--page-kb 30-60]
+                               [--page-kb 30-60] [--what-if digest,recording]
 
 With --vs-urlwatch, urlwatch 2.29 is installed into its own virtual environment
 (benchmarks/.urlwatch-venv, reused on later runs) and runs the same two cycles over the same
@@ -22,6 +22,9 @@ then flags only the real edits), the fair comparison for speed.
 
 `--server nginx` serves the pages from Debian's nginx on 127.0.0.1 (sendfile, ETag on; the
 cycles are folders, switched by an atomic symlink) instead of the asyncio stand-in.
+
+`--what-if digest,recording` runs our second cycle with those parts of a check made free
+(`headroom.py`): what is left is an upper bound on what speeding them up can win.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -42,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -277,10 +280,17 @@ def nginx_server(cycles: list[dict[str, bytes]]) -> Iterator[NginxServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def monitor_cycle(config: Path, state: Path) -> Cycle:
-    monitor = Path(sys.executable).parent / "monitor"
+def monitor_cycle(
+    config: Path, state: Path, what_if: str | None = None, edited: Collection[str] = ()
+) -> Cycle:
+    """One `monitor check`; with `what_if`, through `headroom.py` with those parts made free
+    (`edited`: the URLs the benchmark edited, which the free digest answers from)."""
+    monitor = [str(Path(sys.executable).parent / "monitor")]
+    if what_if is not None:
+        os.environ["HEADROOM_EDITED"] = ",".join(edited)
+        monitor = [sys.executable, str(Path(__file__).with_name("headroom.py")), what_if, "--"]
     run = measured(
-        [str(monitor), "check", "--config", str(config), "--state", str(state), "--format", "json"]
+        [*monitor, "check", "--config", str(config), "--state", str(state), "--format", "json"]
     )
     events = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     changed = {e["url"] for e in events if e["event"] == "changed"}
@@ -315,12 +325,17 @@ def ensure_urlwatch() -> Path:
     return venv
 
 
-def two_cycles(server: PageServer | NginxServer, run: Callable[[], Cycle]) -> tuple[Cycle, Cycle]:
-    """The first cycle (baseline) on cycle-1 pages, then the second on cycle-2 pages."""
+def two_cycles(
+    server: PageServer | NginxServer,
+    run: Callable[[], Cycle],
+    second: Callable[[], Cycle] | None = None,
+) -> tuple[Cycle, Cycle]:
+    """The first cycle (baseline) on cycle-1 pages, then the second on cycle-2 pages (by
+    `second` when given)."""
     server.switch(0)
     first = run()
     server.switch(1)
-    return first, run()
+    return first, (second or run)()
 
 
 def median_cycle(runs: list[Cycle]) -> Cycle:
@@ -353,6 +368,12 @@ def main() -> None:
     add_page_kb(parser)
     parser.add_argument("--concurrency", type=int, default=20, help="as in [defaults]")
     parser.add_argument("--per-host", type=int, default=4, help="as in [defaults]")
+    parser.add_argument(
+        "--what-if",
+        metavar="PART[,PART]",
+        help="run our cycle 2 with these parts of a check made free (headroom.py: digest, "
+        "recording): an upper bound on what speeding them up can win, not a result",
+    )
     args = parser.parse_args()
 
     venv = ensure_urlwatch() if args.vs_urlwatch or args.vs_urlwatch_selector else None
@@ -389,7 +410,13 @@ def main() -> None:
                 if round_number % 2:
                     tools.reverse()
                 for name, tool in tools:
-                    runs[name].append(two_cycles(server, tool))
+                    second = None
+                    if name == "statement monitor" and args.what_if:
+                        edited = [urls[e.page] for e in edits]
+                        second = partial(
+                            monitor_cycle, config, work / "state", args.what_if, edited
+                        )
+                    runs[name].append(two_cycles(server, tool, second))
                 db_size = (work / "state" / "monitor.db").stat().st_size
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -402,6 +429,12 @@ def main() -> None:
         f"server: {args.server}, page sizes {min(page_sizes) / 1e3:.1f}-"
         f"{max(page_sizes) / 1e3:.1f} KB (mean {statistics.mean(page_sizes) / 1e3:.1f})"
     )
+    if args.what_if:
+        print(
+            f"what if {args.what_if} cost nothing: our cycle 2 ran with them replaced "
+            "(headroom.py), so its time is an upper bound on what speeding them up can win; "
+            "its edits found are the benchmark's truth, not a result"
+        )
     print(
         f"{'median of rounds':<28}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}"
         f"{'missed':>7}{'errors':>7}"
