@@ -23,8 +23,9 @@ then flags only the real edits), the fair comparison for speed.
 `--server nginx` serves the pages from Debian's nginx on 127.0.0.1 (sendfile, ETag on; the
 cycles are folders, switched by an atomic symlink) instead of the asyncio stand-in.
 
-`--what-if digest,recording` runs our second cycle with those parts of a check made free
-(`headroom.py`): what is left is an upper bound on what speeding them up can win.
+`--what-if digest,recording` adds a row in the same rounds: our two cycles again, the second
+with those parts of a check made free (`headroom.py`); its time is an upper bound on what
+speeding them up can win.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -372,7 +373,7 @@ def main() -> None:
     parser.add_argument(
         "--what-if",
         metavar="PART[,PART]",
-        help="run our cycle 2 with these parts of a check made free (headroom.py: digest, "
+        help="also run our cycles with these parts of cycle 2 made free (headroom.py: digest, "
         "recording): an upper bound on what speeding them up can win, not a result",
     )
     args = parser.parse_args()

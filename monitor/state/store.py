@@ -453,9 +453,12 @@ class Store:
 
     def snapshot(self, statement_id: int, version: int | None = None) -> Snapshot | None:
         """One version of a statement (the latest when `version` is None)."""
-        query = _LATEST_SNAPSHOT if version is None else _SNAPSHOT
+        if version is None:
+            query, params = _LATEST_SNAPSHOT, {"statement_id": statement_id}
+        else:
+            query, params = _SNAPSHOT, {"statement_id": statement_id, "version": version}
         with self.engine.connect() as conn:
-            row = conn.execute(query, {"statement_id": statement_id, "version": version}).first()
+            row = conn.execute(query, params).first()
         return Snapshot(**row._mapping) if row else None
 
     def snapshots(self, statement_id: int) -> list[Snapshot]:
