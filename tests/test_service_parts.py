@@ -26,6 +26,7 @@ from monitor.daemon.scheduler import (
     Health,
     RunningCheck,
     ScheduleSettings,
+    Timing,
     assess_health,
     source_health,
 )
@@ -146,6 +147,40 @@ async def test_health_fails_when_the_scheduler_stops_ticking_or_a_check_is_stuck
         assert "past its 10 s time limit" in stuck.problems[0]
     finally:
         scheduler.shutdown()
+
+
+async def test_runs_skipped_while_a_check_outlasts_its_interval_are_summed_up_in_the_log(caplog):
+    """APScheduler skips each run that comes due while the source's previous check still
+    runs, with a warning per skipped run: a daemon behind on many sources flooded its log.
+    The first skip is told at once, the rest in one line per window."""
+    checks = 0
+
+    async def slow(name: str) -> None:
+        nonlocal checks
+        checks += 1
+        await asyncio.sleep(0.7)
+
+    settings = ScheduleSettings(jitter=0, heartbeat=0.1, skips_summed_every=0.4)
+    scheduler = CheckScheduler(slow, settings)
+    caplog.set_level(logging.WARNING)
+    scheduler.start()
+    try:
+        scheduler.sync({"a": Timing(interval=0.05)}, {"a": None})
+        await asyncio.sleep(1.6)
+    finally:
+        scheduler.shutdown()
+
+    assert checks >= 2  # the source is still checked whenever its last check has ended
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler")]
+    told = [r.getMessage() for r in caplog.records if r.name == "monitor.daemon.scheduler"]
+    assert told[0].startswith(
+        "the check of a came due while its previous check was still running: skipped"
+    )
+    summaries = [m for m in told[1:] if re.match(r"\d+ more runs of 1 sources skipped", m)]
+    # about 30 runs came due and were skipped in 1.6 s: told in a few lines, not 30
+    assert len(told) <= 6 and summaries, told
+    skipped = sum(int(m.split()[0]) for m in summaries)
+    assert skipped >= 10 and "Most skipped: a (" in summaries[0]
 
 
 def test_sources_are_overdue_when_failing_and_late_when_not_checked():

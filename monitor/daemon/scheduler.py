@@ -30,6 +30,7 @@ import datetime as dt
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -71,6 +72,7 @@ DEFAULT_HOST_SPACING = 0.5  # seconds between the starts of two requests to one 
 HEARTBEAT_SECONDS = 5.0
 MAX_RESTART_SPREAD = 300.0  # seconds: overdue sources of a restart all run within this
 STUCK_GRACE = 30.0  # seconds past its time limit before a check counts as stuck
+SKIPS_SUMMED_EVERY = 60.0  # seconds: runs skipped meanwhile are told in one log line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +87,8 @@ class ScheduleSettings:
     `jitter` is a share of each source's period (0 to 0.5); `check_timeout` is the time limit
     of one check in seconds; `overdue_after` counts periods without a successful check;
     `host_spacing` is the least time between the starts of two requests to one host;
-    `heartbeat` is how often the scheduler proves it is alive.
+    `heartbeat` is how often the scheduler proves it is alive; `skips_summed_every` how often
+    runs skipped because the source's previous check still ran are told in the log.
     """
 
     jitter: float = DEFAULT_JITTER
@@ -94,6 +97,7 @@ class ScheduleSettings:
     host_spacing: float = DEFAULT_HOST_SPACING
     heartbeat: float = HEARTBEAT_SECONDS
     stuck_grace: float = STUCK_GRACE
+    skips_summed_every: float = SKIPS_SUMMED_EVERY
 
     @classmethod
     def from_config(cls, config: Config) -> ScheduleSettings:
@@ -230,6 +234,74 @@ def restart_delays(
 
 CheckFunction = Callable[[str], Awaitable[None]]
 
+# APScheduler 3's warning (on its logger "apscheduler.scheduler") for a run that came due
+# while the job's previous run, the source's previous check, was still going.
+_SKIPPED = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+
+
+class SkippedRuns(logging.Filter):
+    """APScheduler's line per skipped run, summed up: one line at the first, one per window.
+
+    A check that outlasts its source's interval makes APScheduler skip the runs that come due
+    meanwhile (one at a time per source) and log a warning for each. A daemon that has
+    fallen behind on a thousand sources would write a thousand such lines per interval, and
+    the lines people look for would drown in them. As a filter on APScheduler's logger, this
+    holds those lines back: the first skip is told at once, in our words, and the rest are
+    counted and told in one line per window by `report()` (the scheduler's heartbeat calls
+    it), for as long as runs go on being skipped. Other lines of that logger pass untouched;
+    if a release of APScheduler words the warning otherwise, it passes untouched too.
+    """
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window = window
+        self._clock = clock
+        self._opened: float | None = None  # when the current window began: at its first skip
+        self._skipped: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != _SKIPPED or not isinstance(record.args, tuple) or not record.args:
+            return True
+        job = record.args[0]
+        name = str(getattr(job, "id", job))
+        if self._opened is None:
+            self._opened = self._clock()
+            log.warning(
+                "the check of %s came due while its previous check was still running: skipped "
+                "(such skips are summed up every %g s from now on)",
+                name,
+                self.window,
+            )
+        else:
+            self._skipped[name] += 1
+        return False
+
+    def report(self, *, closing: bool = False) -> None:
+        """Tell in one line the runs skipped since the window began, once it has passed (or
+        now, when the scheduler is `closing`). While runs go on being skipped, the next
+        window begins at once; a window without any ends the episode, so the next skip is
+        told at once again."""
+        if self._opened is None:
+            return
+        now = self._clock()
+        if not closing and now - self._opened < self.window:
+            return
+        if not self._skipped:
+            self._opened = None
+            return
+        most = ", ".join(f"{name} ({runs})" for name, runs in self._skipped.most_common(5))
+        log.warning(
+            "%d more runs of %d sources skipped in the last %.1f s: each came due while the "
+            "source's previous check was still running (checks take longer than their "
+            "interval: the daemon is behind). Most skipped: %s",
+            self._skipped.total(),
+            len(self._skipped),
+            now - self._opened,
+            most,
+        )
+        self._opened = now
+        self._skipped.clear()
+
 
 @dataclass
 class RunningCheck:
@@ -272,6 +344,7 @@ class CheckScheduler:
         self._check = check
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._skips = SkippedRuns(settings.skips_summed_every)
         self._timings: dict[str, Timing] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.running: dict[str, RunningCheck] = {}
@@ -294,6 +367,7 @@ class CheckScheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        logging.getLogger("apscheduler.scheduler").addFilter(self._skips)
         self._scheduler.start()
         self.started_at = self._clock()
 
@@ -329,6 +403,8 @@ class CheckScheduler:
         """Stop the scheduler (call `drain()` first)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self._skips.report(closing=True)
+        logging.getLogger("apscheduler.scheduler").removeFilter(self._skips)
 
     # -- the sources -------------------------------------------------------------------------
 
@@ -434,6 +510,7 @@ class CheckScheduler:
     async def _heartbeat(self) -> None:
         self.last_tick = self._clock()
         self.last_tick_monotonic = time.monotonic()
+        self._skips.report()
 
     async def _job(self, name: str) -> None:
         """One scheduled check, tracked while in flight."""
