@@ -267,7 +267,7 @@ class SkippedRuns(logging.Filter):
         if self._opened is None:
             self._opened = self._clock()
             log.warning(
-                "the check of %s came due while its previous check was still running: skipped "
+                "a check of %s came due while the previous one was still running: skipped "
                 "(such skips are summed up every %g s from now on)",
                 name,
                 self.window,
@@ -290,12 +290,14 @@ class SkippedRuns(logging.Filter):
             self._opened = None
             return
         most = ", ".join(f"{name} ({runs})" for name, runs in self._skipped.most_common(5))
+        sources = len(self._skipped)
         log.warning(
-            "%d more runs of %d sources skipped in the last %.1f s: each came due while the "
-            "source's previous check was still running (checks take longer than their "
-            "interval: the daemon is behind). Most skipped: %s",
+            "%d more checks of %d %s skipped in the last %.1f s: each came due while the "
+            "previous one was still running (checks take longer than their interval: the "
+            "daemon is behind). Most skipped: %s",
             self._skipped.total(),
-            len(self._skipped),
+            sources,
+            "source" if sources == 1 else "sources",
             now - self._opened,
             most,
         )
