@@ -17,6 +17,7 @@ Times are the nodes' clocks (UTC): keep them in sync (NTP), as for any cluster.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -156,43 +157,27 @@ class Cluster:
         """Claim the next check of a source: refused while another node holds it, or until
         the stored `not_before` when a check started too recently (`force` skips that rule,
         for a check asked for now)."""
-        table = check_leases_table
         claim = {
+            "source": source,
             "node": self.node_id,
             "claimed_at": now,
             "lease_until": lease_until,
             "not_before": not_before,
+            "now": now,
         }
-        free = sa.or_(
-            table.c.lease_until.is_(None), table.c.lease_until <= now, table.c.node == self.node_id
-        )
-        if not force:
-            free = sa.and_(free, sa.or_(table.c.not_before.is_(None), table.c.not_before <= now))
-        # One statement, one round trip: a first claim inserts the row, a later one updates
-        # it only where the lease is free and the time has come.
-        insert = conflict_insert(self.store.engine.dialect.name, table)
-        upsert = insert.values(source=source, **claim).on_conflict_do_update(
-            index_elements=[table.c.source], set_=claim, where=free
-        )
+        upsert = _claim(self.store.engine.dialect.name, force=force)
         with self.store.write() as conn:
-            granted = conn.execute(upsert.returning(table.c.source)).first() is not None
+            granted = conn.execute(upsert, claim).first() is not None
             if granted:
                 return Claim(True)
-            row = conn.execute(sa.select(table).where(table.c.source == source)).one()
+            row = conn.execute(_LEASE_OF, {"source_name": source}).one()
         held = row.lease_until is not None and row.lease_until > now and row.node != self.node_id
         return Claim(False, None if held else row.not_before)
 
     def finish_check(self, source: str) -> None:
         """The check is recorded: release its lease (the `not_before` rule stays)."""
         with self.store.write() as conn:
-            conn.execute(
-                sa.update(check_leases_table)
-                .where(
-                    check_leases_table.c.source == source,
-                    check_leases_table.c.node == self.node_id,
-                )
-                .values(lease_until=None)
-            )
+            conn.execute(_RELEASE, {"source_name": source, "node_id": self.node_id})
 
     def leases(self) -> dict[str, CheckLease]:
         """Each source's lease row, by source name."""
@@ -219,3 +204,45 @@ class Cluster:
                 .values(next_at=start + dt.timedelta(seconds=spacing))
             )
         return start
+
+
+# A check's claim and release, built once: every check of every node runs them, and
+# SQLAlchemy spent most of their time building the statements (see `monitor.state.store`).
+_LEASE_OF = sa.select(check_leases_table).where(
+    check_leases_table.c.source == sa.bindparam("source_name")
+)
+_RELEASE = (
+    sa.update(check_leases_table)
+    .where(
+        check_leases_table.c.source == sa.bindparam("source_name"),
+        check_leases_table.c.node == sa.bindparam("node_id"),
+    )
+    .values(lease_until=None)
+)
+
+
+@functools.cache
+def _claim(dialect: str, *, force: bool) -> sa.Executable:
+    """The claim of a source's check, in this database's dialect: one statement, one round
+    trip. A first claim inserts the row (the parameters `source`, `node`, `claimed_at`,
+    `lease_until`, `not_before`); a later one updates it only where the lease is free at
+    `now` (or this node's own) and, unless `force`, the time has come. It returns the
+    source's name when the claim is granted."""
+    table = check_leases_table
+    insert = conflict_insert(dialect, table)
+    claimed = insert.excluded
+    free = sa.or_(
+        table.c.lease_until.is_(None),
+        table.c.lease_until <= sa.bindparam("now", type_=table.c.lease_until.type),
+        table.c.node == claimed.node,
+    )
+    if not force:
+        due = sa.or_(
+            table.c.not_before.is_(None),
+            table.c.not_before <= sa.bindparam("now", type_=table.c.not_before.type),
+        )
+        free = sa.and_(free, due)
+    columns = ("node", "claimed_at", "lease_until", "not_before")
+    claim = {column: claimed[column] for column in columns}
+    upsert = insert.on_conflict_do_update(index_elements=[table.c.source], set_=claim, where=free)
+    return upsert.returning(table.c.source)
