@@ -84,3 +84,25 @@ def test_a_slow_host_does_not_hold_back_the_checks_of_another(tmp_path):
     # every fast page asked for at once, not after the slow host's queue (without the
     # per-host places, the first one waits for 7 slow pages: 2.8 s)
     assert max(arrived.values()) - started < 2.0, arrived
+
+
+def test_sources_on_one_host_share_its_places_however_their_urls_spell_it(tmp_path):
+    """A run admits a few checks per host at a time, keyed like the fetcher's connection
+    slots: the host name in any case, its scheme's default port written out or not, and
+    credentials in the URL all name one host; another port or scheme is another."""
+    from monitor.check.pipeline import _Admission
+    from monitor.sources.config import parse_config
+
+    urls = [
+        "https://Example.org/a",
+        "https://example.org:443/b",
+        "https://press@example.org/c",
+        "https://example.org:8443/d",
+        "http://example.org/e",
+    ]
+    text = "".join(source_table(f"s{i}", url) for i, url in enumerate(urls))
+    sources = parse_config(text, tmp_path / "sources.toml", {}).sources
+    admission = _Admission(per_host=1, concurrency=10)
+    places = [admission.host_of(source) for source in sources]
+    assert places[0] is places[1] is places[2]
+    assert len({id(place) for place in places}) == 3
