@@ -39,7 +39,7 @@ from monitor.fetch.base import (
 from monitor.fetch.client import FetchSettings
 from monitor.fetch.router import open_fetcher
 from monitor.sources.config import Config, Source, format_duration
-from monitor.sources.urls import DEFAULT_PORTS, canonical_url, redact_url
+from monitor.sources.urls import canonical_url, connect_port, redact_url
 from monitor.state.recorder import Recorder
 from monitor.state.records import (
     CheckFailed,
@@ -411,11 +411,7 @@ class _Admission:
         `https://user@example.org/c` share one host's places.
         """
         parts = urlsplit(source.url)
-        try:
-            port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
-        except ValueError:  # a port out of range: the fetch fails and says so
-            port = 0
-        host = f"{parts.hostname or parts.netloc.lower()}:{port}"
+        host = f"{parts.hostname or parts.netloc.lower()}:{connect_port(parts)}"
         found = self._hosts.get(host)
         if found is None:
             found = self._hosts[host] = asyncio.Semaphore(self._per_host)

@@ -39,7 +39,7 @@ from monitor.fetch.base import (
 from monitor.fetch.botwall import BotWallError, detect_bot_wall
 from monitor.fetch.client import FetchSettings
 from monitor.fetch.guard import NetworkGuard, NetworkPolicy, NetworkRefused
-from monitor.sources.urls import DEFAULT_PORTS, redact_url
+from monitor.sources.urls import connect_port, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class BrowserFetcher:
 
         browser = await self._ensure_browser()
         trusted = urlsplit(request.trusted_url)
-        policy = await self.guard.policy_for(trusted.hostname or "", _port_of(trusted))
+        policy = await self.guard.policy_for(trusted.hostname or "", connect_port(trusted))
         refusals: list[NetworkRefused | FetchError] = []
         final_urls: list[str] = []  # where the main document's redirects ended
         try:
@@ -283,20 +283,12 @@ class BrowserFetcher:
                 "source's own configured URL may"
             )
         try:
-            await self.guard.check_host(parts.hostname, _port_of(parts), policy)
+            await self.guard.check_host(parts.hostname, connect_port(parts), policy)
         except NetworkRefused as exc:
             return NetworkRefused(f"{exc} (fetching {redact_url(url)})")
         except Exception:
             return None  # unresolvable: the browser's own fetch fails with its message
         return None
-
-
-def _port_of(parts: Any) -> int:
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
 def _context_options(request: FetchRequest) -> dict[str, Any]:

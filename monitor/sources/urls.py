@@ -12,7 +12,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    SplitResult,
+    parse_qsl,
+    quote,
+    quote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 # Query parameters that only track where a click came from; they never select content.
 _TRACKING_EXACT = frozenset(
@@ -122,6 +130,16 @@ def url_site(url: str) -> str:
         netloc += f":{port}"
     rest = parts.path.strip("/") or parts.query
     return f"{parts.scheme}://{netloc}" + ("/…" if rest else "")
+
+
+def connect_port(parts: SplitResult) -> int:
+    """The port a split URL connects to: its own, else its scheme's default (80 for another
+    scheme, and for a port out of range, which the fetch itself then refuses)."""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
 def same_site(url: str, other: str) -> bool:
