@@ -241,8 +241,7 @@ class _RowUpdates:
     def add(self, conn: Connection, table: sa.Table, row_id: int, values: dict[str, Any]) -> None:
         self.before_write(conn, table, row_id)
         key = (table.name, tuple(sorted(values)))
-        params = {"row_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
-        self._groups.setdefault(key, []).append(params)
+        self._groups.setdefault(key, []).append(_row_params(row_id, values))
         self._rows.add((table.name, row_id))
 
     def before_write(self, conn: Connection, table: sa.Table, row_id: int) -> None:
@@ -259,8 +258,12 @@ class _RowUpdates:
 
 def update_row(conn: Connection, table: sa.Table, row_id: int, values: dict[str, Any]) -> None:
     """UPDATE one row by its id, through a statement built once per table and columns."""
-    params = {"row_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
-    conn.execute(_row_update(table.name, tuple(sorted(values))), params)
+    conn.execute(_row_update(table.name, tuple(sorted(values))), _row_params(row_id, values))
+
+
+def _row_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a `_row_update` statement: the row's id and each column's value."""
+    return {"row_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
 
 
 @functools.cache
