@@ -110,3 +110,39 @@ def test_the_extractor_loads_beautifulsoup_only_for_selectors_and_its_fallback()
         "print('bs4' in sys.modules)\n"
     )
     assert fresh_python(code).split() == ["False", "True"]
+
+
+def check_in_fresh_python(config: str, state: str) -> dict[str, int | bool]:
+    """Run `monitor check` in a new interpreter; what its garbage collector did and is."""
+    code = (
+        "import gc, json\n"
+        "from monitor.cli.main import main\n"
+        "runs = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and runs.append(1))\n"
+        "try:\n"
+        f"    main(['check', '--config', {config!r}, '--state', {state!r}], prog_name='monitor')\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "print(json.dumps({'exit': code, 'collections': len(runs), 'enabled': gc.isenabled(),"
+        " 'frozen': gc.get_freeze_count()}))\n"
+    )
+    return dict(json.loads(fresh_python(code).splitlines()[-1]))
+
+
+def test_a_check_starts_up_without_collecting_garbage_and_leaves_the_collector_on(tmp_path):
+    # A source on a closed loopback port: the check runs to its end (exit 1).
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nname = "closed"\nurl = "http://127.0.0.1:9/statement"\n')
+    done = check_in_fresh_python(str(config), str(tmp_path / "state"))
+    assert done["exit"] == 1
+    # The collector ran during the run, not during start-up (which alone ran it about 240
+    # times with the collector on) ...
+    assert int(done["collections"]) < 100, done
+    assert done["enabled"] is True
+    # ... and never scans what start-up made (the imports, the configuration): frozen.
+    assert int(done["frozen"]) > 50_000
+    # A refused configuration ends the start-up early: the collector is back on all the same.
+    config.write_text("[[sources]]\nname = \n")
+    refused = check_in_fresh_python(str(config), str(tmp_path / "state"))
+    assert refused["exit"] == 2
+    assert refused["enabled"] is True

@@ -4,7 +4,6 @@ history, diff, show, init. Loaded by `monitor.cli.main` only when one of them ru
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from monitor.cli.main import frozen_start_up
 from monitor.cli.options import (
     EXIT_ALERTS_UNDELIVERED,
     EXIT_OK,
@@ -68,25 +68,23 @@ def check(
     some source failed, 2 for bad usage or a bad configuration, 3 when every source was
     checked but some alert could not be delivered (it stays queued for the next run).
     """
-    from monitor.check.pipeline import check_sources
-    from monitor.cli.shards import check_in_shards, run_event_loop
-    from monitor.sources.durations import parse_duration
+    with frozen_start_up():
+        from monitor.check.pipeline import check_sources
+        from monitor.cli.shards import check_in_shards, prepare_shards, run_event_loop
+        from monitor.sources.durations import parse_duration
 
-    try:
-        timeout = parse_duration(run_timeout)
-    except ValueError as exc:
-        fail(f"--timeout: {exc}")
-    config = open_config(config_path)
-    sources = select_sources(config, source_names)
-    store = open_store(state_dir, config)
-    console = make_console() if output_format == "text" else None  # rich only for people
-    # What exists now (the imported modules, the configuration) lives until the exit: out of
-    # the collector's sight, the collections during the run and the one at exit (0.2 s of
-    # CPU with 1,000 sources) skip it, and shard processes forked from here share its memory
-    # pages instead of copying those the collector would write to.
-    gc.freeze()
-    with check_progress(len(sources), enabled=output_format == "text") as advance:
+        try:
+            timeout = parse_duration(run_timeout)
+        except ValueError as exc:
+            fail(f"--timeout: {exc}")
+        config = open_config(config_path)
+        sources = select_sources(config, source_names)
+        store = open_store(state_dir, config)
+        console = make_console() if output_format == "text" else None  # rich only for people
         shards = shard_count(len(sources))
+        if shards > 1:
+            prepare_shards(sources)
+    with check_progress(len(sources), enabled=output_format == "text") as advance:
         if shards > 1:
             store.close()  # SQLite connections must not cross a fork; reopened on next use
             results = check_in_shards(

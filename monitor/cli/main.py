@@ -7,9 +7,12 @@ runs (`check` needs the extractors, `run` the web stack, `notify` the channels' 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -68,6 +71,30 @@ class LazyGroup(click.Group):
         rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+@contextmanager
+def frozen_start_up() -> Iterator[None]:
+    """Start-up work (imports, reading the configuration) with Python's cyclic garbage
+    collector paused; what it made is then frozen: moved out of the collector's sight for
+    good.
+
+    Start-up makes hundreds of thousands of objects that live until exit and almost no
+    garbage, and the collector runs after every 700 new objects, each run more costly as
+    the objects pile up: during the imports of `monitor check` it ran about 240 times (0.06 s)
+    to free 846 objects. Frozen, those objects cost nothing in the collections that follow
+    (nor in the one at exit: 0.2 s of CPU with 1,000 sources), and processes forked after
+    start-up share their memory pages instead of copying those the collector writes to.
+    Frozen before the collector is back on: its first run would otherwise scan them all.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _version(ctx: click.Context, _param: Any, value: bool) -> None:

@@ -58,6 +58,14 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
+def prepare_shards(sources: Sequence[Source]) -> None:
+    """Do once, in the process that will fork the shard processes, what each of them would
+    otherwise do itself: the verifying TLS context (when some source is fetched over
+    HTTPS), the event loop's modules, and the imports of the extractor and archive writer."""
+    prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
+    load_for_changes()
+
+
 def check_in_shards(
     config: Config,
     store: Store,
@@ -67,12 +75,13 @@ def check_in_shards(
     on_progress: Callable[[str], None] | None = None,
     timeout: float | None = None,
 ) -> list[CheckResult]:
-    """Check the sources in `shards` processes; results in the order of `sources`."""
+    """Check the sources in `shards` processes; results in the order of `sources`.
+
+    Call `prepare_shards` first, unless each shard process should do its part itself.
+    """
     global _work
     # fork: the children start with what is imported and read here. Safe here because no
     # event loop runs yet and the caller has closed its database connections (see `check`).
-    prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
-    load_for_changes()
     context = multiprocessing.get_context("fork")
     progress: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     _work = _Work(
