@@ -68,6 +68,17 @@ def test_noise_around_or_in_the_markup_keeps_the_digest(noise: Callable[[str], s
 MINIFIED = press_release(TITLE, ["Part one ends here", *PARTNERSHIP]).replace(
     "here</p>\n        <p>", "here</p><p>"
 )
+# A logo heading before the headline's, outside the statement's container.
+LOGO_PAGE = PAGE.replace("<nav>", "<h1>Example Corp Newsroom</h1><nav>", 1)
+# The headline from metadata only (no <h1>), under the attribute names sites also use.
+_NO_H1 = PAGE.replace(f"<h1>{TITLE}</h1>", "").replace(f"<title>{TITLE} | ", "<title>")
+TWITTER_PAGE = _NO_H1.replace('property="og:title"', 'property="twitter:title"')
+CAPITALS_PAGE = _NO_H1.replace('property="og:title"', 'name="OG:TITLE"')
+# "Headline - Example Corp Newsroom" whose site name is given: only then is the name cut off.
+SITE_NAME_PAGE = _NO_H1.replace(
+    f'<meta property="og:title" content="{TITLE}">',
+    '<meta property="og:site_name" content="Example Corp Newsroom">',
+).replace("<title>", f"<title>{TITLE} - ")
 EDITS: dict[str, tuple[str, str]] = {
     "one word of the body": (PAGE, body_edit("multi-year", "multiyear")),
     "one digit of the body": (PAGE, body_edit("2027", "2028")),
@@ -92,11 +103,40 @@ EDITS: dict[str, tuple[str, str]] = {
         PAGE.replace("dedicated capacity", 'dedicated <a href="/c">spare capacity</a>'),
     ),
 }
+# Each place the extractor reads the headline from (`monitor.extract.article._title`: every
+# <h1>, the metadata titles by either attribute in any case, the site's name it strips off),
+# edited alone: the extracted title changes, and so must the digest.
+HEADLINE_SOURCES: dict[str, tuple[str, str]] = {
+    "the headline in the second <h1>, the site's logo in the first": (
+        LOGO_PAGE,
+        LOGO_PAGE.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE.replace('research', 'science')}</h1>"),
+    ),
+    "a twitter:title given by property=": (
+        TWITTER_PAGE,
+        TWITTER_PAGE.replace(f'content="{TITLE}"', f'content="{TITLE}, revised"'),
+    ),
+    "an og:title given by name=, in capitals": (
+        CAPITALS_PAGE,
+        CAPITALS_PAGE.replace(f'content="{TITLE}"', f'content="{TITLE}, revised"'),
+    ),
+    "the site's name, which the extractor strips from the title": (
+        SITE_NAME_PAGE,
+        SITE_NAME_PAGE.replace('content="Example Corp Newsroom"', 'content="Sample Media"'),
+    ),
+}
 
 
 @pytest.mark.parametrize(("before", "after"), EDITS.values(), ids=EDITS.keys())
 def test_any_edit_in_the_statement_or_its_headline_changes_the_digest(before: str, after: str):
     assert before != after
+    path, digest = learned(before)
+    assert container_digest(after, path) != digest
+
+
+@pytest.mark.parametrize(("before", "after"), HEADLINE_SOURCES.values(), ids=HEADLINE_SOURCES)
+def test_every_place_the_headline_is_read_from_is_in_the_digest(before: str, after: str):
+    old, new = extract_article(before).title, extract_article(after).title
+    assert old != new
     path, digest = learned(before)
     assert container_digest(after, path) != digest
 
@@ -199,3 +239,18 @@ def test_monitor_check_skips_extraction_for_noise_and_still_reports_every_edit(
     (headline,) = check(retitled)
     assert headline["event"] == "changed"
     assert "title" in [c["part"] for c in headline["changes"] if "part" in c]
+
+
+def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos_h1(
+    tmp_path: Path, http_server: Any
+):
+    # Only the visible headline changes: not the body, not the metadata, not the logo's
+    # <h1> before it. The extractor reads it; the digest must not skip the page.
+    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
+    state = tmp_path / "state"
+    http_server.page("/s", LOGO_PAGE)
+    assert [e["event"] for e in check_json(config, state)[1]] == ["baseline"]
+    http_server.page("/s", LOGO_PAGE.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} ended</h1>"))
+    (changed,) = check_json(config, state)[1]
+    assert changed["event"] == "changed"
+    assert changed["title"] == f"{TITLE} ended"

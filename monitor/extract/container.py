@@ -34,7 +34,10 @@ _CONTAINER_TAGS = "article, main, section, div, td, body"
 _PROBE_CHARS = 80
 _PREFIX = "css:"
 _SAFE_ID = re.compile(r"[\w.:-]+")
-_HEADLINES = "title, h1, meta[property='og:title'], meta[name='twitter:title']"
+# What the extractor reads a headline from (monitor.extract.article._title): the <title>, every
+# <h1>, and these <meta> names, given as `property` or `name` in any case.
+_HEADLINES = "title, h1, meta"
+_HEADLINE_META = frozenset({"og:title", "twitter:title", "og:site_name", "application-name"})
 _last_parse = threading.local()  # per thread: (the page's text, its tree)
 
 
@@ -162,15 +165,18 @@ def _digest_of(tree: LexborHTMLParser, path: str) -> str | None:
 
 
 def _headline_candidates(tree: LexborHTMLParser) -> list[str]:
-    """The first <title>, the first <h1> and the og: and twitter: titles (one walk)."""
+    """Every text the extractor may read the headline from, in document order (one walk):
+    each <title> and <h1>, and the metadata titles and site names (the extractor strips a
+    site's name off a title), so that an edit of any of them changes the digest."""
     found: list[str] = []
-    seen: set[str] = set()
     for node in tree.css(_HEADLINES):
         if node.tag == "meta":
-            found.append(_flat(node.attributes.get("content") or ""))
-        elif (tag := node.tag or "") not in seen:
-            seen.add(tag)
-            found.append(f"{tag}:{_flat(node.text(separator=''))}")
+            attributes = node.attributes
+            name = (attributes.get("property") or attributes.get("name") or "").strip().lower()
+            if name in _HEADLINE_META:
+                found.append(f"{name}={_flat(attributes.get('content') or '')}")
+        else:
+            found.append(f"{node.tag}:{_flat(node.text(separator=''))}")
     return found
 
 
