@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from conftest import check_json, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
+from selectolax.lexbor import LexborHTMLParser
 
 import monitor.check.pipeline as pipeline
 from monitor.extract.article import extract_article
-from monitor.extract.container import container_digest, learn_container
+from monitor.extract.container import _css_path, _element_at, container_digest, learn_container
 
 TITLE = "Example Corp and Sample Industries announce research partnership"
 PAGE = press_release(TITLE, PARTNERSHIP)
@@ -174,6 +175,37 @@ def test_the_tree_kept_from_the_last_digest_serves_only_that_same_page():
     assert container_digest(edited, path) != digest
     assert learned(PAGE) == (path, digest)
     assert learned(edited)[1] == container_digest(edited, path) != digest
+
+
+# Pages whose every element a path is written for and read back.
+PATH_PAGES: dict[str, str] = {
+    "a press release": LOGO_PAGE,
+    "ids, one given twice, and nested wrappers": PAGE.replace(
+        '<div class="post-body">',
+        '<div id="a"><div id="b"><div class="post-body">',
+    )
+    .replace("</article>", "</div></div></article>")
+    .replace("<footer", '<div id="a"><div></div><div>twice</div></div><footer'),
+    "svg, tables and an id anchored deep": (
+        '<html><body><div id="x.1:y"><table><tr><td><svg><title>icon</title></svg></td>'
+        "<td><div>cell</div><div>cell two</div></td></tr></table></div>"
+        "<section><div><div>deep</div></div></section></body></html>"
+    ),
+}
+
+
+@pytest.mark.parametrize("page", PATH_PAGES.values(), ids=PATH_PAGES)
+def test_a_path_is_read_back_as_the_css_engine_reads_it(page: str):
+    # Paths are walked step by step rather than handed to lexbor's CSS engine (cheaper):
+    # for every element, the walk finds what the engine finds for its path.
+    tree = LexborHTMLParser(page)
+    for node in tree.css("*"):
+        path = _css_path(node)
+        walked, matched = _element_at(tree, path), tree.css(path)
+        expected = matched[0] if len(matched) == 1 else None
+        assert (walked and walked.mem_id) == (expected and expected.mem_id), path
+        if path.startswith("html") or path.count('[id="a"]') == 0:
+            assert walked is not None and walked.mem_id == node.mem_id, path
 
 
 def test_a_container_that_is_gone_gives_no_digest():
