@@ -156,15 +156,49 @@ def test_an_edit_of_the_visible_body_is_seen_when_the_page_also_hides_a_copy_of_
     assert container_digest(visible_edit, path) != digest
 
 
-def test_of_wrappers_holding_only_the_statement_the_outermost_is_learned():
+def test_of_wrappers_holding_only_the_statement_the_outermost_is_the_holder():
     # The search reads from the end of the page and skips the wrappers around the
     # statement; it still settles on the outermost of equal text, as a search of the whole
-    # page for the shortest holder does (tied lengths: the first in the page).
+    # page for the shortest holder does (tied lengths: the first in the page). The
+    # container learned is the holder's parent.
     page = PAGE.replace(
         '<div class="post-body">', '<div id="outer"><div id="inner"><div class="post-body">'
     ).replace("</article>", "</div></div></article>")
     path, _ = learned(page)
-    assert path.endswith('[id="outer"]'), path
+    tree = LexborHTMLParser(page)
+    container, outer = _element_at(tree, path.split(":", 1)[1]), tree.css_first("#outer")
+    assert container is not None and outer is not None and outer.parent is not None
+    assert container.mem_id == outer.parent.mem_id, path
+
+
+# A paragraph added beside the statement's body element, inside the article: the extractor
+# reads it as part of the statement, so the digest must see it (the container is the body
+# element's parent).
+NOTE = "Editor's note: this statement was corrected on 3 December to give the term."
+EDGE_EDITS: dict[str, str] = {
+    "an editor's note after the body": PAGE.replace(
+        "</div>\n      </article>", f"</div>\n<p>{NOTE}</p>\n      </article>", 1
+    ),
+    "an update above the body": PAGE.replace(
+        '<div class="post-body">', f'<p class="update">{NOTE}</p><div class="post-body">', 1
+    ),
+}
+
+
+@pytest.mark.parametrize("edited", EDGE_EDITS.values(), ids=EDGE_EDITS)
+def test_a_paragraph_added_beside_the_body_changes_the_digest(edited: str):
+    assert NOTE in extract_article(edited).text and NOTE not in extract_article(PAGE).text
+    path, digest = learned(PAGE)
+    assert container_digest(edited, path) != digest
+
+
+def test_a_path_stored_by_an_older_version_of_the_container_gives_no_digest():
+    # `css:` paths named the smallest holder, whose digest missed paragraphs added beside
+    # it: such a page is extracted once and its container learned anew.
+    path, _ = learned(PAGE)
+    assert path.startswith("css2:")
+    holder = 'css:html > body > main > article > div[class="post-body"]'
+    assert container_digest(PAGE, holder) is None
 
 
 def test_the_tree_kept_from_the_last_digest_serves_only_that_same_page():
@@ -220,7 +254,7 @@ def test_a_path_stored_by_an_older_version_gives_no_digest():
 
 
 def test_the_container_is_anchored_at_an_id_and_survives_a_wrapper_added_above_it():
-    page = PAGE.replace('<div class="post-body">', '<div class="post-body" id="story">')
+    page = PAGE.replace('<article class="post">', '<article class="post" id="story">')
     path, digest = learned(page)
     assert re.search(r'\[id="story"\]', path)
     wrapped = page.replace("<main", '<div class="shell"><main').replace("</main>", "</main></div>")
@@ -286,3 +320,16 @@ def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos
     (changed,) = check_json(config, state)[1]
     assert changed["event"] == "changed"
     assert changed["title"] == f"{TITLE} ended"
+
+
+def test_monitor_check_reports_an_editors_note_added_after_the_body(
+    tmp_path: Path, http_server: Any
+):
+    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
+    state = tmp_path / "state"
+    http_server.page("/s", PAGE)
+    assert [e["event"] for e in check_json(config, state)[1]] == ["baseline"]
+    http_server.page("/s", EDGE_EDITS["an editor's note after the body"])
+    (changed,) = check_json(config, state)[1]
+    assert changed["event"] == "changed"
+    assert NOTE in json.dumps(changed["changes"])
