@@ -182,13 +182,21 @@ EDGE_EDITS: dict[str, str] = {
     "an update above the body": PAGE.replace(
         '<div class="post-body">', f'<p class="update">{NOTE}</p><div class="post-body">', 1
     ),
+    # The body inside a wrapper with more in it (the container): the note lands beside it.
+    "a note beside the body's wrapper": PAGE.replace(
+        '<div class="post-body">',
+        '<div class="entry"><ul class="share"><li><a href="/s">Share</a></li></ul>'
+        '<div class="post-body">',
+        1,
+    ).replace("</div>\n      </article>", f"</div></div>\n<p>{NOTE}</p>\n      </article>", 1),
 }
 
 
 @pytest.mark.parametrize("edited", EDGE_EDITS.values(), ids=EDGE_EDITS)
 def test_a_paragraph_added_beside_the_body_changes_the_digest(edited: str):
-    assert NOTE in extract_article(edited).text and NOTE not in extract_article(PAGE).text
-    path, digest = learned(PAGE)
+    before = edited.replace(f"<p>{NOTE}</p>", "").replace(f'<p class="update">{NOTE}</p>', "")
+    assert NOTE in extract_article(edited).text and NOTE not in extract_article(before).text
+    path, digest = learned(before)
     assert container_digest(edited, path) != digest
 
 
