@@ -52,9 +52,10 @@ def one_word_edit(html: str, text: str) -> str | None:
 NOTE = "Editor's note: this statement was corrected on 3 December to give the agreement's term."
 
 
-def note_beside_body(html: str, text: str) -> str | None:
+def note_beside_body(html: str, text: str, up: int = 0) -> str | None:
     """The page with a paragraph added after the element that holds the body's first
-    paragraph (as a sibling of that element), or None when the paragraph is not found."""
+    paragraph (as a sibling of that element), or after its ancestor `up` levels above;
+    None when the paragraph is not found or the element is <body>."""
     probe = " ".join(text.split("\n\n")[0].split())[:60]
     tree = lxml.html.document_fromstring(html)
     holders = [
@@ -66,6 +67,8 @@ def note_beside_body(html: str, text: str) -> str | None:
         return None
     paragraph = holders[-1]  # the innermost (document order puts descendants last)
     parent = paragraph.getparent()
+    for _ in range(up):
+        parent = parent.getparent() if parent is not None else None
     if parent is None or parent.tag in ("body", "html"):
         return None
     parent.addnext(lxml.html.fragment_fromstring(f"<p>{NOTE}</p>"))
@@ -79,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
 
     sizes, digest, lxml_parse, extraction = [], [], [], []
-    learned = body_edits = body_found = title_edits = title_found = notes_read = notes_found = 0
+    learned = body_edits = body_found = title_edits = title_found = 0
+    notes_read, notes_found = [0, 0, 0], [0, 0, 0]  # by levels above the body's element
     pages = sorted((args.data / "html").glob("*.html.gz"))
     for file in pages:
         html = gzip.decompress(file.read_bytes()).decode("utf-8", "replace")
@@ -105,15 +109,15 @@ def main() -> None:
             title_edits += 1
             retitled = html.replace("<title>", "<title>Updated: ", 1)
             title_found += container_digest(retitled, path) != stored
-        noted = note_beside_body(html, article.text)
-        if noted is not None and NOTE in extract_article(noted).text:
-            # The noted page is serialised anew by lxml: learned on the page without the
-            # note serialised alike, so that only the note differs.
-            unnoted = lxml.html.tostring(lxml.html.document_fromstring(html), encoding="unicode")
-            again = learn_container(unnoted, extract_article(unnoted))
-            if again is not None:
-                notes_read += 1
-                notes_found += container_digest(noted, again[0]) != again[1]
+        # The noted page is serialised anew by lxml: learned on the page without the note
+        # serialised alike, so that only the note differs.
+        unnoted = lxml.html.tostring(lxml.html.document_fromstring(html), encoding="unicode")
+        again = learn_container(unnoted, extract_article(unnoted))
+        for up in range(3):
+            noted = note_beside_body(html, article.text, up)
+            if again is not None and noted is not None and NOTE in extract_article(noted).text:
+                notes_read[up] += 1
+                notes_found[up] += container_digest(noted, again[0]) != again[1]
 
     def line(name: str, values: list[float]) -> str:
         values = sorted(values)
@@ -130,10 +134,11 @@ def main() -> None:
     print(line("full extraction", extraction))
     print(f"one-word body edits that change the digest: {body_found}/{body_edits}")
     print(f"<title> edits that change the digest: {title_found}/{title_edits}")
-    print(
-        f"notes added beside the body, read by the extractor, that change the digest: "
-        f"{notes_found}/{notes_read}"
-    )
+    for up, where in enumerate(("the body's element", "its parent", "its grandparent")):
+        print(
+            f"a note added beside {where}, read by the extractor, changes the digest: "
+            f"{notes_found[up]}/{notes_read[up]}"
+        )
 
 
 if __name__ == "__main__":
