@@ -315,29 +315,30 @@ def test_monitor_check_skips_extraction_for_noise_and_still_reports_every_edit(
     assert "title" in [c["part"] for c in headline["changes"] if "part" in c]
 
 
+def the_change(tmp_path: Path, http_server: Any, before: str, after: str) -> dict[str, Any]:
+    """The one event of a `monitor check` of `after`, the check before it having recorded
+    `before` as its baseline; asserted to be `changed`."""
+    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
+    state = tmp_path / "state"
+    http_server.page("/s", before)
+    assert [e["event"] for e in check_json(config, state)[1]] == ["baseline"]
+    http_server.page("/s", after)
+    (changed,) = check_json(config, state)[1]
+    assert changed["event"] == "changed"
+    return dict(changed)
+
+
 def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos_h1(
     tmp_path: Path, http_server: Any
 ):
     # Only the visible headline changes: not the body, not the metadata, not the logo's
     # <h1> before it. The extractor reads it; the digest must not skip the page.
-    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
-    state = tmp_path / "state"
-    http_server.page("/s", LOGO_PAGE)
-    assert [e["event"] for e in check_json(config, state)[1]] == ["baseline"]
-    http_server.page("/s", LOGO_PAGE.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} ended</h1>"))
-    (changed,) = check_json(config, state)[1]
-    assert changed["event"] == "changed"
-    assert changed["title"] == f"{TITLE} ended"
+    retitled = LOGO_PAGE.replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE} ended</h1>")
+    assert the_change(tmp_path, http_server, LOGO_PAGE, retitled)["title"] == f"{TITLE} ended"
 
 
 def test_monitor_check_reports_an_editors_note_added_after_the_body(
     tmp_path: Path, http_server: Any
 ):
-    config = write_config(tmp_path, source_table("news", http_server.url("/s")))
-    state = tmp_path / "state"
-    http_server.page("/s", PAGE)
-    assert [e["event"] for e in check_json(config, state)[1]] == ["baseline"]
-    http_server.page("/s", EDGE_EDITS["an editor's note after the body"])
-    (changed,) = check_json(config, state)[1]
-    assert changed["event"] == "changed"
-    assert NOTE in json.dumps(changed["changes"])
+    noted = EDGE_EDITS["an editor's note after the body"]
+    assert NOTE in json.dumps(the_change(tmp_path, http_server, PAGE, noted)["changes"])
