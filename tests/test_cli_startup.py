@@ -146,3 +146,28 @@ def test_a_check_starts_up_without_collecting_garbage_and_leaves_the_collector_o
     refused = check_in_fresh_python(str(config), str(tmp_path / "state"))
     assert refused["exit"] == 2
     assert refused["enabled"] is True
+
+
+def test_the_daemon_runs_with_what_its_start_up_made_frozen(tmp_path):
+    # Its collections then skip the imported modules and the configuration: a full one of
+    # them held the event loop for about 60 ms. The service itself is not started here.
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nname = "closed"\nurl = "http://127.0.0.1:9/statement"\n')
+    code = (
+        "import gc, json\n"
+        "import monitor.daemon.service as service\n"
+        "from monitor.cli.main import main\n"
+        "def started(run):\n"
+        "    run.close()\n"
+        "    print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n"
+        "    return 0\n"
+        "service.asyncio.run = started\n"
+        "try:\n"
+        f"    main(['run', '--config', {str(config)!r}, '--state', {str(tmp_path / 'state')!r},"
+        " '--listen', '127.0.0.1:0', '--workers', '0'], prog_name='monitor')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    done = json.loads(fresh_python(code).splitlines()[-1])
+    assert done["enabled"] is True
+    assert done["frozen"] > 50_000

@@ -75,9 +75,9 @@ class LazyGroup(click.Group):
 
 @contextmanager
 def frozen_start_up() -> Iterator[None]:
-    """Start-up work (imports, reading the configuration) with Python's cyclic garbage
-    collector paused; what it made is then frozen: moved out of the collector's sight for
-    good.
+    """A command's start-up work (imports, reading the configuration) with Python's cyclic
+    garbage collector paused; what it made is then frozen: moved out of the collector's
+    sight for good (`monitor check`, `monitor run`).
 
     Start-up makes hundreds of thousands of objects that live until exit and almost no
     garbage, and the collector runs after every 700 new objects, each run more costly as
