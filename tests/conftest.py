@@ -4,6 +4,7 @@ the one way tests write a sources file (`write_config`) and run the CLI (`run_cl
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import socket
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from pg_support import PostgresMissing, PostgresServer, empty_database, start_postgres
 
 from monitor.cli.main import main
+from monitor.clock import utcnow
+from monitor.state.schema import sources_table, statements_table
 from monitor.state.store import Store
 
 # Tests fail fast: short timeouts, no retries.
@@ -206,6 +210,18 @@ def state_database(database_url: str | None, monkeypatch: pytest.MonkeyPatch) ->
 def open_state(state: Path) -> Store:
     """The store the test's commands used: the state folder's, or MONITOR_DATABASE_URL's."""
     return Store.open(state, os.environ.get("MONITOR_DATABASE_URL"))
+
+
+def checked_yesterday(state: Path) -> None:
+    """The state as if every source and statement had last been checked a day ago."""
+    yesterday = utcnow() - dt.timedelta(days=1)
+    store = open_state(state)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(sa.update(statements_table).values(last_checked_at=yesterday))
+            conn.execute(sa.update(sources_table).values(last_check_at=yesterday))
+    finally:
+        store.close()
 
 
 @pytest.fixture

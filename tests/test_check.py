@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import LoopbackServer, check_json, open_state, run_cli, source_table, write_config
+from conftest import (
+    LoopbackServer,
+    check_json,
+    checked_yesterday,
+    open_state,
+    run_cli,
+    source_table,
+    write_config,
+)
 from pages import PARTNERSHIP, Noise, press_release
 
 pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
@@ -202,6 +210,35 @@ def test_conditional_get_skips_unchanged_pages(http_server, tmp_path):
     code, events = check_json(config, tmp_path / "state")
     assert code == 0 and events == []
     assert http_server.requests[-1][2].get("If-None-Match") == '"v1"'
+
+
+def test_a_server_answering_304_to_an_edited_page_is_asked_in_full_once_a_day(
+    http_server, tmp_path
+):
+    # A CMS that keeps Last-Modified at the publication date answers 304 whatever changed.
+    stamp = "Thu, 20 Nov 2026 08:00:00 GMT"
+    pages = {"now": press_release(TITLE, PARTNERSHIP).encode()}
+
+    def handler(req):
+        if req.headers.get("If-Modified-Since") == stamp:
+            return 304, {"Last-Modified": stamp}, b""
+        return 200, {"Content-Type": "text/html", "Last-Modified": stamp}, pages["now"]
+
+    http_server.route("/s", handler)
+    config = write_config(tmp_path, page_source("corp", http_server.url("/s")))
+    state = tmp_path / "state"
+    check_json(config, state)
+    edited = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    pages["now"] = press_release(TITLE, edited).encode()
+    # The same day: conditional, and the server's 304 hides the edit.
+    assert check_json(config, state)[1] == []
+    assert http_server.requests[-1][2].get("If-Modified-Since") == stamp
+    # The first check of the next day asks in full: the edit is found.
+    checked_yesterday(state)
+    code, events = check_json(config, state)
+    assert http_server.requests[-1][2].get("If-Modified-Since") is None
+    assert [e["event"] for e in events] == ["changed"]
+    assert "two-year" in json.dumps(events[0]["changes"])
 
 
 def test_ignore_patterns_and_selector_are_applied(http_server, tmp_path):

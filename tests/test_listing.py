@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LoopbackServer, check_json, open_state, run_cli, source_table, write_config
+from conftest import (
+    LoopbackServer,
+    check_json,
+    checked_yesterday,
+    open_state,
+    run_cli,
+    source_table,
+    write_config,
+)
 from pages import PARTNERSHIP, Noise, newsroom_index, press_release, rss_feed
 
 from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
@@ -193,6 +201,31 @@ def test_feed_source_tracks_items(http_server, tmp_path):
     )
     code, events = check(config, state)
     assert [(e["event"], e["title"]) for e in events] == [("new", title)]
+
+
+def test_a_feed_answering_304_after_a_new_item_is_read_in_full_once_a_day(http_server, tmp_path):
+    # A cache in front of the feed answers 304 to its old ETag though the feed changed.
+    base = http_server.url("")
+    items = [(p, t, f"guid-{i}") for i, (p, (t, _)) in enumerate(STATEMENTS.items())]
+    for path, (title, body) in STATEMENTS.items():
+        serve_statement(http_server, path, title, body)
+    feed = {"now": rss_feed(items, base).encode()}
+
+    def handler(req):
+        if req.headers.get("If-None-Match") == '"feed-1"':
+            return 304, {"ETag": '"feed-1"'}, b""
+        return 200, {"Content-Type": "application/rss+xml", "ETag": '"feed-1"'}, feed["now"]
+
+    http_server.route("/feed.xml", handler)
+    config = config_for(tmp_path, http_server.url("/feed.xml"), kind="feed")
+    state = tmp_path / "state"
+    assert {e["event"] for e in check(config, state)[1]} == {"baseline"}
+    path, title, body = NEW_STATEMENT
+    serve_statement(http_server, path, title, body)
+    feed["now"] = rss_feed([(path, title, "guid-new"), *items], base).encode()
+    assert check(config, state)[1] == []  # the same day: the stale 304 hides the new item
+    checked_yesterday(state)
+    assert [(e["event"], e["title"]) for e in check(config, state)[1]] == [("new", title)]
 
 
 def test_feed_that_is_not_xml_is_an_error(http_server, tmp_path):
