@@ -97,8 +97,13 @@ async def test_waiting_for_the_host_s_turn_does_not_count_against_the_time_limit
     async with service.started():
         for name in "xyz":
             service.recheck(name)  # all three at once, through the scheduler
-        await asyncio.sleep(0.5)
-        statuses = service.source_statuses()
+        # Until the first has its turn (the scheduler may be slow to start it on a busy
+        # machine: a fixed half second was not always enough).
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            statuses = service.source_statuses()
+            if sum(1 for s in statuses if s["waiting_for_host"]) == 2:
+                break
         for _ in range(100):
             if all((r := store.source(n)) and r.last_status for n in "xyz"):
                 break
