@@ -43,7 +43,7 @@ _PROBE_CHARS = 80
 _PREFIX = "css2:"  # css2: the holder's parent (css: of older versions, the holder)
 _SAFE_ID = re.compile(r"[\w.:-]+")
 # The steps of a path (`_css_path`): an anchor at an id, then a child by tag and position.
-_ID_STEP = re.compile(r'\[id="[\w.:-]+"\]')
+_ID_STEP = re.compile(rf'\[id="{_SAFE_ID.pattern}"\]')
 _NTH_STEP = re.compile(r"([^\s:>]+):nth-of-type\(([1-9][0-9]*)\)")
 # What the extractor reads a headline from (monitor.extract.article._title): the <title>, every
 # <h1>, and these <meta> names, given as `property` or `name` in any case.
