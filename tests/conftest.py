@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -210,6 +211,20 @@ def state_database(database_url: str | None, monkeypatch: pytest.MonkeyPatch) ->
 def open_state(state: Path) -> Store:
     """The store the test's commands used: the state folder's, or MONITOR_DATABASE_URL's."""
     return Store.open(state, os.environ.get("MONITOR_DATABASE_URL"))
+
+
+# Longer than any test that needs its checks on one UTC day takes.
+SAME_DAY_MARGIN = dt.timedelta(seconds=30)
+
+
+@pytest.fixture
+def same_utc_day() -> None:
+    """A test whose checks must fall on one UTC day (the second one conditional: the first
+    check of a day is a full GET) starts after midnight when midnight is close."""
+    now = dt.datetime.now(dt.UTC)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    if midnight - now < SAME_DAY_MARGIN:
+        time.sleep((midnight - now).total_seconds() + 1)
 
 
 def checked_yesterday(state: Path) -> None:

@@ -196,6 +196,7 @@ def test_removed_statement_is_reported_once(statement, tmp_path):
     assert open_state(state).statements()[0].status == "removed"
 
 
+@pytest.mark.usefixtures("same_utc_day")
 def test_conditional_get_skips_unchanged_pages(http_server, tmp_path):
     body = press_release(TITLE, PARTNERSHIP).encode()
 
@@ -212,6 +213,7 @@ def test_conditional_get_skips_unchanged_pages(http_server, tmp_path):
     assert http_server.requests[-1][2].get("If-None-Match") == '"v1"'
 
 
+@pytest.mark.usefixtures("same_utc_day")
 def test_a_server_answering_304_to_an_edited_page_is_asked_in_full_once_a_day(
     http_server, tmp_path
 ):

@@ -196,6 +196,7 @@ def test_feed_source_tracks_items(http_server, tmp_path):
     assert [(e["event"], e["title"]) for e in events] == [("new", title)]
 
 
+@pytest.mark.usefixtures("same_utc_day")
 def test_a_feed_answering_304_after_a_new_item_is_read_in_full_once_a_day(http_server, tmp_path):
     # A cache in front of the feed answers 304 to its old ETag though the feed changed.
     base = http_server.url("")
