@@ -25,7 +25,8 @@ from rapidfuzz import fuzz
 from monitor import diff, meaning
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.extract.container import container_digest, learn_container
+from monitor.extract.base import Article, ExtractionError, read_statement
+from monitor.extract.container import container_digest
 from monitor.fetch.base import (
     Accept,
     Fetcher,
@@ -63,11 +64,11 @@ from monitor.state.store import StateCorrupt, Store, StoreError
 # Loaded where they are used, not here: a check whose pages answer 304 or keep their
 # statement's text (the learned container) needs no extractor, listing reader or archive
 # writer, and `monitor check` reaches its first request without their import time and
-# memory. A process about to start several checkers loads them first: `load_for_changes`.
+# memory. A process about to start several checkers loads them first (`load_for_changes`), or
+# leaves the extractor to a reader process (`CheckContext.reader`).
 if TYPE_CHECKING:
     from monitor.archive.keeper import Archiver
     from monitor.archive.model import ArchiveRef
-    from monitor.extract.article import Article
     from monitor.extract.discover import Link
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,9 @@ class CheckContext:
     # Extraction is CPU-bound; with an executor (a process pool) it runs off the event loop
     # and on every core. Without one it runs inline, which is quicker for a few pages.
     executor: Executor | None = None
+    # Where pages are extracted instead, when the run has a process for it (a large
+    # `monitor check`: one reader process for every shard, see monitor.cli.reader).
+    reader: Executor | None = None
     # Groups the writes of checks that finish together; without one, each check commits alone.
     recorder: Recorder | None = None
     # What was stored before a one-shot run; without it, each check reads the store.
@@ -201,20 +205,30 @@ class CheckContext:
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run CPU-bound work in the executor when there is one, else here."""
-        job = partial(func, *args, **kwargs)
-        if self.executor is None:
+        return await self._run_in(self.executor, partial(func, *args, **kwargs))
+
+    async def read(self, source: Source, page: Page) -> tuple[Article, Container | None]:
+        """The page's statement, and its container where one is learned: extracted in the
+        run's reader when it has one (a large `monitor check`), else as `run` does."""
+        job = partial(read_statement, page.text, page.final_url, source.selector, source.ignore)
+        article, learned = await self._run_in(self.reader or self.executor, job)
+        return article, Container(*learned) if learned else None
+
+    async def _run_in(self, executor: Executor | None, job: Callable[[], T]) -> T:
+        if executor is None:
             return job()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, job)
+            return await loop.run_in_executor(executor, job)
         except BrokenProcessPool:
             # A worker died (killed, out of memory) and took the pool with it; a pool that
-            # can be renewed (monitor.daemon.pool) starts new workers: try once more there.
-            renew = getattr(self.executor, "renew", None)
+            # can be renewed (monitor.daemon.pool, monitor.cli.reader) starts new workers or
+            # works here: try once more there.
+            renew = getattr(executor, "renew", None)
             if renew is None:
                 raise
             renew()
-            return await loop.run_in_executor(self.executor, job)
+            return await loop.run_in_executor(executor, job)
 
 
 def load_for_changes() -> None:
@@ -222,28 +236,14 @@ def load_for_changes() -> None:
     of CPU since BeautifulSoup loads only for selectors), which the checks otherwise import at
     the first changed page.
 
-    For a process about to fork shard processes, once instead of once in each shard that
-    meets a changed page (in the cycle benchmark every shard does: its cycle 2 took 0.4 s
-    less CPU and 0.1-0.2 s less wall time this way, at load 3-4); for the daemon, at its
-    start instead of in the middle of its event loop's work.
+    For a process about to fork shard processes without a reader process (see
+    monitor.cli.reader), once instead of once in each shard that meets a changed page (in
+    the cycle benchmark every shard does: its cycle 2 took 0.4 s less CPU and 0.1-0.2 s
+    less wall time this way, at load 3-4); for the daemon, at its start instead of in the
+    middle of its event loop's work.
     """
     for module in ("monitor.extract.article", "monitor.archive.keeper"):
         importlib.import_module(module)
-
-
-def read_statement(
-    html: str, url: str, selector: str | None, ignore: tuple[str, ...]
-) -> tuple[Article, Container | None]:
-    """Extract a page's statement and learn its container (a top-level function, so that a
-    process pool can run it)."""
-    from monitor.extract.article import extract_statement
-    from monitor.extract.patterns import compile_ignore
-
-    patterns = compile_ignore(ignore)  # with a time limit: a runaway pattern fails the check
-    article = extract_statement(html, url, selector=selector, ignore=patterns)
-    # With a selector the body's place is given; learning applies to automatic extraction.
-    learned = learn_container(html, article) if selector is None and article.text else None
-    return article, Container(*learned) if learned else None
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -333,13 +333,15 @@ async def check_sources(
     sources: Sequence[Source],
     *,
     executor: Executor | None = None,
+    reader: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
     timeout: float | None = None,
 ) -> list[CheckResult]:
     """Check several sources concurrently with one shared, rate-limited HTTP client.
 
     `timeout` (seconds) bounds the whole run: a source still being checked then is
-    abandoned and reported as that source's `error`.
+    abandoned and reported as that source's `error`. `executor` and `reader`: see
+    `CheckContext`.
     """
     async with open_fetcher(fetch_settings(config)) as fetcher:
         ctx = CheckContext(
@@ -347,6 +349,7 @@ async def check_sources(
             store,
             fetcher,
             executor,
+            reader,
             Recorder(store),
             KnownState.read(store, sources),
         )
@@ -750,12 +753,8 @@ async def _same_container(page: Page, previous: StatementRecord, ctx: CheckConte
 async def _extract(
     source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
 ) -> tuple[Article, Container | None]:
-    from monitor.extract.article import Article, ExtractionError
-
     try:
-        article, learned = await ctx.run(
-            read_statement, page.text, page.final_url, source.selector, source.ignore
-        )
+        article, learned = await ctx.read(source, page)
     except ExtractionError as exc:
         if fallback_text:
             return Article(title="", text=fallback_text), None

@@ -69,8 +69,6 @@ def check(
     checked but some alert could not be delivered (it stays queued for the next run).
     """
     with frozen_start_up():
-        from monitor.check.pipeline import check_sources
-        from monitor.cli.shards import check_in_shards, prepare_shards, run_event_loop
         from monitor.sources.durations import parse_duration
 
         try:
@@ -79,17 +77,37 @@ def check(
             fail(f"--timeout: {exc}")
         config = open_config(config_path)
         sources = select_sources(config, source_names)
+        shards = shard_count(len(sources))
+        reader = None
+        if shards > 1:
+            # Before the pipeline's imports, so that it loads the extractor meanwhile on
+            # another core (monitor.cli.reader).
+            from monitor.cli.reader import start_reader
+
+            reader = start_reader(shards)
+        from monitor.check.pipeline import check_sources
+        from monitor.cli.shards import check_in_shards, prepare_shards, run_event_loop
+
         store = open_store(state_dir, config)
         console = make_console() if output_format == "text" else None  # rich only for people
-        shards = shard_count(len(sources))
         if shards > 1:
-            prepare_shards(sources)
+            prepare_shards(sources, reader)
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         if shards > 1:
             store.close()  # SQLite connections must not cross a fork; reopened on next use
-            results = check_in_shards(
-                config, store, sources, shards, on_progress=advance, timeout=timeout
-            )
+            try:
+                results = check_in_shards(
+                    config,
+                    store,
+                    sources,
+                    shards,
+                    on_progress=advance,
+                    timeout=timeout,
+                    reader=reader,
+                )
+            finally:
+                if reader is not None:
+                    reader.close()
         else:
             results = run_event_loop(
                 check_sources(config, store, sources, on_result=advance, timeout=timeout)

@@ -4,12 +4,15 @@ One process spends most of a large check in Python code (HTTP bookkeeping, extra
 SQL), so it is bound to one core. Each shard process runs the ordinary pipeline for its
 share of the sources, with its own HTTP client and database connection; SQLite in WAL mode
 with immediate write transactions lets them write side by side. Politeness holds across
-shards: each gets an equal part of the global and per-host connection limits.
+shards: each gets an equal part of the global and per-host connection limits. The pages
+whose statement may have changed are extracted by one reader process for all shards
+(`monitor.cli.reader`), which `monitor check` starts first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import queue
 from collections.abc import Callable, Coroutine, Sequence
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from monitor.check.pipeline import CheckResult, check_sources, load_for_changes
+from monitor.cli.reader import ReaderClient, ReaderProcess
 from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
@@ -37,6 +41,7 @@ class _Work:
     parts: list[list[Source]]
     timeout: float | None
     progress: multiprocessing.Queue | None  # type: ignore[type-arg]
+    reader: ReaderProcess | None
 
 
 _work: _Work | None = None
@@ -58,12 +63,16 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-def prepare_shards(sources: Sequence[Source]) -> None:
+def prepare_shards(sources: Sequence[Source], reader: ReaderProcess | None) -> None:
     """Do once, in the process that will fork the shard processes, what each of them would
     otherwise do itself: the verifying TLS context (when some source is fetched over
-    HTTPS), the event loop's modules, and the imports of the extractor and archive writer."""
+    HTTPS), the event loop's modules, and the imports of the archive writer and, without a
+    reader process to extract for the shards, of the extractor."""
     prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
-    load_for_changes()
+    if reader is None:
+        load_for_changes()
+    else:
+        importlib.import_module("monitor.archive.keeper")
 
 
 def check_in_shards(
@@ -74,8 +83,10 @@ def check_in_shards(
     *,
     on_progress: Callable[[str], None] | None = None,
     timeout: float | None = None,
+    reader: ReaderProcess | None = None,
 ) -> list[CheckResult]:
-    """Check the sources in `shards` processes; results in the order of `sources`.
+    """Check the sources in `shards` processes; results in the order of `sources`. With
+    `reader`, they extract in that process.
 
     Call `prepare_shards` first, unless each shard process should do its part itself.
     """
@@ -93,6 +104,7 @@ def check_in_shards(
         # Without a progress bar nobody reads the queue: the children then send nothing (a
         # put per check costs a pickle and a pipe write on the busy shard).
         progress if on_progress is not None else None,
+        reader,
     )
     try:
         with ProcessPoolExecutor(max_workers=shards, mp_context=context) as pool:
@@ -124,13 +136,21 @@ def _check_shard(index: int) -> list[CheckResult]:
     work = _work
     assert work is not None, "a shard process is forked from check_in_shards"
     store = Store.open(*work.state)
+    reader = ReaderClient(work.reader.connection(index)) if work.reader is not None else None
     try:
         return run_event_loop(
             check_sources(
-                work.config, store, work.parts[index], on_result=_report, timeout=work.timeout
+                work.config,
+                store,
+                work.parts[index],
+                reader=reader,
+                on_result=_report,
+                timeout=work.timeout,
             )
         )
     finally:
+        if reader is not None:
+            reader.shutdown()
         store.close()
 
 

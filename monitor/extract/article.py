@@ -47,6 +47,7 @@ import trafilatura
 from lxml import etree
 
 from monitor import diff
+from monitor.extract.base import Article, ExtractionError
 from monitor.extract.bylines import drop_bylines
 from monitor.extract.patterns import IgnorePattern, PatternTimeout
 
@@ -64,21 +65,7 @@ log = logging.getLogger(__name__)
 MAX_HTML_CHARS = 5_000_000
 
 
-@dataclass(frozen=True)
-class Article:
-    """The statement found in a page. `text` keeps paragraphs, separated by blank lines."""
-
-    title: str
-    text: str
-    published: dt.date | None = None
-    canonical_url: str | None = None  # the page's <link rel="canonical">, made absolute
-
-
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class ExtractionError(Exception):
-    """No statement text could be found in the page (message meant for people)."""
 
 
 def extract_article(html: str, url: str | None = None) -> Article:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 if TYPE_CHECKING:  # not loaded for a digest: an unchanged statement needs no extractor
-    from monitor.extract.article import Article
+    from monitor.extract.base import Article
 
 # Elements that can wrap a statement; inline elements never do.
 _CONTAINER_TAGS = "article, main, section, div, td, body"
