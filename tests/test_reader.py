@@ -3,8 +3,10 @@ errors reach the shard as they were raised, and a check never depends on it bein
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
@@ -78,6 +80,31 @@ def test_when_the_reader_dies_its_pages_fail_and_later_ones_are_read_in_the_shar
     with pytest.raises(BrokenProcessPool):
         client.submit(os._exit, 1).result(TIMEOUT)  # the reader's end
     assert client.submit(os.getpid).result(TIMEOUT) == os.getpid()
+
+
+def leave_before_the_answer(process: ReaderProcess) -> None:
+    """A shard process that sends a job and ends before it is answered."""
+    ReaderClient(process.connection(0)).submit(time.sleep, 0.3)
+    time.sleep(0.1)  # sent
+    os._exit(0)
+
+
+def test_a_shard_that_leaves_early_does_not_stop_the_reader_for_the_others():
+    process = ReaderProcess(2)
+    shard = multiprocessing.get_context("fork").Process(
+        target=leave_before_the_answer, args=(process,)
+    )
+    shard.start()
+    process.connection(0).close()  # that end is now the shard's alone
+    shard.join()
+    staying = ReaderClient(process.connection(1))
+    try:
+        time.sleep(0.5)  # the reader tried to answer the shard that left
+
+        assert staying.submit(os.getpid).result(TIMEOUT) == process.pid
+    finally:
+        staying.shutdown()
+        process.close()
 
 
 @pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
