@@ -65,7 +65,7 @@ from monitor.state.store import StateCorrupt, Store, StoreError
 # statement's text (the learned container) needs no extractor, listing reader or archive
 # writer, and `monitor check` reaches its first request without their import time and
 # memory. A process about to start several checkers loads them first (`load_for_changes`), or
-# leaves the extractor to a reader process (`CheckContext.reader`).
+# leaves the extractor to an extraction process (`CheckContext.extraction`).
 if TYPE_CHECKING:
     from monitor.archive.keeper import Archiver
     from monitor.archive.model import ArchiveRef
@@ -153,9 +153,9 @@ class CheckContext:
     # Extraction is CPU-bound; with an executor (a process pool) it runs off the event loop
     # and on every core. Without one it runs inline, which is quicker for a few pages.
     executor: Executor | None = None
-    # Where pages are extracted instead, when the run has a process for it (a large
-    # `monitor check`: one reader process for every shard, see monitor.cli.reader).
-    reader: Executor | None = None
+    # Where the changed pages of known statements are extracted instead, when the run has a
+    # process for it (a large `monitor check`: one for every shard, monitor.cli.extraction).
+    extraction: Executor | None = None
     # Groups the writes of checks that finish together; without one, each check commits alone.
     recorder: Recorder | None = None
     # What was stored before a one-shot run; without it, each check reads the store.
@@ -207,11 +207,19 @@ class CheckContext:
         """Run CPU-bound work in the executor when there is one, else here."""
         return await self._run_in(self.executor, partial(func, *args, **kwargs))
 
-    async def read(self, source: Source, page: Page) -> tuple[Article, Container | None]:
-        """The page's statement, and its container where one is learned: extracted in the
-        run's reader when it has one (a large `monitor check`), else as `run` does."""
+    async def extract(
+        self, source: Source, page: Page, *, known: bool
+    ) -> tuple[Article, Container | None]:
+        """The page's statement, and its container where one is learned: for a `known`
+        statement, in the run's extraction process when it has one, else as `run` does.
+
+        A new statement is extracted where it is found: new ones come in bulk (a source's
+        first check), which one process for every shard would queue, while the changed
+        pages of known ones are few.
+        """
         job = partial(read_statement, page.text, page.final_url, source.selector, source.ignore)
-        article, learned = await self._run_in(self.reader or self.executor, job)
+        executor = self.extraction if known and self.extraction is not None else self.executor
+        article, learned = await self._run_in(executor, job)
         return article, Container(*learned) if learned else None
 
     async def _run_in(self, executor: Executor | None, job: Callable[[], T]) -> T:
@@ -222,7 +230,7 @@ class CheckContext:
             return await loop.run_in_executor(executor, job)
         except BrokenProcessPool:
             # A worker died (killed, out of memory) and took the pool with it; a pool that
-            # can be renewed (monitor.daemon.pool, monitor.cli.reader) starts new workers or
+            # can be renewed (monitor.daemon.pool, monitor.cli.extraction) starts new workers or
             # works here: try once more there.
             renew = getattr(executor, "renew", None)
             if renew is None:
@@ -236,8 +244,8 @@ def load_for_changes() -> None:
     of CPU since BeautifulSoup loads only for selectors), which the checks otherwise import at
     the first changed page.
 
-    For a process about to fork shard processes without a reader process (see
-    monitor.cli.reader), once instead of once in each shard that meets a changed page (in
+    For a process about to fork shard processes without an extraction process (see
+    monitor.cli.extraction), once instead of once in each shard that meets a changed page (in
     the cycle benchmark every shard does: its cycle 2 took 0.4 s less CPU and 0.1-0.2 s
     less wall time this way, at load 3-4); for the daemon, at its start instead of in the
     middle of its event loop's work.
@@ -333,14 +341,14 @@ async def check_sources(
     sources: Sequence[Source],
     *,
     executor: Executor | None = None,
-    reader: Executor | None = None,
+    extraction: Executor | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
     timeout: float | None = None,
 ) -> list[CheckResult]:
     """Check several sources concurrently with one shared, rate-limited HTTP client.
 
     `timeout` (seconds) bounds the whole run: a source still being checked then is
-    abandoned and reported as that source's `error`. `executor` and `reader`: see
+    abandoned and reported as that source's `error`. `executor` and `extraction`: see
     `CheckContext`.
     """
     async with open_fetcher(fetch_settings(config)) as fetcher:
@@ -349,7 +357,7 @@ async def check_sources(
             store,
             fetcher,
             executor,
-            reader,
+            extraction,
             Recorder(store),
             KnownState.read(store, sources),
         )
@@ -600,7 +608,8 @@ async def _compare_page(
         # Only the page around the statement changed: skip extraction.
         capture = await _capture(ctx, source, url, page, previous, None)
         return Unchanged(url, fetched, reactivated=reactivated, capture=capture)
-    article, learned = await _extract(reader, page, ctx, fallback_text)
+    known = previous is not None and previous.version > 0
+    article, learned = await _extract(reader, page, ctx, fallback_text, known=known)
     snapshot = _snapshot(article, page, keep_raw=ctx.config.defaults.keep_raw)
     last = await ctx.snapshot(previous.id) if previous and previous.version else None
     if previous is None or last is None:
@@ -751,10 +760,15 @@ async def _same_container(page: Page, previous: StatementRecord, ctx: CheckConte
 
 
 async def _extract(
-    source: Source, page: Page, ctx: CheckContext, fallback_text: str | None = None
+    source: Source,
+    page: Page,
+    ctx: CheckContext,
+    fallback_text: str | None = None,
+    *,
+    known: bool,
 ) -> tuple[Article, Container | None]:
     try:
-        article, learned = await ctx.read(source, page)
+        article, learned = await ctx.extract(source, page, known=known)
     except ExtractionError as exc:
         if fallback_text:
             return Article(title="", text=fallback_text), None

@@ -78,20 +78,20 @@ def check(
         config = open_config(config_path)
         sources = select_sources(config, source_names)
         shards = shard_count(len(sources))
-        reader = None
+        extraction = None
         if shards > 1:
             # Before the pipeline's imports, so that it loads the extractor meanwhile on
-            # another core (monitor.cli.reader).
-            from monitor.cli.reader import start_reader
+            # another core (monitor.cli.extraction).
+            from monitor.cli.extraction import start_extraction
 
-            reader = start_reader(shards)
+            extraction = start_extraction(shards)
         from monitor.check.pipeline import check_sources
         from monitor.cli.shards import check_in_shards, prepare_shards, run_event_loop
 
         store = open_store(state_dir, config)
         console = make_console() if output_format == "text" else None  # rich only for people
         if shards > 1:
-            prepare_shards(sources, reader)
+            prepare_shards(sources, extraction)
     with check_progress(len(sources), enabled=output_format == "text") as advance:
         if shards > 1:
             store.close()  # SQLite connections must not cross a fork; reopened on next use
@@ -103,11 +103,11 @@ def check(
                     shards,
                     on_progress=advance,
                     timeout=timeout,
-                    reader=reader,
+                    extraction=extraction,
                 )
             finally:
-                if reader is not None:
-                    reader.close()
+                if extraction is not None:
+                    extraction.close()
         else:
             results = run_event_loop(
                 check_sources(config, store, sources, on_result=advance, timeout=timeout)

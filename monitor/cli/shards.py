@@ -5,8 +5,8 @@ SQL), so it is bound to one core. Each shard process runs the ordinary pipeline 
 share of the sources, with its own HTTP client and database connection; SQLite in WAL mode
 with immediate write transactions lets them write side by side. Politeness holds across
 shards: each gets an equal part of the global and per-host connection limits. The pages
-whose statement may have changed are extracted by one reader process for all shards
-(`monitor.cli.reader`), which `monitor check` starts first.
+whose statement may have changed are extracted by one process for all shards
+(`monitor.cli.extraction`), which `monitor check` starts first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from monitor.check.pipeline import CheckResult, check_sources, load_for_changes
-from monitor.cli.reader import ReaderClient, ReaderProcess
+from monitor.cli.extraction import ExtractionClient, ExtractionProcess
 from monitor.fetch.client import prepare_for_fork
 from monitor.sources.config import Config, Source
 from monitor.state.store import Store
@@ -41,7 +41,7 @@ class _Work:
     parts: list[list[Source]]
     timeout: float | None
     progress: multiprocessing.Queue | None  # type: ignore[type-arg]
-    reader: ReaderProcess | None
+    extraction: ExtractionProcess | None
 
 
 _work: _Work | None = None
@@ -63,13 +63,13 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-def prepare_shards(sources: Sequence[Source], reader: ReaderProcess | None) -> None:
+def prepare_shards(sources: Sequence[Source], extraction: ExtractionProcess | None) -> None:
     """Do once, in the process that will fork the shard processes, what each of them would
     otherwise do itself: the verifying TLS context (when some source is fetched over
     HTTPS), the event loop's modules, and the imports of the archive writer and, without a
-    reader process to extract for the shards, of the extractor."""
+    process to extract for the shards (`extraction`), of the extractor."""
     prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
-    if reader is None:
+    if extraction is None:
         load_for_changes()
     else:
         importlib.import_module("monitor.archive.keeper")
@@ -83,10 +83,10 @@ def check_in_shards(
     *,
     on_progress: Callable[[str], None] | None = None,
     timeout: float | None = None,
-    reader: ReaderProcess | None = None,
+    extraction: ExtractionProcess | None = None,
 ) -> list[CheckResult]:
     """Check the sources in `shards` processes; results in the order of `sources`. With
-    `reader`, they extract in that process.
+    `extraction`, they extract the changed pages of known statements in that process.
 
     Call `prepare_shards` first, unless each shard process should do its part itself.
     """
@@ -104,7 +104,7 @@ def check_in_shards(
         # Without a progress bar nobody reads the queue: the children then send nothing (a
         # put per check costs a pickle and a pipe write on the busy shard).
         progress if on_progress is not None else None,
-        reader,
+        extraction,
     )
     try:
         with ProcessPoolExecutor(max_workers=shards, mp_context=context) as pool:
@@ -136,21 +136,23 @@ def _check_shard(index: int) -> list[CheckResult]:
     work = _work
     assert work is not None, "a shard process is forked from check_in_shards"
     store = Store.open(*work.state)
-    reader = ReaderClient(work.reader.connection(index)) if work.reader is not None else None
+    extraction = (
+        ExtractionClient(work.extraction.connection(index)) if work.extraction is not None else None
+    )
     try:
         return run_event_loop(
             check_sources(
                 work.config,
                 store,
                 work.parts[index],
-                reader=reader,
+                extraction=extraction,
                 on_result=_report,
                 timeout=work.timeout,
             )
         )
     finally:
-        if reader is not None:
-            reader.shutdown()
+        if extraction is not None:
+            extraction.shutdown()
         store.close()
 
 

@@ -1,7 +1,7 @@
 """What extraction gives and how a check asks for it, light to import.
 
 A process that only hands pages to another for extraction (a shard of `monitor check`, see
-`monitor.cli.reader`) reads results and errors through these names without loading the
+`monitor.cli.extraction`) reads results and errors through these names without loading the
 extractor itself (lxml, trafilatura, htmldate: about 0.12 s of CPU).
 """
 

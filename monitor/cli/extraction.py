@@ -3,19 +3,25 @@
 A large check runs one shard process per core, each fetching and comparing its share of the
 sources (`monitor.cli.shards`). Most pages keep their statement and need no extractor; each
 page whose statement may have changed does (lxml, trafilatura and htmldate: about 0.12 s of
-CPU to import, then about 5 ms a page). The reader process is forked at the very start of
-the check, before the pipeline's own imports, and loads the extractor on the core that the
-start-up leaves idle; the shards, which never load it, send it those pages instead. The
-shards also come out even: one that met more changed pages no longer finishes last.
+CPU to import, then about 5 ms a page). The extraction process is forked at the very start
+of the check, before the pipeline's own imports, and loads the extractor on the core that
+the start-up leaves idle; the shards send it the changed pages of known statements instead
+of loading the extractor themselves, and come out even: one that met more changed pages no
+longer finishes last. A new statement is still extracted by the shard that finds it (see
+`CheckContext.extract`): at a source's first check every page is new, and one process for
+all of them would hold the shards back.
 Measured on 1,000 pages with 100 edits (`benchmarks/cycle.py`'s cycle 2, alternated with
 the shards extracting for themselves): the first request leaves 0.1 s sooner (0.47 s instead
-of 0.57 s) and the cycle takes 5.5 % less wall time for 6 % more CPU (the reader parses a
+of 0.57 s) and the cycle takes 5.5 % less wall time for 6 % more CPU (the process parses a
 changed page again to learn its container); the shards' peak RSS falls from 83 to 71 MiB.
+A template change that alters every known page of a run queues them all here: that run is
+slower, as a first check was before new statements stayed in their shards.
 
-Each shard talks to the reader over a connection of its own, through a `ReaderClient` (an
-executor for `CheckContext.reader`). A reader that dies (killed, out of memory) fails the
-pages it held with BrokenProcessPool; the shards then extract what is left themselves and
-the pipeline tries those pages once more there, so a check never depends on it.
+Each shard talks to it over a connection of its own, through an `ExtractionClient` (an
+executor for `CheckContext.extraction`). An extraction process that dies (killed, out of
+memory) fails the pages it held with BrokenProcessPool; the shards then extract what is left
+themselves and the pipeline tries those pages once more there, so a check never depends on
+it.
 """
 
 from __future__ import annotations
@@ -39,30 +45,30 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# What the reader loads before its first page (monitor.check.pipeline.load_for_changes loads
+# What the extraction process loads before its first page (pipeline.load_for_changes loads
 # the same in processes that extract for themselves).
 _EXTRACTOR = ("monitor.extract.article", "monitor.extract.container", "monitor.extract.patterns")
-_CLOSE_WAIT = 5.0  # seconds the reader gets to end once every shard is done
+_CLOSE_WAIT = 5.0  # seconds the process gets to end once every shard is done
 
 
-class ReaderProcess:
-    """The reader process, and the end of each shard's connection to it."""
+class ExtractionProcess:
+    """The extraction process, and the end of each shard's connection to it."""
 
     def __init__(self, shards: int) -> None:
         pairs = [multiprocessing.Pipe() for _ in range(shards)]
         self._ends = [shard_end for shard_end, _ in pairs]
-        reader_ends = [reader_end for _, reader_end in pairs]
+        process_ends = [process_end for _, process_end in pairs]
         context = multiprocessing.get_context("fork")  # as the shards: see monitor.cli.shards
         self._process = context.Process(
-            target=_serve, args=(reader_ends, self._ends), name="monitor-reader", daemon=True
+            target=_serve, args=(process_ends, self._ends), name="monitor-extraction", daemon=True
         )
         self._process.start()
-        for end in reader_ends:  # the reader's alone: it sees a shard leave as end of file
+        for end in process_ends:  # the process's alone: it sees a shard leave as end of file
             end.close()
 
     @property
     def pid(self) -> int | None:
-        """The reader's process id."""
+        """The extraction process's id."""
         return self._process.pid
 
     def connection(self, shard: int) -> Connection:
@@ -70,7 +76,7 @@ class ReaderProcess:
         return self._ends[shard]
 
     def close(self) -> None:
-        """Let the reader end (every connection closed here, as in the ended shards)."""
+        """Let the process end (every connection closed here, as in the ended shards)."""
         for end in self._ends:
             end.close()
         self._process.join(_CLOSE_WAIT)
@@ -79,24 +85,24 @@ class ReaderProcess:
             self._process.join()
 
 
-def start_reader(shards: int) -> ReaderProcess | None:
-    """A reader process for `shards` shards; None when it cannot start (the shards then
+def start_extraction(shards: int) -> ExtractionProcess | None:
+    """An extraction process for `shards` shards; None when it cannot start (the shards then
     extract for themselves)."""
     try:
-        return ReaderProcess(shards)
+        return ExtractionProcess(shards)
     except OSError as exc:  # out of processes or memory: a slower check, not a failed one
-        log.warning("no reader process (%s); each shard extracts its own pages", exc)
+        log.warning("no extraction process (%s); each shard extracts its own pages", exc)
         return None
 
 
 def _serve(connections: list[Connection], others: list[Connection]) -> None:
-    """The reader process: answer each job with its result, until every shard has left."""
+    """The extraction process: answer each job with its result, until every shard has left."""
     import importlib
 
     for end in others:  # the shards' ends, inherited from the fork
         end.close()
-    # Ctrl-C reaches every process of the terminal: the parent ends the check, and the
-    # reader ends with it when the shards' connections close.
+    # Ctrl-C reaches every process of the terminal: the parent ends the check, and this
+    # process ends with it when the shards' connections close.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in _EXTRACTOR:
         importlib.import_module(module)
@@ -125,15 +131,15 @@ def _outcome(job: bytes) -> tuple[bool, bytes]:
     try:
         return ok, pickle.dumps(value)
     except Exception as exc:
-        failure = RuntimeError(f"the reader process could not send back {value!r}: {exc}")
+        failure = RuntimeError(f"the extraction process could not send back {value!r}: {exc}")
         return False, pickle.dumps(failure)
 
 
-class ReaderClient(Executor):
-    """A shard's way to the reader process, as an executor (`CheckContext.reader`).
+class ExtractionClient(Executor):
+    """A shard's way to the extraction process, as an executor (`CheckContext.extraction`).
 
     Jobs are written and answers read in two threads of their own, so that the shard's
-    event loop never waits while the reader is busy. When the reader is gone, its pending
+    event loop never waits while the process is busy. When the process is gone, its pending
     jobs fail with BrokenProcessPool and later ones run in the calling thread.
     """
 
@@ -143,9 +149,10 @@ class ReaderClient(Executor):
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self._here = False  # the reader is gone: jobs run in the calling thread
+        self._here = False  # the process is gone: jobs run in the calling thread
         for work in (self._send, self._receive):
-            threading.Thread(target=work, name=f"reader-{work.__name__[1:]}", daemon=True).start()
+            name = f"extraction-{work.__name__[1:]}"
+            threading.Thread(target=work, name=name, daemon=True).start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         job = partial(fn, *args, **kwargs)
@@ -160,14 +167,14 @@ class ReaderClient(Executor):
         return future
 
     def renew(self) -> None:
-        """After BrokenProcessPool: run every later job here (the reader is not restarted:
+        """After BrokenProcessPool: run every later job here (the process is not restarted:
         what is left of a one-shot check is cheaper to extract in place)."""
         with self._lock:
             self._here = True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Leave the reader: it sees end of file even while this process's receiving thread
-        still holds the connection open."""
+        """Leave the extraction process: it sees end of file even while this process's
+        receiving thread still holds the connection open."""
         self._outbox.put(None)
         with contextlib.suppress(OSError):
             fileno = self._connection.fileno()
@@ -178,7 +185,7 @@ class ReaderClient(Executor):
         while (item := self._outbox.get()) is not None:
             job_id, job = item
             try:
-                # pickled apart from its id, so that the reader answers even a job it
+                # pickled apart from its id, so that the process answers even a job it
                 # cannot rebuild
                 message = pickle.dumps((job_id, pickle.dumps(job)))
             except Exception:  # a job only this process can run (a local function)
@@ -189,14 +196,14 @@ class ReaderClient(Executor):
             try:
                 self._connection.send_bytes(message)
             except OSError:
-                return  # the reader is gone: `_receive` hears it and fails the pending jobs
+                return  # the process is gone: `_receive` hears it and fails the pending jobs
 
     def _receive(self) -> None:
         while True:
             try:
                 job_id, ok, payload = pickle.loads(self._connection.recv_bytes())
             except (EOFError, OSError):
-                self._reader_gone()
+                self._process_gone()
                 return
             future = self._take(job_id)
             if future is None:
@@ -204,19 +211,20 @@ class ReaderClient(Executor):
             try:
                 value = pickle.loads(payload)
             except Exception as exc:  # an error class that cannot be rebuilt here
-                ok, value = False, RuntimeError(f"unreadable answer from the reader: {exc}")
+                failure = f"unreadable answer from the extraction process: {exc}"
+                ok, value = False, RuntimeError(failure)
             _resolve(future, ok, value)
 
     def _take(self, job_id: int) -> Future[Any] | None:
         with self._lock:
             return self._pending.pop(job_id, None)
 
-    def _reader_gone(self) -> None:
+    def _process_gone(self) -> None:
         with self._lock:
             self._here = True
             failed, self._pending = self._pending, {}
         for future in failed.values():
-            _resolve(future, False, BrokenProcessPool("the reader process ended"))
+            _resolve(future, False, BrokenProcessPool("the extraction process ended"))
 
 
 def _settle(future: Future[Any], job: Callable[[], Any]) -> None:

@@ -1,5 +1,6 @@
-"""The reader process of a large `monitor check`: the shards' pages are extracted there, its
-errors reach the shard as they were raised, and a check never depends on it being alive."""
+"""The extraction process of a large `monitor check`: the shards' changed pages are extracted
+there, its errors reach the shard as they were raised, and a check never depends on it being
+alive."""
 
 from __future__ import annotations
 
@@ -7,25 +8,30 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
 from pages import PARTNERSHIP, press_release
 
-from monitor.cli import commands, reader
-from monitor.cli.reader import ReaderClient, ReaderProcess
+from monitor.check.pipeline import CheckContext, check_source
+from monitor.cli import commands, extraction
+from monitor.cli.extraction import ExtractionClient, ExtractionProcess
 from monitor.extract.base import Article, ExtractionError, read_statement
+from monitor.fetch.mock import MockFetcher, html_page
+from monitor.sources.config import parse_config
 
 TIMEOUT = 30  # seconds a test waits for an answer: a lost answer fails, never hangs
 
 
 @pytest.fixture
-def client() -> Iterator[ReaderClient]:
-    """A shard's client of a reader process of its own."""
-    process = ReaderProcess(1)
-    connected = ReaderClient(process.connection(0))
+def client() -> Iterator[ExtractionClient]:
+    """A shard's client of an extraction process of its own."""
+    process = ExtractionProcess(1)
+    connected = ExtractionClient(process.connection(0))
     yield connected
     connected.shutdown()
     process.close()
@@ -41,7 +47,7 @@ def raise_unpicklable() -> None:
     raise Unpicklable()
 
 
-def test_a_page_is_extracted_in_the_reader_process(client):
+def test_a_page_is_extracted_in_the_extraction_process(client):
     page = press_release("Joint statement", PARTNERSHIP)
 
     assert client.submit(os.getpid).result(TIMEOUT) != os.getpid()
@@ -75,31 +81,31 @@ def test_a_job_only_the_shard_can_run_runs_in_the_shard(client):
     assert client.submit(lambda: os.getpid()).result(TIMEOUT) == pid
 
 
-def test_when_the_reader_dies_its_pages_fail_and_later_ones_are_read_in_the_shard(client):
+def test_when_the_process_dies_its_pages_fail_and_later_ones_are_extracted_in_the_shard(client):
 
     with pytest.raises(BrokenProcessPool):
-        client.submit(os._exit, 1).result(TIMEOUT)  # the reader's end
+        client.submit(os._exit, 1).result(TIMEOUT)  # the process's end
     assert client.submit(os.getpid).result(TIMEOUT) == os.getpid()
 
 
-def leave_before_the_answer(process: ReaderProcess) -> None:
+def leave_before_the_answer(process: ExtractionProcess) -> None:
     """A shard process that sends a job and ends before it is answered."""
-    ReaderClient(process.connection(0)).submit(time.sleep, 0.3)
+    ExtractionClient(process.connection(0)).submit(time.sleep, 0.3)
     time.sleep(0.1)  # sent
     os._exit(0)
 
 
-def test_a_shard_that_leaves_early_does_not_stop_the_reader_for_the_others():
-    process = ReaderProcess(2)
+def test_a_shard_that_leaves_early_does_not_stop_the_process_for_the_others():
+    process = ExtractionProcess(2)
     shard = multiprocessing.get_context("fork").Process(
         target=leave_before_the_answer, args=(process,)
     )
     shard.start()
     process.connection(0).close()  # that end is now the shard's alone
     shard.join()
-    staying = ReaderClient(process.connection(1))
+    staying = ExtractionClient(process.connection(1))
     try:
-        time.sleep(0.5)  # the reader tried to answer the shard that left
+        time.sleep(0.5)  # the process tried to answer the shard that left
 
         assert staying.submit(os.getpid).result(TIMEOUT) == process.pid
     finally:
@@ -107,22 +113,57 @@ def test_a_shard_that_leaves_early_does_not_stop_the_reader_for_the_others():
         process.close()
 
 
-@pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
-@pytest.mark.parametrize("reader_alive", [True, False], ids=["reader", "reader-killed"])
-def test_a_large_check_reports_every_edit_with_or_without_its_reader(
-    http_server: LoopbackServer, tmp_path, monkeypatch, reader_alive
-):
-    started: list[ReaderProcess] = []
+class Recording(ThreadPoolExecutor):
+    """An executor that remembers what it was given."""
 
-    def start(shards: int) -> ReaderProcess:
-        process = ReaderProcess(shards)
-        if not reader_alive and process.pid is not None:
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.given: list[Callable[..., Any]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.given.append(fn)
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_process(
+    store: Any, tmp_path
+):
+    config = parse_config(
+        '[[sources]]\nname = "corp"\nurl = "https://news.example.org/s"\n',
+        tmp_path / "sources.toml",
+        {},
+    )
+    body = {"now": PARTNERSHIP}
+    fetcher = MockFetcher(lambda request: html_page(request.url, press_release("S", body["now"])))
+    extraction = Recording()
+    ctx = CheckContext(config, store, fetcher, extraction=extraction)
+
+    first = await check_source(config.sources[0], ctx)
+    body["now"] = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    second = await check_source(config.sources[0], ctx)
+    extraction.shutdown()
+
+    assert [e.event for e in first.events] == ["baseline"]
+    assert [e.event for e in second.events] == ["changed"]
+    assert len(extraction.given) == 1  # the changed page only
+
+
+@pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
+@pytest.mark.parametrize("alive", [True, False], ids=["extraction", "extraction-killed"])
+def test_a_large_check_reports_every_edit_with_or_without_its_extraction_process(
+    http_server: LoopbackServer, tmp_path, monkeypatch, alive
+):
+    started: list[ExtractionProcess] = []
+
+    def start(shards: int) -> ExtractionProcess:
+        process = ExtractionProcess(shards)
+        if not alive and process.pid is not None:
             os.kill(process.pid, signal.SIGKILL)
         started.append(process)
         return process
 
     monkeypatch.setattr(commands, "shard_count", lambda _sources: 2)  # whatever the cores
-    monkeypatch.setattr(reader, "start_reader", start)
+    monkeypatch.setattr(extraction, "start_extraction", start)
     sources = 20
     config = write_config(
         tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(sources))
@@ -136,7 +177,7 @@ def test_a_large_check_reports_every_edit_with_or_without_its_reader(
 
     code, events = check_json(config, tmp_path / "state")
 
-    assert len(started) == 2  # a reader for each of the two checks
+    assert len(started) == 2  # one for each of the two checks
     assert code == 0
     assert sorted((e["event"], e["source"]) for e in events) == [
         ("changed", "s11"),
