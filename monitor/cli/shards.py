@@ -4,8 +4,8 @@ One process spends most of a large check in Python code (HTTP bookkeeping, extra
 SQL), so it is bound to one core. Each shard process runs the ordinary pipeline for its
 share of the sources, with its own HTTP client and database connection; SQLite in WAL mode
 with immediate write transactions lets them write side by side. Politeness holds across
-shards: each gets an equal part of the global and per-host connection limits. The pages
-whose statement may have changed are extracted by one process for all shards
+shards: each gets an equal part of the global and per-host connection limits. The changed
+pages of known statements are extracted by one process for all shards
 (`monitor.cli.extraction`), which `monitor check` starts first.
 """
 
