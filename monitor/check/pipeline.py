@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from monitor import diff, meaning
 from monitor.clock import utcnow
 from monitor.events import Event
-from monitor.extract.base import Article, ExtractionError, read_statement
+from monitor.extract.base import Article, ExtractionError, load_extractor, read_statement
 from monitor.extract.container import container_digest
 from monitor.fetch.base import (
     Accept,
@@ -239,19 +239,20 @@ class CheckContext:
             return await loop.run_in_executor(executor, job)
 
 
-def load_for_changes() -> None:
+def load_for_changes(*, extractor: bool = True) -> None:
     """Import now what a changed page needs (the extractor, the archive writer: about 0.15 s
     of CPU since BeautifulSoup loads only for selectors), which the checks otherwise import at
-    the first changed page.
+    the first changed page; without the `extractor` when another process extracts (see
+    monitor.cli.extraction).
 
-    For a process about to fork shard processes without an extraction process (see
-    monitor.cli.extraction), once instead of once in each shard that meets a changed page (in
-    the cycle benchmark every shard does: its cycle 2 took 0.4 s less CPU and 0.1-0.2 s
-    less wall time this way, at load 3-4); for the daemon, at its start instead of in the
-    middle of its event loop's work.
+    For a process about to fork shard processes, once instead of once in each shard that
+    meets a changed page (in the cycle benchmark every shard does: its cycle 2 took 0.4 s
+    less CPU and 0.1-0.2 s less wall time this way, at load 3-4); for the daemon, at its
+    start instead of in the middle of its event loop's work.
     """
-    for module in ("monitor.extract.article", "monitor.archive.keeper"):
-        importlib.import_module(module)
+    if extractor:
+        load_extractor()
+    importlib.import_module("monitor.archive.keeper")
 
 
 def fetch_settings(config: Config) -> FetchSettings:

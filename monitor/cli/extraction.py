@@ -45,9 +45,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# What the extraction process loads before its first page (pipeline.load_for_changes loads
-# the same in processes that extract for themselves).
-_EXTRACTOR = ("monitor.extract.article", "monitor.extract.container", "monitor.extract.patterns")
 _CLOSE_WAIT = 5.0  # seconds the process gets to end once every shard is done
 
 
@@ -97,15 +94,14 @@ def start_extraction(shards: int) -> ExtractionProcess | None:
 
 def _serve(connections: list[Connection], others: list[Connection]) -> None:
     """The extraction process: answer each job with its result, until every shard has left."""
-    import importlib
+    from monitor.extract.base import load_extractor
 
     for end in others:  # the shards' ends, inherited from the fork
         end.close()
     # Ctrl-C reaches every process of the terminal: the parent ends the check, and this
     # process ends with it when the shards' connections close.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for module in _EXTRACTOR:
-        importlib.import_module(module)
+    load_extractor()
     # Forked during the start-up, when the collector is paused (monitor.cli.main):
     # frozen as the start-up's objects are there, then back on.
     gc.freeze()

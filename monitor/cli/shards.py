@@ -12,7 +12,6 @@ pages of known statements are extracted by one process for all shards
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
 import queue
 from collections.abc import Callable, Coroutine, Sequence
@@ -69,10 +68,7 @@ def prepare_shards(sources: Sequence[Source], extraction: ExtractionProcess | No
     HTTPS), the event loop's modules, and the imports of the archive writer and, without a
     process to extract for the shards (`extraction`), of the extractor."""
     prepare_for_fork(tls=any(source.url.startswith("https:") for source in sources))
-    if extraction is None:
-        load_for_changes()
-    else:
-        importlib.import_module("monitor.archive.keeper")
+    load_for_changes(extractor=extraction is None)
 
 
 def check_in_shards(

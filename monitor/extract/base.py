@@ -8,6 +8,7 @@ extractor itself (lxml, trafilatura, htmldate: about 0.12 s of CPU).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,17 @@ class Article:
 
 class ExtractionError(Exception):
     """No statement text could be found in the page (message meant for people)."""
+
+
+# What `read_statement` loads at its first call.
+_EXTRACTOR = ("monitor.extract.article", "monitor.extract.container", "monitor.extract.patterns")
+
+
+def load_extractor() -> None:
+    """Load now what `read_statement` would load at its first call (in a process about to
+    fork, or about to serve extractions)."""
+    for module in _EXTRACTOR:
+        importlib.import_module(module)
 
 
 def read_statement(
