@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
-from pages import PARTNERSHIP, press_release
+from pages import PARTNERSHIP, Noise, press_release
 
-from monitor.check.pipeline import CheckContext, check_source
+from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, check_source
 from monitor.cli import commands, extraction
 from monitor.cli.extraction import ExtractionClient, ExtractionProcess
 from monitor.extract.base import Article, ExtractionError, read_statement
@@ -146,6 +146,48 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     assert [e.event for e in first.events] == ["baseline"]
     assert [e.event for e in second.events] == ["changed"]
     assert len(extraction.given) == 1  # the changed page only
+
+
+# (statements edited among the 40 pages of a second check, of which pages go to the process):
+# all of them while few change; once most of the pages compared so far changed (a template
+# change), the rest are extracted in place.
+ROUTING = [
+    (3, 3),
+    (40, MOSTLY_CHANGED_AFTER - 1),
+]
+
+
+@pytest.mark.parametrize(("edited", "sent"), ROUTING, ids=["few-edits", "every-page-edited"])
+async def test_changed_pages_go_to_the_process_unless_most_pages_changed(
+    store: Any, tmp_path, edited, sent
+):
+    urls = [f"https://news.example.org/s/{i}" for i in range(40)]
+    config = parse_config(
+        "".join(f'[[sources]]\nname = "s{i}"\nurl = "{url}"\n' for i, url in enumerate(urls)),
+        tmp_path / "sources.toml",
+        {},
+    )
+    changed = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    state = {"cycle": 0}
+
+    def page(request: Any) -> Any:
+        number = urls.index(request.url)
+        body = changed if state["cycle"] and number < edited else PARTNERSHIP
+        # every page's bytes change between the checks (a view counter): each is compared
+        noise = Noise(views=1000 + state["cycle"])
+        return html_page(request.url, press_release(f"S{number}", body, noise))
+
+    first_ctx = CheckContext(config, store, MockFetcher(page))
+    for source in config.sources:
+        await check_source(source, first_ctx)
+    state["cycle"] = 1
+    extraction = Recording()
+    ctx = CheckContext(config, store, MockFetcher(page), extraction=extraction)
+    results = [await check_source(source, ctx) for source in config.sources]
+    extraction.shutdown()
+
+    assert sum(e.event == "changed" for r in results for e in r.events) == edited
+    assert len(extraction.given) == sent
 
 
 @pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL

@@ -143,6 +143,30 @@ class KnownState:
         return cls({r.name: r for r in store.sources(names)}, statements, by_url)
 
 
+@dataclass
+class DigestTally:
+    """How many pages of a run were compared by their container's digest, and how many of
+    those had a changed statement (or a container no longer found): what decides where
+    their extraction runs (`CheckContext.extract`)."""
+
+    compared: int = 0
+    changed: int = 0
+
+    def add(self, same: bool) -> None:
+        self.compared += 1
+        self.changed += not same
+
+    @property
+    def mostly_changed(self) -> bool:
+        """True once a run has compared enough pages and most of them changed."""
+        return self.compared >= MOSTLY_CHANGED_AFTER and 2 * self.changed > self.compared
+
+
+# Pages compared before `DigestTally.mostly_changed` may say so: a run's first few pages are
+# too few to tell a template change from a few edits that came first.
+MOSTLY_CHANGED_AFTER = 32
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """What every check of a run shares: settings, state, the HTTP client, CPU workers."""
@@ -163,6 +187,7 @@ class CheckContext:
     # The daemon calls the store in threads, so its event loop (other checks, the web
     # endpoint) never waits for the database; a one-shot run calls it in line (quicker).
     store_in_thread: bool = False
+    digests: DigestTally = field(default_factory=DigestTally)
 
     async def _use_store(self, func: Callable[..., T], /, *args: Any) -> T:
         if self.store_in_thread:
@@ -215,10 +240,15 @@ class CheckContext:
 
         A new statement is extracted where it is found: new ones come in bulk (a source's
         first check), which one process for every shard would queue, while the changed
-        pages of known ones are few.
+        pages of known ones are few. When they are not (most compared pages changed: a
+        template change, or the first run after the digest's form changed), they are
+        extracted where they are found too: the extraction process then costs more than it
+        saves (monitor.cli.extraction).
         """
         job = partial(read_statement, page.text, page.final_url, source.selector, source.ignore)
-        executor = self.extraction if known and self.extraction is not None else self.executor
+        executor = self.executor
+        if known and self.extraction is not None and not self.digests.mostly_changed:
+            executor = self.extraction
         article, learned = await self._run_in(executor, job)
         return article, Container(*learned) if learned else None
 
@@ -757,7 +787,9 @@ async def _same_container(page: Page, previous: StatementRecord, ctx: CheckConte
     if not previous.version or container is None:
         return False
     digest = await ctx.run(container_digest, page.text, container.path)
-    return digest == container.digest
+    same = digest == container.digest
+    ctx.digests.add(same)
+    return same
 
 
 async def _extract(

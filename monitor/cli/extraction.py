@@ -14,13 +14,14 @@ Measured on 1,000 pages with 100 edits (`benchmarks/cycle.py`'s cycle 2, alterna
 the shards extracting for themselves): the first request leaves 0.1 s sooner (0.47 s instead
 of 0.57 s) and the cycle takes 5.5 % less wall time for 6 % more CPU (the process parses a
 changed page again to learn its container); the shards' peak RSS falls from 83 to 71 MiB.
-A template change that alters every known page of a run sends them all here, and that run
-is slower: 1,000 pages whose statements all changed took 7.8-9.4 s against 6.9-8.7 s with
-the shards extracting for themselves (five windows, 4 alternations each), for 1.2-2.4 s more
-CPU (this process parses each page again; each page travels here and back). The cores are
-busy either way: a shard spends about 9 ms of CPU on a changed page without extracting it
-(fetch, digest, diff, meaning, archive, store). Capping the pages a shard leaves waiting here
-(at 1, 2 or 3) did not help.
+When most pages change at once (a template change, the first run after the digest's form
+changed), sending them all here made the run slower: 1,000 pages whose statements all
+changed took 7.8-9.4 s against 6.9-8.7 s with the shards extracting for themselves (five
+windows, 4 alternations each), for 1.2-2.4 s more CPU (this process parses each page again;
+each page travels here and back). The cores are busy either way: a shard spends about 9 ms
+of CPU on a changed page without extracting it (fetch, digest, diff, meaning, archive,
+store). Capping the pages a shard leaves waiting here (at 1, 2 or 3) did not help; so once
+most of the pages a shard compared have changed (`DigestTally`), it extracts them itself.
 
 Each shard talks to it over a connection of its own, through an `ExtractionClient` (an
 executor for `CheckContext.extraction`). An extraction process that dies (killed, out of
