@@ -148,9 +148,9 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     assert len(extraction.given) == 1  # the changed page only
 
 
-# (statements edited among the 40 pages of a second check, of which pages go to the process):
-# all of them while few change; once most of the pages compared so far changed (a template
-# change), the rest are extracted in place.
+# (statements edited among the 40 pages of a second check, pages extracted in the process):
+# every changed page while few change; once most of the pages compared so far changed (a
+# template change), the rest are extracted in place.
 ROUTING = [
     (3, 3),
     (40, MOSTLY_CHANGED_AFTER - 1),
