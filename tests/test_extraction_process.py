@@ -17,6 +17,7 @@ import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
 from pages import PARTNERSHIP, Noise, press_release
 
+from monitor.check import pipeline
 from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, check_source
 from monitor.cli import commands, extraction
 from monitor.cli.extraction import ExtractionClient, ExtractionProcess
@@ -227,3 +228,49 @@ def test_a_large_check_reports_every_edit_with_or_without_its_extraction_process
         ("changed", "s2"),
     ]
     assert all("two-year" in str(e["changes"]) for e in events)
+
+
+def read_and_note(*args: Any) -> Any:
+    """`read_statement`, noting the id of the process that ran it (picklable: module level)."""
+    with open(os.environ["EXTRACTED_IN"], "a") as notes:
+        notes.write(f"{os.getpid()}\n")
+    return read_statement(*args)
+
+
+def test_a_template_change_across_a_large_check_is_extracted_in_the_shards_too(
+    http_server: LoopbackServer, tmp_path, monkeypatch
+):
+    started: list[ExtractionProcess] = []
+
+    def start(shards: int) -> ExtractionProcess:
+        started.append(ExtractionProcess(shards))
+        return started[-1]
+
+    notes = tmp_path / "extracted-in.txt"
+    monkeypatch.setenv("EXTRACTED_IN", str(notes))
+    monkeypatch.setattr(pipeline, "read_statement", read_and_note)
+    monkeypatch.setattr(pipeline, "MOSTLY_CHANGED_AFTER", 4)  # 10 pages in each shard
+    monkeypatch.setattr(commands, "shard_count", lambda _sources: 2)
+    monkeypatch.setattr(extraction, "start_extraction", start)
+    sources = 20
+    config = write_config(
+        tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(sources))
+    )
+    for i in range(sources):
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", PARTNERSHIP))
+    assert check_json(config, tmp_path / "state")[0] == 0
+    edited = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    for i in range(sources):  # a template change: every page, and every statement
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", edited, Noise(views=7)))
+    notes.unlink()
+
+    code, events = check_json(config, tmp_path / "state")
+
+    assert code == 0
+    assert sorted(e["source"] for e in events if e["event"] == "changed") == sorted(
+        f"s{i}" for i in range(sources)
+    )
+    extracted_in = notes.read_text().split()
+    assert len(extracted_in) == sources
+    in_the_process = extracted_in.count(str(started[-1].pid))
+    assert 0 < in_the_process < sources  # the first pages there, the rest in the shards
