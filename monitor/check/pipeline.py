@@ -146,13 +146,14 @@ class KnownState:
 @dataclass
 class DigestTally:
     """How many pages of a run were compared by their container's digest, and how many of
-    those had a changed statement (or a container no longer found): what decides where
-    their extraction runs (`CheckContext.extract`)."""
+    those it could not pass (their container's text changed, or it was gone): what decides
+    where their extraction runs (`CheckContext.extract`)."""
 
     compared: int = 0
     changed: int = 0
 
     def add(self, same: bool) -> None:
+        """Count one compared page; `same` when its digest passed it."""
         self.compared += 1
         self.changed += not same
 
