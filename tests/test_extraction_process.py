@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from monitor.fetch.mock import MockFetcher, html_page
 from monitor.sources.config import parse_config
 
 TIMEOUT = 30  # seconds a test waits for an answer: a lost answer fails, never hangs
+SOURCES = 20  # of a large check: two shards of 10
+EDITED = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]  # one word
 
 
 @pytest.fixture
@@ -140,7 +143,7 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     ctx = CheckContext(config, store, fetcher, extraction=extraction)
 
     first = await check_source(config.sources[0], ctx)
-    body["now"] = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    body["now"] = EDITED
     second = await check_source(config.sources[0], ctx)
     extraction.shutdown()
 
@@ -168,12 +171,11 @@ async def test_changed_pages_go_to_the_process_unless_most_pages_changed(
         tmp_path / "sources.toml",
         {},
     )
-    changed = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
     state = {"cycle": 0}
 
     def page(request: Any) -> Any:
         number = urls.index(request.url)
-        body = changed if state["cycle"] and number < edited else PARTNERSHIP
+        body = EDITED if state["cycle"] and number < edited else PARTNERSHIP
         # every page's bytes change between the checks (a view counter): each is compared
         noise = Noise(views=1000 + state["cycle"])
         return html_page(request.url, press_release(f"S{number}", body, noise))
@@ -191,6 +193,25 @@ async def test_changed_pages_go_to_the_process_unless_most_pages_changed(
     assert len(extraction.given) == sent
 
 
+def checked_once(
+    http_server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start: Callable[[int], ExtractionProcess],
+) -> Path:
+    """The configuration of a large check of `SOURCES` pages in two shards, whose extraction
+    processes `start` starts, after its first check (every statement known)."""
+    monkeypatch.setattr(commands, "shard_count", lambda _sources: 2)  # whatever the cores
+    monkeypatch.setattr(extraction, "start_extraction", start)
+    config = write_config(
+        tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(SOURCES))
+    )
+    for i in range(SOURCES):
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", PARTNERSHIP))
+    assert check_json(config, tmp_path / "state")[0] == 0
+    return config
+
+
 @pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 @pytest.mark.parametrize("alive", [True, False], ids=["extraction", "extraction-killed"])
 def test_a_large_check_reports_every_edit_with_or_without_its_extraction_process(
@@ -205,18 +226,9 @@ def test_a_large_check_reports_every_edit_with_or_without_its_extraction_process
         started.append(process)
         return process
 
-    monkeypatch.setattr(commands, "shard_count", lambda _sources: 2)  # whatever the cores
-    monkeypatch.setattr(extraction, "start_extraction", start)
-    sources = 20
-    config = write_config(
-        tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(sources))
-    )
-    for i in range(sources):
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", PARTNERSHIP))
-    assert check_json(config, tmp_path / "state")[0] == 0
-    edited = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
+    config = checked_once(http_server, tmp_path, monkeypatch, start)
     for i in (2, 11, 19):
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", edited))
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", EDITED))
 
     code, events = check_json(config, tmp_path / "state")
 
@@ -250,27 +262,18 @@ def test_a_template_change_across_a_large_check_is_extracted_in_the_shards_too(
     monkeypatch.setenv("EXTRACTED_IN", str(notes))
     monkeypatch.setattr(pipeline, "read_statement", read_and_note)
     monkeypatch.setattr(pipeline, "MOSTLY_CHANGED_AFTER", 4)  # 10 pages in each shard
-    monkeypatch.setattr(commands, "shard_count", lambda _sources: 2)
-    monkeypatch.setattr(extraction, "start_extraction", start)
-    sources = 20
-    config = write_config(
-        tmp_path, "".join(source_table(f"s{i}", http_server.url(f"/s/{i}")) for i in range(sources))
-    )
-    for i in range(sources):
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", PARTNERSHIP))
-    assert check_json(config, tmp_path / "state")[0] == 0
-    edited = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
-    for i in range(sources):  # a template change: every page, and every statement
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", edited, Noise(views=7)))
+    config = checked_once(http_server, tmp_path, monkeypatch, start)
+    for i in range(SOURCES):  # a template change: every page, and every statement
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", EDITED, Noise(views=7)))
     notes.unlink()
 
     code, events = check_json(config, tmp_path / "state")
 
     assert code == 0
     assert sorted(e["source"] for e in events if e["event"] == "changed") == sorted(
-        f"s{i}" for i in range(sources)
+        f"s{i}" for i in range(SOURCES)
     )
     extracted_in = notes.read_text().split()
-    assert len(extracted_in) == sources
+    assert len(extracted_in) == SOURCES
     in_the_process = extracted_in.count(str(started[-1].pid))
-    assert 0 < in_the_process < sources  # the first pages there, the rest in the shards
+    assert 0 < in_the_process < SOURCES  # the first pages there, the rest in the shards
