@@ -116,6 +116,8 @@ PARTNERSHIP = [
     "Both companies will continue to work with other partners, and the agreement does not "
     "give either company exclusive rights to the other's technology.",
 ]
+# The same statement quietly edited: one word of its first paragraph.
+PARTNERSHIP_EDITED = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
 
 
 def newsroom_index(

@@ -18,7 +18,7 @@ from conftest import (
     source_table,
     write_config,
 )
-from pages import PARTNERSHIP, Noise, press_release
+from pages import PARTNERSHIP, PARTNERSHIP_EDITED, Noise, press_release
 
 pytestmark = pytest.mark.usefixtures("state_database")  # SQLite and PostgreSQL
 
@@ -230,8 +230,7 @@ def test_a_server_answering_304_to_an_edited_page_is_asked_in_full_once_a_day(
     config = write_config(tmp_path, page_source("corp", http_server.url("/s")))
     state = tmp_path / "state"
     check_json(config, state)
-    edited = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]
-    pages["now"] = press_release(TITLE, edited).encode()
+    pages["now"] = press_release(TITLE, PARTNERSHIP_EDITED).encode()
     # The same day: conditional, and the server's 304 hides the edit.
     assert check_json(config, state)[1] == []
     assert http_server.requests[-1][2].get("If-Modified-Since") == stamp

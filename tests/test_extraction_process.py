@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
-from pages import PARTNERSHIP, Noise, press_release
+from pages import PARTNERSHIP, PARTNERSHIP_EDITED, Noise, press_release
 
 from monitor.check import pipeline
 from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, check_source
@@ -28,7 +28,6 @@ from monitor.sources.config import parse_config
 
 TIMEOUT = 30  # seconds a test waits for an answer: a lost answer fails, never hangs
 SOURCES = 20  # of a large check: two shards of 10
-EDITED = [PARTNERSHIP[0].replace("multi-year", "two-year"), *PARTNERSHIP[1:]]  # one word
 
 
 @pytest.fixture
@@ -143,7 +142,7 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     ctx = CheckContext(config, store, fetcher, extraction=extraction)
 
     first = await check_source(config.sources[0], ctx)
-    body["now"] = EDITED
+    body["now"] = PARTNERSHIP_EDITED
     second = await check_source(config.sources[0], ctx)
     extraction.shutdown()
 
@@ -175,7 +174,7 @@ async def test_changed_pages_go_to_the_process_unless_most_pages_changed(
 
     def page(request: Any) -> Any:
         number = urls.index(request.url)
-        body = EDITED if state["cycle"] and number < edited else PARTNERSHIP
+        body = PARTNERSHIP_EDITED if state["cycle"] and number < edited else PARTNERSHIP
         # every page's bytes change between the checks (a view counter): each is compared
         noise = Noise(views=1000 + state["cycle"])
         return html_page(request.url, press_release(f"S{number}", body, noise))
@@ -228,7 +227,7 @@ def test_a_large_check_reports_every_edit_with_or_without_its_extraction_process
 
     config = checked_once(http_server, tmp_path, monkeypatch, start)
     for i in (2, 11, 19):
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", EDITED))
+        http_server.page(f"/s/{i}", press_release(f"Statement {i}", PARTNERSHIP_EDITED))
 
     code, events = check_json(config, tmp_path / "state")
 
@@ -264,7 +263,8 @@ def test_a_template_change_across_a_large_check_is_extracted_in_the_shards_too(
     monkeypatch.setattr(pipeline, "MOSTLY_CHANGED_AFTER", 4)  # 10 pages in each shard
     config = checked_once(http_server, tmp_path, monkeypatch, start)
     for i in range(SOURCES):  # a template change: every page, and every statement
-        http_server.page(f"/s/{i}", press_release(f"Statement {i}", EDITED, Noise(views=7)))
+        page = press_release(f"Statement {i}", PARTNERSHIP_EDITED, Noise(views=7))
+        http_server.page(f"/s/{i}", page)
     notes.unlink()
 
     code, events = check_json(config, tmp_path / "state")

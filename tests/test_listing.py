@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import conftest
 import pytest
-from conftest import LoopbackServer, check_json, open_state, run_cli, source_table, write_config
+from conftest import (
+    LoopbackServer,
+    check_json,
+    checked_yesterday,
+    open_state,
+    run_cli,
+    source_table,
+    write_config,
+)
 from pages import PARTNERSHIP, Noise, newsroom_index, press_release, rss_feed
 
 from monitor.extract.discover import DiscoveryError, links_from_feed, links_from_index
@@ -218,7 +225,7 @@ def test_a_feed_answering_304_after_a_new_item_is_read_in_full_once_a_day(http_s
     serve_statement(http_server, path, title, body)
     feed["now"] = rss_feed([(path, title, "guid-new"), *items], base).encode()
     assert check(config, state)[1] == []  # the same day: the stale 304 hides the new item
-    conftest.checked_yesterday(state)
+    checked_yesterday(state)
     assert [(e["event"], e["title"]) for e in check(config, state)[1]] == [("new", title)]
 
 
