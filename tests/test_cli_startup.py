@@ -97,6 +97,20 @@ def test_the_check_machinery_loads_no_extractor_feed_parser_or_archive_library()
     assert not {name for name in loaded if name.startswith("monitor.archive")}
 
 
+@pytest.mark.parametrize(("tls", "anyio"), [(False, "False"), (True, "True")])
+def test_preparing_shards_loads_anyio_only_when_they_may_fetch_https(tls, anyio):
+    # Plain GETs take our own transport; only HTTP/2 (over HTTPS) and proxies use
+    # httpcore's locks, which load anyio's asyncio backend: 18 ms of the start-up the
+    # shards wait for.
+    code = (
+        "import sys\n"
+        "from monitor.fetch.client import prepare_for_fork\n"
+        f"prepare_for_fork(tls={tls})\n"
+        "print('anyio._backends._asyncio' in sys.modules, 'uvloop' in sys.modules)\n"
+    )
+    assert fresh_python(code).split() == [anyio, "True"]
+
+
 def test_the_extractor_loads_beautifulsoup_only_for_selectors_and_its_fallback():
     code = (
         "import sys\n"

@@ -680,12 +680,19 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
 
 
 def prepare_for_fork(*, tls: bool) -> None:
-    """Do now, in a process about to fork workers, the set-up each worker would repeat: the
-    verifying TLS context (with `tls`: when the workers will fetch HTTPS), the asyncio half
-    of anyio that httpcore's locks load lazily, and uvloop."""
+    """Do now, in a process about to fork workers, the set-up each worker would repeat:
+    uvloop (see monitor.cli.shards) and, with `tls` (when the workers will fetch HTTPS), the
+    verifying TLS context and the asyncio half of anyio that httpcore's locks load lazily.
+
+    Only HTTP/2 connections and proxies go through httpcore's locks (plain GETs take our own
+    transport): workers fetching only over plain HTTP never load anyio's backend, and
+    importing it here cost 18 ms of the start-up every worker waits for.
+    """
+    modules = ["uvloop"]
     if tls:
         _tls_context(True)
-    for module in ("anyio._backends._asyncio", "uvloop"):  # uvloop: see monitor.cli.shards
+        modules.append("anyio._backends._asyncio")
+    for module in modules:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
 
