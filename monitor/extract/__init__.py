@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from monitor.extract.article import extract_article, extract_statement
 
 __all__ = ["Article", "ExtractionError", "extract_article", "extract_statement"]
-_EXTRACTOR = ("extract_article", "extract_statement")
+_LAZY_NAMES = ("extract_article", "extract_statement")  # loaded with the extractor, on use
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXTRACTOR:
+    if name in _LAZY_NAMES:
         return getattr(importlib.import_module("monitor.extract.article"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

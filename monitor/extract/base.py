@@ -28,13 +28,17 @@ class ExtractionError(Exception):
 
 
 # What `read_statement` loads at its first call.
-_EXTRACTOR = ("monitor.extract.article", "monitor.extract.container", "monitor.extract.patterns")
+_EXTRACTOR_MODULES = (
+    "monitor.extract.article",
+    "monitor.extract.container",
+    "monitor.extract.patterns",
+)
 
 
 def load_extractor() -> None:
     """Load now what `read_statement` would load at its first call (in a process about to
     fork, or about to serve extractions)."""
-    for module in _EXTRACTOR:
+    for module in _EXTRACTOR_MODULES:
         importlib.import_module(module)
 
 
