@@ -44,6 +44,8 @@ headline are reported, since modal verbs, negations and capitalised names are En
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import sys
 from collections import Counter
@@ -185,15 +187,45 @@ def locate(finding: Finding, changes: Sequence[Change]) -> int | None:
     Links a finding to its place in a rendered diff; found by the finding's sentence, so it
     works on findings read back from JSON.
     """
-    if finding.kind == "headline":
-        return next((i for i, c in enumerate(changes) if c.part == "title"), None)
-    sides = ("before", "after") if finding.kind == "sentence_removed" else ("after", "before")
-    for side in sides:
-        for i, change in enumerate(changes):
-            text = getattr(change, side)
-            if change.part == "body" and text is not None and finding.sentence in normalize(text):
-                return i
-    return None
+    return _Places(changes).index(finding)
+
+
+class _Places:
+    """Where findings sit among one comparison's changes, each paragraph normalised once.
+
+    Normalised again for every finding, a rewritten 100 KB statement (2,000 findings over
+    550 changed paragraphs) took 1.1 s of its diff page's 2.3 s.
+    """
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        self.changes = changes
+        self._normalized: dict[tuple[int, str], str | None] = {}
+
+    def index(self, finding: Finding) -> int | None:
+        if finding.kind == "headline":
+            return next((i for i, c in enumerate(self.changes) if c.part == "title"), None)
+        sides = ("before", "after") if finding.kind == "sentence_removed" else ("after", "before")
+        for side in sides:
+            for i, change in enumerate(self.changes):
+                if change.part != "body":
+                    continue
+                text = self._text(i, side)
+                if text is not None and finding.sentence in text:
+                    return i
+        return None
+
+    def anchor(self, finding: Finding) -> str | None:
+        if finding.kind == "headline":
+            return HEADLINE_ANCHOR
+        index = self.index(finding)
+        return None if index is None else paragraph_anchor(self.changes[index])
+
+    def _text(self, i: int, side: str) -> str | None:
+        key = (i, side)
+        if key not in self._normalized:
+            raw = getattr(self.changes[i], side)
+            self._normalized[key] = normalize(raw) if raw is not None else None
+        return self._normalized[key]
 
 
 # The id of the headline on the review UI's diff page; each changed paragraph's row there has
@@ -217,10 +249,13 @@ def paragraph_anchor(change: Change) -> str | None:
 
 def anchor(finding: Finding, changes: Sequence[Change]) -> str | None:
     """The id of the finding's place on a diff page of these changes, or None if not found."""
-    if finding.kind == "headline":
-        return HEADLINE_ANCHOR
-    index = locate(finding, changes)
-    return None if index is None else paragraph_anchor(changes[index])
+    return _Places(changes).anchor(finding)
+
+
+def anchors(findings: Iterable[Finding], changes: Sequence[Change]) -> list[str | None]:
+    """`anchor` of each finding, the paragraphs normalised once for them all."""
+    places = _Places(changes)
+    return [places.anchor(finding) for finding in findings]
 
 
 def _pair_text(before: str | None, after: str | None) -> str:
@@ -1317,6 +1352,28 @@ def _pair_in_order(
     return pairs[::-1]
 
 
+def _holders(needles: list[str], texts: list[str]) -> list[set[int]]:
+    """For each needle, the indexes of the texts that may contain it (none for an empty one).
+
+    One search of all the texts joined per needle, in C, instead of a test of every pair. A
+    NUL in the texts can make a match run across two of them: callers test each index found.
+    """
+    joined = "\0".join(texts)
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    found: list[set[int]] = []
+    for needle in needles:
+        holders: set[int] = set()
+        at = joined.find(needle) if needle else -1
+        while at >= 0:
+            j = bisect.bisect_right(starts, at) - 1
+            holders.add(j)
+            if j + 1 >= len(starts):
+                break
+            at = joined.find(needle, starts[j + 1])
+        found.append(holders)
+    return found
+
+
 def _match_sentences(
     removed: list[str], added: list[str]
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -1327,15 +1384,26 @@ def _match_sentences(
     paired_old = {i for i, _ in pairs}
     paired_new = {j for _, j in pairs}
     # A short sentence (a heading) grown or cut in place: "Outlook" → "Outlook and Guidance".
-    for i, a in enumerate(removed_left):
-        for j, b in enumerate(added_left):
-            if i in paired_old or j in paired_new:
-                continue
-            short, long = sorted((_bare(a), _bare(b)), key=len)
+    # Only pairs where one holds the other can be such: found by searching each sentence in
+    # all the others at once. Trying every pair, a rewritten 100 KB statement (a million
+    # pairs) took 1.1 s here.
+    bare_removed = [_bare(a) for a in removed_left]
+    bare_added = [_bare(b) for b in added_left]
+    candidates = _holders(bare_removed, bare_added)  # j: the removed sentence i may be in j
+    for j, holders in enumerate(_holders(bare_added, bare_removed)):
+        for i in holders:  # the added sentence j may be in i
+            candidates[i].add(j)
+    for i, a in enumerate(bare_removed):
+        if i in paired_old:
+            continue
+        for j in sorted(candidates[i] - paired_new):
+            b = bare_added[j]
+            short, long = (a, b) if len(a) <= len(b) else (b, a)
             if short and len(short) >= 0.3 * len(long) and short in long:
                 pairs.append((i, j))
                 paired_old.add(i)
                 paired_new.add(j)
+                break
     moved = [(removed_left[i], added_left[j]) for i, j in pairs]
     return (
         [s for i, s in enumerate(removed_left) if i not in paired_old and _has_words(s)],

@@ -30,7 +30,7 @@ from monitor import templating
 from monitor.clock import iso_utc
 from monitor.diff import Change, WordEdit
 from monitor.events import Event
-from monitor.meaning import Finding, anchor, describe
+from monitor.meaning import Finding, anchors, describe
 from monitor.sources.urls import safe_href
 
 log = logging.getLogger(__name__)
@@ -149,9 +149,9 @@ def change_view(change: Change) -> ChangeView:
     return ChangeView(change.op, change.before, change.after, change.segments, change.part)
 
 
-def finding_view(finding: Finding, event: Event, link: str | None) -> FindingView:
-    """A finding of an event, with its line and a link to its paragraph in the diff."""
-    place = anchor(finding, event.changes) if link else None
+def finding_view(finding: Finding, link: str | None, place: str | None) -> FindingView:
+    """A finding of an event, with its line and a link to its paragraph (`place`, its
+    `anchor`) in the diff."""
     return FindingView(
         kind=finding.kind,
         line=one_line(describe(finding), 500),
@@ -169,6 +169,8 @@ def alert_view(
     title = one_line(event.title, 500) if event.title else None
     link = diff_link(public_url, event)
     findings = event.meaning if event.event == "changed" else ()
+    shown = findings[:MAX_FINDINGS]
+    places = anchors(shown, event.changes) if link else [None] * len(shown)
     return AlertView(
         kind=event.event,
         label=KIND_LABELS.get(event.event, event.event.capitalize()),
@@ -188,7 +190,7 @@ def alert_view(
         href=safe_href(event.url),
         delivery_id=delivery_id,
         event=event.to_json(),
-        meaning=tuple(finding_view(f, event, link) for f in findings[:MAX_FINDINGS]),
+        meaning=tuple(finding_view(f, link, p) for f, p in zip(shown, places, strict=True)),
         more_findings=max(0, len(findings) - MAX_FINDINGS),
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.clock import iso_utc
-from monitor.meaning import Finding, anchor, describe
+from monitor.meaning import anchors, describe
 from monitor.review import report
 from monitor.review.views import EventView
 
@@ -104,9 +104,11 @@ def entry_html(event: EventView) -> str:
     """
     changed = event.kind == "changed"
     changes = event.event.changes if changed else ()
+    meaning = event.event.meaning if changed else ()
+    places = anchors(meaning, event.event.changes) if event.diff_link else [None] * len(meaning)
     findings = [
-        EntryFinding(describe(f), _finding_href(event, f))
-        for f in (event.event.meaning if changed else ())
+        EntryFinding(describe(f), _finding_href(event, place))
+        for f, place in zip(meaning, places, strict=True)
     ]
     template = report.environment().get_template("ui_feed_entry.html")
     return template.render(
@@ -117,9 +119,8 @@ def entry_html(event: EventView) -> str:
     )
 
 
-def _finding_href(event: EventView, finding: Finding) -> str | None:
-    """The diff page, at the finding's paragraph when it is found."""
+def _finding_href(event: EventView, place: str | None) -> str | None:
+    """The diff page, at the finding's paragraph (`place`) when it is found."""
     if not event.diff_link:
         return None
-    place = anchor(finding, event.event.changes)
     return f"{event.diff_link}#{place}" if place else event.diff_link

@@ -28,7 +28,7 @@ from rich.text import Text
 
 from monitor import templating
 from monitor.diff import Change, ChangeOp, Comparison, WordEdit, split_paragraphs
-from monitor.meaning import Finding, anchor, describe, explain
+from monitor.meaning import Finding, anchors, describe, explain
 from monitor.sources.urls import safe_href
 from monitor.terminal import with_visible_controls
 
@@ -90,7 +90,10 @@ class FindingLink:
 
 def finding_links(findings: Sequence[Finding], comparison: Comparison) -> list[FindingLink]:
     """The findings as lines for the page, each with the id of the paragraph it is about."""
-    return [FindingLink(f.kind, describe(f), anchor(f, comparison.changes)) for f in findings]
+    places = anchors(findings, comparison.changes)
+    return [
+        FindingLink(f.kind, describe(f), place) for f, place in zip(findings, places, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
