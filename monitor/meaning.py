@@ -1352,6 +1352,11 @@ def _pair_in_order(
     return pairs[::-1]
 
 
+# The characters the heading rule of `_match_sentences` may search: about 0.2 s. A rewrite of
+# a 100 KB statement searches 2e8; one of 700 KB (5,000 paragraphs) 1.2e10, 2.3 s.
+_MAX_SEARCHED = 1_000_000_000
+
+
 def _holders(needles: list[str], texts: list[str]) -> list[set[int]]:
     """For each needle, the indexes of the texts that may contain it (none for an empty one).
 
@@ -1389,6 +1394,11 @@ def _match_sentences(
     # pairs) took 1.1 s here.
     bare_removed = [_bare(a) for a in removed_left]
     bare_added = [_bare(b) for b in added_left]
+    searched = len(bare_removed) * sum(map(len, bare_added))
+    searched += len(bare_added) * sum(map(len, bare_removed))
+    if searched > _MAX_SEARCHED:
+        # Rewritten wholesale (as `_best_pairs` gives up on similarity): every sentence is new.
+        bare_removed = []
     candidates = _holders(bare_removed, bare_added)  # j: the removed sentence i may be in j
     for j, holders in enumerate(_holders(bare_added, bare_removed)):
         for i in holders:  # the added sentence j may be in i
