@@ -1,4 +1,4 @@
-"""Benchmark: compare() and render_diff_html() on a 100 KB statement with ~10 edits.
+"""Benchmark: compare(), explain() and render_diff_html() on a 100 KB statement, ~10 edits.
 
 Run from the repository root:
 
@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.diff import compare, split_paragraphs  # noqa: E402
+from monitor.meaning import explain  # noqa: E402
 from monitor.review.report import render_diff_html  # noqa: E402
 
 SYLLABLES = "ka to ri mo se na lu pe vi da go ha ne shi ru ba ko mi te ya"
@@ -121,13 +122,16 @@ def bench(name: str, old: str, new: str, runs: int) -> None:
         )
 
     compare_ms = _median_ms(lambda: compare(old, new), runs)
+    # what a check adds to a changed statement's event (the page renders them again)
+    explain_ms = _median_ms(lambda: explain(old, new, comparison=comparison), runs)
     render_ms = _median_ms(render, runs)
     counts: dict[str, int] = {}
     for change in comparison.changes:
         counts[change.op] = counts.get(change.op, 0) + 1
     print(
         f"{name:<18} {len(old) / 1000:6.0f} KB {len(split_paragraphs(old)):5d} paragraphs"
-        f"  compare {compare_ms:8.1f} ms  render_diff_html {render_ms:8.1f} ms"
+        f"  compare {compare_ms:8.1f} ms  explain {explain_ms:8.1f} ms"
+        f"  render_diff_html {render_ms:8.1f} ms"
         f"  similarity {comparison.similarity:.4f}  changes {counts}"
     )
 
