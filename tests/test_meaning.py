@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -11,19 +10,7 @@ from hypothesis import strategies as st
 from meaning_cases import CASES, Case, E
 
 from monitor.diff import compare
-from monitor.meaning import (
-    IMPORTANCE,
-    SENTENCE_MOVE_THRESHOLD,
-    Finding,
-    _bare,
-    _best_pairs,
-    _has_words,
-    _match_sentences,
-    _minus,
-    describe,
-    explain,
-    locate,
-)
+from monitor.meaning import IMPORTANCE, Finding, _bare, _grown_in_place, describe, explain, locate
 
 
 def _found(case: Case) -> list[E]:
@@ -200,37 +187,32 @@ def test_any_text_gives_well_formed_findings(old: str, new: str, title: str) -> 
         assert (finding.direction is not None) == (finding.kind in ("modality", "exclusivity"))
 
 
-def _matched_one_pair_at_a_time(
-    removed: list[str], added: list[str]
-) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """`_match_sentences` as it reads, its heading rule trying every pair in order."""
-    common = Counter(removed) & Counter(added)
-    removed_left, added_left = _minus(removed, common), _minus(added, common)
-    pairs = _best_pairs(removed_left, added_left, SENTENCE_MOVE_THRESHOLD)
-    for i, a in enumerate(removed_left):
-        for j, b in enumerate(added_left):
-            if any(i == p or j == q for p, q in pairs):
+def _grown_in_place_one_pair_at_a_time(
+    removed: list[str], added: list[str], paired_old: set[int], paired_new: set[int]
+) -> list[tuple[int, int]]:
+    """The heading rule as it reads: every pair tried, in order."""
+    pairs: list[tuple[int, int]] = []
+    for i, a in enumerate(removed):
+        for j, b in enumerate(added):
+            if i in paired_old or j in paired_new or any(i == p or j == q for p, q in pairs):
                 continue
             short, long = sorted((_bare(a), _bare(b)), key=len)
             if short and len(short) >= 0.3 * len(long) and short in long:
                 pairs.append((i, j))
-    paired_old, paired_new = {i for i, _ in pairs}, {j for _, j in pairs}
-    return (
-        [s for i, s in enumerate(removed_left) if i not in paired_old and _has_words(s)],
-        [s for j, s in enumerate(added_left) if j not in paired_new and _has_words(s)],
-        [(removed_left[i], added_left[j]) for i, j in pairs],
-    )
+    return pairs
 
 
 _SENTENCE = st.lists(st.sampled_from(["out", "look", " and", " guide", ".", "\0", "A"]), max_size=5)
+_SENTENCES = st.lists(_SENTENCE.map("".join), max_size=8)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_SENTENCE.map("".join), max_size=8), st.lists(_SENTENCE.map("".join), max_size=8))
+@given(_SENTENCES, _SENTENCES, st.sets(st.integers(0, 7)), st.sets(st.integers(0, 7)))
 def test_sentences_grown_in_place_pair_as_when_every_pair_was_tried(
-    removed: list[str], added: list[str]
+    removed: list[str], added: list[str], paired_old: set[int], paired_new: set[int]
 ) -> None:
     """A heading grown or cut in place ("Outlook" → "Outlook and Guidance") is found by
     searching each sentence in all the others at once (a rewritten statement has a million
-    pairs); what pairs, and what is left gone or new, is as when each pair was tried."""
-    assert _match_sentences(removed, added) == _matched_one_pair_at_a_time(removed, added)
+    pairs); it pairs as when each pair was tried in order, around those paired already."""
+    found = _grown_in_place(removed, added, paired_old, paired_new)
+    assert found == _grown_in_place_one_pair_at_a_time(removed, added, paired_old, paired_new)
