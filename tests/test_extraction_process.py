@@ -18,6 +18,7 @@ import pytest
 from conftest import LoopbackServer, check_json, source_table, write_config
 from pages import PARTNERSHIP, PARTNERSHIP_EDITED, Noise, press_release
 
+from monitor import diff, meaning
 from monitor.check import pipeline
 from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, check_source
 from monitor.cli import commands, extraction
@@ -149,6 +150,55 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     assert [e.event for e in first.events] == ["baseline"]
     assert [e.event for e in second.events] == ["changed"]
     assert len(extraction.given) == 1  # the changed page only
+
+
+class FailingToExplain(Recording):
+    """An executor whose worker dies while it explains an edit."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if getattr(fn, "func", None) is meaning.explain:
+            self.given.append(fn)
+            failed: Future[Any] = Future()
+            failed.set_exception(BrokenProcessPool("the worker died"))
+            return failed
+        return super().submit(fn, *args, **kwargs)
+
+
+async def edited_once(store: Any, tmp_path: Path, executor: Recording) -> list[Any]:
+    """A statement checked twice through a run with `executor`, edited in between: the
+    second check's events."""
+    config = parse_config(
+        '[[sources]]\nname = "corp"\nurl = "https://news.example.org/s"\n',
+        tmp_path / "sources.toml",
+        {},
+    )
+    body = {"now": PARTNERSHIP}
+    fetcher = MockFetcher(lambda request: html_page(request.url, press_release("S", body["now"])))
+    ctx = CheckContext(config, store, fetcher, executor=executor)
+    await check_source(config.sources[0], ctx)
+    body["now"] = PARTNERSHIP_EDITED
+    second = await check_source(config.sources[0], ctx)
+    executor.shutdown()
+    return second.events
+
+
+async def test_an_edit_is_compared_and_explained_in_the_runs_executor(store: Any, tmp_path):
+    # The daemon's workers: a statement rewritten wholesale takes tenths of a second to
+    # compare and explain, which its event loop must not wait for.
+    executor = Recording()
+    (event,) = await edited_once(store, tmp_path, executor)
+
+    assert event.event == "changed" and event.changes
+    given = [getattr(fn, "func", fn) for fn in executor.given]
+    assert diff.compare in given and meaning.explain in given
+
+
+async def test_an_edit_whose_explaining_fails_is_reported_without_findings(store: Any, tmp_path):
+    executor = FailingToExplain()
+    (event,) = await edited_once(store, tmp_path, executor)
+
+    assert meaning.explain in [getattr(fn, "func", fn) for fn in executor.given]
+    assert event.event == "changed" and event.changes and event.meaning == ()
 
 
 # (statements edited among the 40 pages of a second check, pages extracted in the process):

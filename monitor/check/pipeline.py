@@ -662,9 +662,10 @@ async def _compare_page(
         return NoiseOnly(url, fetched, learned, reactivated=reactivated, capture=capture)
     if last.text_hash != snapshot.text_hash:
         _refuse_stand_in(last.normalized, snapshot.normalized, page)
-    comparison = diff.compare(last.text, article.text)
+    comparison = await ctx.run(diff.compare, last.text, article.text)
     changes = (headline, *comparison.changes) if headline else comparison.changes
-    findings = _meaning(last.text, article.text, replace(comparison, changes=changes), url)
+    with_headline = replace(comparison, changes=changes)
+    findings = await _meaning(ctx, last.text, article.text, with_headline, url)
     event = Event(
         "changed",
         source.name,
@@ -680,15 +681,17 @@ async def _compare_page(
     return NewVersion(url, snapshot, previous.version, fetched, learned, events=[event])
 
 
-def _meaning(
-    old: str, new: str, comparison: diff.Comparison, url: str
+async def _meaning(
+    ctx: CheckContext, old: str, new: str, comparison: diff.Comparison, url: str
 ) -> tuple[meaning.Finding, ...]:
     """What the edits mean, from the same alignment (the headline among the changes).
 
-    The findings explain a change; a fault in finding them must never lose the change.
+    Like the comparison, in the run's executor when it has one (the daemon's workers): a
+    statement rewritten wholesale takes tenths of a second, which its event loop must not
+    wait for. The findings explain a change; a fault in finding them must never lose it.
     """
     try:
-        return meaning.explain(old, new, comparison=comparison)
+        return await ctx.run(meaning.explain, old, new, comparison=comparison)
     except Exception:
         log.exception("could not explain the change of %s; reported without findings", url)
         return ()
