@@ -180,17 +180,18 @@ def bind(address: ListenAddress) -> socket.socket:
 
 
 def make_pool(workers: int, memory: int | None = DEFAULT_WORKER_MEMORY) -> Executor | None:
-    """A process pool for extraction (None for `workers == 0`: extract in the loop).
+    """A process pool for extraction, and for the comparison and findings of an edit (None
+    for `workers == 0`: all in the loop).
 
-    Workers come from a fork server that has the extraction code imported: quick to start,
-    and never forked from this multi-threaded process. A worker that dies (killed, out of
-    memory) breaks only the pool it was in: `WorkerPool` starts a new one. Each worker's
-    address space is capped at `memory` bytes (None: no cap).
+    Workers come from a fork server that has the extraction and findings code imported:
+    quick to start, and never forked from this multi-threaded process. A worker that dies
+    (killed, out of memory) breaks only the pool it was in: `WorkerPool` starts a new one.
+    Each worker's address space is capped at `memory` bytes (None: no cap).
     """
     if workers <= 0:
         return None
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["monitor.extract.article"])
+    context.set_forkserver_preload(["monitor.extract.article", "monitor.meaning"])
     daemon = os.getpid()
     return WorkerPool(
         lambda: ProcessPoolExecutor(
@@ -948,8 +949,8 @@ def default_workers() -> int:
     "--workers",
     type=click.IntRange(0, 64),
     default=None,
-    help="Processes extracting statements from pages (default: one per CPU, at most 4; "
-    "0 extracts in the main process).",
+    help="Processes extracting statements from pages and comparing and explaining their "
+    "edits (default: one per CPU, at most 4; 0 does it in the main process).",
 )
 @click.option(
     "--worker-memory",
