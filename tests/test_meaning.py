@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from meaning_cases import CASES, Case, E
 
+from monitor import meaning
 from monitor.diff import compare
 from monitor.meaning import IMPORTANCE, Finding, _bare, _grown_in_place, describe, explain, locate
 
@@ -216,3 +217,17 @@ def test_sentences_grown_in_place_pair_as_when_every_pair_was_tried(
     pairs); it pairs as when each pair was tried in order, around those paired already."""
     found = _grown_in_place(removed, added, paired_old, paired_new)
     assert found == _grown_in_place_one_pair_at_a_time(removed, added, paired_old, paired_new)
+
+
+def test_a_statement_rewritten_past_the_search_limit_reports_every_sentence(monkeypatch):
+    # Past _MAX_SEARCHED characters (a rewrite of several hundred KB) the heading rule gives
+    # up, as the pairing of similar sentences does past 2,500 pairs: a heading grown in
+    # place is then a sentence gone and a sentence new, like every other one.
+    before, after = "Outlook\n\nWe expect growth.", "Outlook and Guidance\n\nWe expect growth."
+    assert explain(before, after) == ()
+    monkeypatch.setattr(meaning, "_MAX_SEARCHED", 10)
+    found = [(f.kind, f.before, f.after) for f in explain(before, after)]
+    assert found == [
+        ("sentence_removed", "Outlook", None),
+        ("sentence_added", None, "Outlook and Guidance"),
+    ]
