@@ -20,7 +20,7 @@ from pages import PARTNERSHIP, PARTNERSHIP_EDITED, Noise, press_release
 
 from monitor import diff, meaning
 from monitor.check import pipeline
-from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, check_source
+from monitor.check.pipeline import MOSTLY_CHANGED_AFTER, CheckContext, CheckResult, check_source
 from monitor.cli import commands, extraction
 from monitor.cli.extraction import ExtractionClient, ExtractionProcess
 from monitor.extract.base import Article, ExtractionError, read_statement
@@ -129,9 +129,11 @@ class Recording(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_process(
-    store: Any, tmp_path
-):
+async def edited_between_checks(
+    store: Any, tmp_path: Path, **context: Recording
+) -> tuple[CheckResult, CheckResult]:
+    """Two checks of a statement through one run (its `CheckContext` given `context`'s
+    executors, which are shut down after), the statement edited in between."""
     config = parse_config(
         '[[sources]]\nname = "corp"\nurl = "https://news.example.org/s"\n',
         tmp_path / "sources.toml",
@@ -139,13 +141,20 @@ async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_pr
     )
     body = {"now": PARTNERSHIP}
     fetcher = MockFetcher(lambda request: html_page(request.url, press_release("S", body["now"])))
-    extraction = Recording()
-    ctx = CheckContext(config, store, fetcher, extraction=extraction)
-
+    ctx = CheckContext(config, store, fetcher, **context)
     first = await check_source(config.sources[0], ctx)
     body["now"] = PARTNERSHIP_EDITED
     second = await check_source(config.sources[0], ctx)
-    extraction.shutdown()
+    for executor in context.values():
+        executor.shutdown()
+    return first, second
+
+
+async def test_a_new_statement_is_extracted_in_place_and_a_changed_one_in_the_process(
+    store: Any, tmp_path
+):
+    extraction = Recording()
+    first, second = await edited_between_checks(store, tmp_path, extraction=extraction)
 
     assert [e.event for e in first.events] == ["baseline"]
     assert [e.event for e in second.events] == ["changed"]
@@ -164,29 +173,12 @@ class FailingToExplain(Recording):
         return super().submit(fn, *args, **kwargs)
 
 
-async def edited_once(store: Any, tmp_path: Path, executor: Recording) -> list[Any]:
-    """A statement checked twice through a run with `executor`, edited in between: the
-    second check's events."""
-    config = parse_config(
-        '[[sources]]\nname = "corp"\nurl = "https://news.example.org/s"\n',
-        tmp_path / "sources.toml",
-        {},
-    )
-    body = {"now": PARTNERSHIP}
-    fetcher = MockFetcher(lambda request: html_page(request.url, press_release("S", body["now"])))
-    ctx = CheckContext(config, store, fetcher, executor=executor)
-    await check_source(config.sources[0], ctx)
-    body["now"] = PARTNERSHIP_EDITED
-    second = await check_source(config.sources[0], ctx)
-    executor.shutdown()
-    return second.events
-
-
 async def test_an_edit_is_compared_and_explained_in_the_runs_executor(store: Any, tmp_path):
     # The daemon's workers: a statement rewritten wholesale takes tenths of a second to
     # compare and explain, which its event loop must not wait for.
     executor = Recording()
-    (event,) = await edited_once(store, tmp_path, executor)
+    _, second = await edited_between_checks(store, tmp_path, executor=executor)
+    (event,) = second.events
 
     assert event.event == "changed" and event.changes
     given = [getattr(fn, "func", fn) for fn in executor.given]
@@ -195,7 +187,8 @@ async def test_an_edit_is_compared_and_explained_in_the_runs_executor(store: Any
 
 async def test_an_edit_whose_explaining_fails_is_reported_without_findings(store: Any, tmp_path):
     executor = FailingToExplain()
-    (event,) = await edited_once(store, tmp_path, executor)
+    _, second = await edited_between_checks(store, tmp_path, executor=executor)
+    (event,) = second.events
 
     assert meaning.explain in [getattr(fn, "func", fn) for fn in executor.given]
     assert event.event == "changed" and event.changes and event.meaning == ()
