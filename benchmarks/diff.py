@@ -5,8 +5,9 @@ Run from the repository root:
     /work/venv/bin/python benchmarks/diff.py [--runs N]
 
 Prints the median time of several runs, in milliseconds, for the realistic case (a long
-statement with a handful of edits) and for two bad cases that must stay bounded: a wholesale
-rewrite of the same statement, and a page of thousands of short paragraphs all edited.
+statement with a handful of edits) and for bad cases that must stay bounded: a wholesale
+rewrite of the same statement, a page of thousands of short paragraphs all edited, and one
+paragraph of 240 KB edited throughout.
 """
 
 from __future__ import annotations
@@ -93,6 +94,16 @@ def many_paragraphs(count: int = 5000) -> tuple[str, str]:
     return old, new
 
 
+def one_long_paragraph(sentences: int = 3000) -> tuple[str, str]:
+    """One paragraph of about 240 KB (no paragraph breaks), every tenth sentence rewritten."""
+    rng = random.Random(11)
+    words = _vocabulary(rng)
+    old = [_paragraph(rng, words).split(". ")[0] + "." for _ in range(sentences)]
+    new = [_paragraph(rng, words).split(". ")[0] + "." if i % 10 == 0 else s
+           for i, s in enumerate(old)]  # fmt: skip
+    return " ".join(old), " ".join(new)
+
+
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
     fn()  # warm up (imports, template compilation)
     times = []
@@ -142,6 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     bench("10 edits", *statement(), runs=args.runs)
     bench("rewrite", *rewrite(), runs=max(3, args.runs // 3))
+    bench("one long paragraph", *one_long_paragraph(), runs=max(3, args.runs // 3))
     bench("5000 paragraphs", *many_paragraphs(), runs=max(3, args.runs // 3))
 
 

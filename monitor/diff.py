@@ -62,6 +62,13 @@ MAX_PARAGRAPHS = 5000
 # product (two paragraphs of ~60,000 words) the pair is shown as replaced whole.
 MAX_WORD_CELLS = 4 * 10**9
 
+# Two paragraphs are compared character by character (about len(a) * len(b) / 64 steps, two
+# 10 KB paragraphs in about 2 ms) up to this product of their lengths; a longer pair along its
+# sentences (`_pair_distance`). A single 240 KB paragraph edited throughout took 2.3 s by
+# characters, and a paragraph may be as long as a page (5 MB: minutes).
+MAX_PAIR_CHAR_CELLS = 10**8
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+
 # Characters that change nothing a reader sees, but that CMS editors and copy-paste add and
 # remove at random: soft hyphen, Mongolian vowel separator, zero-width space/non-joiner/joiner,
 # left-to-right/right-to-left marks, word joiner, invisible operators, BOM.
@@ -342,6 +349,28 @@ def _edits(parts: list[str | tuple[str, str]]) -> Iterable[WordEdit]:
 # --- pairing old and new paragraphs inside a region ------------------------------------------
 
 
+def _pair_distance(a: str, b: str) -> int:
+    """The Indel distance between two paragraphs; for a pair too long to compare character by
+    character (`MAX_PAIR_CHAR_CELLS`), the distance along an alignment of their sentences,
+    which is never less (the sentences equal on both sides, in order, are characters the two
+    have in common), so a similarity is never overstated."""
+    if len(a) * len(b) <= MAX_PAIR_CHAR_CELLS:
+        return Indel.distance(a, b)
+    old, new = _SENTENCE_BREAK.split(a), _SENTENCE_BREAK.split(b)
+    kept = sum(
+        sum(map(len, old[i1:i2])) for tag, i1, i2, _j1, _j2 in _opcodes(old, new) if tag == "equal"
+    )
+    return len(a) + len(b) - 2 * kept
+
+
+def _pair_ratio(a: str, b: str) -> float:
+    """fuzz.ratio of two paragraphs (0..100, from `_pair_distance`), 0 below PAIR_THRESHOLD."""
+    if len(a) * len(b) <= MAX_PAIR_CHAR_CELLS:
+        return float(fuzz.ratio(a, b, score_cutoff=PAIR_THRESHOLD))
+    score = 100.0 * (1 - _pair_distance(a, b) / (len(a) + len(b)))
+    return score if score >= PAIR_THRESHOLD else 0.0
+
+
 def _pair_in_order(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
     """Order-preserving pairs (i, j) of similar paragraphs with the highest total similarity.
 
@@ -350,7 +379,7 @@ def _pair_in_order(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, in
     """
     n, m = len(old), len(new)
     score = [
-        [fuzz.ratio(a, b, score_cutoff=PAIR_THRESHOLD) for b in new]  # 0 when below cutoff
+        [_pair_ratio(a, b) for b in new]  # 0 when below the threshold
         for a in old
     ]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
@@ -501,7 +530,7 @@ def _similar_pairs(
         (score, j, k)
         for k in old_indexes
         for j in new_indexes
-        if (score := fuzz.ratio(old[k].key, new[j].key, score_cutoff=PAIR_THRESHOLD))
+        if (score := _pair_ratio(old[k].key, new[j].key))
     ]
     pairs: dict[int, int] = {}
     used: set[int] = set()
@@ -533,7 +562,7 @@ def _region_distance(
         if c.op == "modified" and c.old_index is not None and c.new_index is not None:
             a, b = old_keys[c.old_index], new_keys[c.new_index]
             # Replace "counted whole" by the pair's own distance.
-            distance += Indel.distance(a, b) - (len(a) + 2) - (len(b) + 2)
+            distance += _pair_distance(a, b) - (len(a) + 2) - (len(b) + 2)
     return distance
 
 

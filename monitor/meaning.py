@@ -1260,15 +1260,16 @@ class _Unit:
         pairs = _align(old, new)
         paired_old = {i for i, _ in pairs}
         paired_new = {j for _, j in pairs}
+        old_lower, new_lower = old_text.lower(), new_text.lower()
         gone = {
             i
             for i, s in enumerate(old)
-            if i not in paired_old and not _still_there(s, new_text) and _has_words(s)
+            if i not in paired_old and not _still_there(s, new_lower) and _has_words(s)
         }
         fresh = {
             j
             for j, s in enumerate(new)
-            if j not in paired_new and not _still_there(s, old_text) and _has_words(s)
+            if j not in paired_new and not _still_there(s, old_lower) and _has_words(s)
         }
         return cls(old, new, pairs, gone, fresh, old_text, new_text)
 
@@ -1286,12 +1287,22 @@ def _bare(sentence: str) -> str:
     return sentence.rstrip(".!?;:,\"'”’)").lower()
 
 
+# A sentence is looked for in the other version of its paragraph only up to this length of
+# paragraph. Each look reads the whole paragraph, so one as long as a page (megabytes) edited
+# throughout took minutes (2.4 MB: 59 s). Past it, a sentence without a counterpart is gone
+# or new.
+_MAX_LOOKED_IN = 100_000
+
+
 def _still_there(sentence: str, other: str) -> bool:
-    """Whether a sentence's words are found in the other text (it was split or merged)."""
+    """Whether a sentence's words are found in the other text, given lower-cased (it was split
+    or merged)."""
+    if len(other) > _MAX_LOOKED_IN:
+        return False
     bare = _bare(sentence)
-    if bare in other.lower():
+    if bare in other:
         return True
-    return len(bare) >= 15 and fuzz.partial_ratio(bare, other.lower()) >= SENTENCE_KEPT_THRESHOLD
+    return len(bare) >= 15 and fuzz.partial_ratio(bare, other) >= SENTENCE_KEPT_THRESHOLD
 
 
 def _align(old: list[str], new: list[str]) -> list[tuple[int, int]]:

@@ -1,5 +1,6 @@
 """A pathological page is bounded work: at most MAX_PARAGRAPHS paragraphs are extracted,
-stored, compared and shown, and a huge paragraph pair is not word-diffed."""
+stored, compared and shown, a huge paragraph pair is not word-diffed, and one too long to
+compare by characters is compared by its sentences."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from pathlib import Path
 
 import pytest
 from conftest import LoopbackServer, check_json, run_cli, source_table, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import Indel
 
-from monitor import diff
+from monitor import diff, meaning
+from monitor.meaning import explain
 
 CAP = 40
 
@@ -65,3 +70,55 @@ def test_a_huge_paragraph_pair_is_shown_replaced_whole(monkeypatch: pytest.Monke
     edits = diff.word_edits(old, new)
     assert [e.op for e in edits] == ["delete", "insert"]
     assert edits[0].text == old and edits[1].text == new
+
+
+_SENTENCES = [f"Sentence {i} of one very long paragraph says thing number {i}." for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("edited", "ops"),
+    [
+        ({3}, ["modified"]),  # most sentences kept: still the same paragraph, edited
+        (set(range(20)), ["removed", "added"]),  # every sentence rewritten: replaced
+    ],
+    ids=["one-sentence-edited", "rewritten"],
+)
+def test_a_paragraph_too_long_to_compare_by_characters_is_compared_by_its_sentences(
+    monkeypatch: pytest.MonkeyPatch, edited: set[int], ops: list[str]
+) -> None:
+    # A paragraph may be as long as a page: by characters, 240 KB edited throughout took
+    # 2.3 s, megabytes minutes. Past MAX_PAIR_CHAR_CELLS its similarity is measured along
+    # its sentences, which never says more alike than the characters do.
+    old = " ".join(_SENTENCES)
+    new = " ".join(f"Rewritten {i}: other words entirely here." if i in edited else s
+                   for i, s in enumerate(_SENTENCES))  # fmt: skip
+    exact = diff.compare(old, new)
+    monkeypatch.setattr(diff, "MAX_PAIR_CHAR_CELLS", 100)
+    coarse = diff.compare(old, new)
+    assert [c.op for c in coarse.changes] == ops
+    assert coarse.similarity <= exact.similarity
+
+
+def test_a_sentence_is_looked_for_only_in_a_paragraph_of_bounded_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two sentences merged into one: found in the new paragraph, so no sentence is gone.
+    # Past _MAX_LOOKED_IN characters the paragraph is not searched (a megabyte paragraph
+    # edited throughout took minutes): the sentence is then reported gone.
+    before = "We will build the new plant in Oslo next year. We will hire two hundred engineers."
+    after = "We will build the new plant in Oslo next year and we will hire two hundred engineers."
+    assert explain(before, after) == ()
+    monkeypatch.setattr(meaning, "_MAX_LOOKED_IN", 10)
+    assert "sentence_removed" in [f.kind for f in explain(before, after)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab. !?\n", max_size=60), st.text(alphabet="ab. !?\n", max_size=60))
+def test_a_distance_along_sentences_is_never_less_than_by_characters(a: str, b: str) -> None:
+    """So a similarity measured along sentences is never overstated."""
+    limit = diff.MAX_PAIR_CHAR_CELLS
+    diff.MAX_PAIR_CHAR_CELLS = 0  # every pair along its sentences
+    try:
+        assert diff._pair_distance(a, b) >= Indel.distance(a, b)
+    finally:
+        diff.MAX_PAIR_CHAR_CELLS = limit
