@@ -73,27 +73,34 @@ def test_a_huge_paragraph_pair_is_shown_replaced_whole(monkeypatch: pytest.Monke
 
 
 _SENTENCES = [f"Sentence {i} of one very long paragraph says thing number {i}." for i in range(20)]
-
-
-@pytest.mark.parametrize(
-    ("edited", "ops"),
-    [
-        ({3}, ["modified"]),  # most sentences kept: still the same paragraph, edited
-        (set(range(20)), ["removed", "added"]),  # every sentence rewritten: replaced
-    ],
-    ids=["one-sentence-edited", "rewritten"],
+_ONE_WORD_EACH = " ".join(s.replace("says", "states") for s in _SENTENCES)
+_REWRITTEN = " ".join(f"Rewritten {i}: other words entirely here." for i in range(20))
+_ONE_SENTENCE = " ".join(
+    "Rewritten: other words." if i == 3 else s for i, s in enumerate(_SENTENCES)
 )
-def test_a_paragraph_too_long_to_compare_by_characters_is_compared_by_its_sentences(
-    monkeypatch: pytest.MonkeyPatch, edited: set[int], ops: list[str]
+
+# (the new paragraph, the limit on cells, how the pair is shown). At 100 cells the pair is
+# compared along its sentences; at 500,000 along its words (about 160,000 cells, estimated
+# from its spaces; its characters 1,437,601).
+LONG_PARAGRAPHS = [
+    (_ONE_SENTENCE, 100, ["modified"]),  # most sentences kept: the same paragraph, edited
+    (_REWRITTEN, 100, ["removed", "added"]),  # nothing kept: replaced
+    (_ONE_WORD_EACH, 100, ["removed", "added"]),  # every sentence touched: none kept whole
+    (_ONE_WORD_EACH, 500_000, ["modified"]),  # along its words: one word in each sentence
+]
+
+
+@pytest.mark.parametrize(("new", "limit", "ops"), LONG_PARAGRAPHS)
+def test_a_paragraph_too_long_to_compare_by_characters_is_compared_by_its_words_or_sentences(
+    monkeypatch: pytest.MonkeyPatch, new: str, limit: int, ops: list[str]
 ) -> None:
     # A paragraph may be as long as a page: by characters, 240 KB edited throughout took
-    # 2.3 s, megabytes minutes. Past MAX_PAIR_CHAR_CELLS its similarity is measured along
-    # its sentences, which never says more alike than the characters do.
+    # 2.3 s, megabytes minutes. Past MAX_PAIR_CHAR_CELLS its similarity is measured along its
+    # words (or, past as many words, its sentences), which never says more alike than its
+    # characters do.
     old = " ".join(_SENTENCES)
-    new = " ".join(f"Rewritten {i}: other words entirely here." if i in edited else s
-                   for i, s in enumerate(_SENTENCES))  # fmt: skip
     exact = diff.compare(old, new)
-    monkeypatch.setattr(diff, "MAX_PAIR_CHAR_CELLS", 100)
+    monkeypatch.setattr(diff, "MAX_PAIR_CHAR_CELLS", limit)
     coarse = diff.compare(old, new)
     assert [c.op for c in coarse.changes] == ops
     assert coarse.similarity <= exact.similarity
@@ -113,11 +120,20 @@ def test_a_sentence_is_looked_for_only_in_a_paragraph_of_bounded_length(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="ab. !?\n", max_size=60), st.text(alphabet="ab. !?\n", max_size=60))
-def test_a_distance_along_sentences_is_never_less_than_by_characters(a: str, b: str) -> None:
-    """So a similarity measured along sentences is never overstated."""
+@given(
+    st.text(alphabet="ab. !?\n", max_size=60),
+    st.text(alphabet="ab. !?\n", max_size=60),
+    st.sampled_from(["sentences", "words"]),
+)
+def test_a_distance_along_words_or_sentences_is_never_less_than_by_characters(
+    a: str, b: str, along: str
+) -> None:
+    """So a similarity measured along words or sentences is never overstated."""
     limit = diff.MAX_PAIR_CHAR_CELLS
-    diff.MAX_PAIR_CHAR_CELLS = 0  # every pair along its sentences
+    # 0: every pair along its sentences; its words' cells: along its words where those are
+    # fewer than its characters
+    words = len(diff.tokenize(a)) * len(diff.tokenize(b))
+    diff.MAX_PAIR_CHAR_CELLS = 0 if along == "sentences" else words
     try:
         assert diff._pair_distance(a, b) >= Indel.distance(a, b)
     finally:
