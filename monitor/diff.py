@@ -48,10 +48,15 @@ PAIR_THRESHOLD = 60.0
 # this size, so the work grows linearly with the number of paragraphs instead of quadratically.
 MAX_PAIR_CELLS = 1024
 
-# The similarity compares changed regions character by character (bit-parallel, about
-# len(old) * len(new) / 64 steps): 20 KB rewritten into another 20 KB takes ~10 ms, 100 KB
-# ~250 ms. A region beyond this product is measured along the paragraph pairing (linear).
+# Texts are compared character by character (bit-parallel, about len(old) * len(new) / 64
+# steps: 20 KB against another 20 KB in about 8-10 ms, 100 KB ~250 ms) up to this product of
+# their lengths. A changed region beyond it is measured along its paragraph pairing (linear);
+# a paragraph pair beyond it along its words up to the same product of their numbers of
+# tokens (paragraphs of about 60 KB, 50 ms), and a longer one still along its sentences
+# (`_pair_distance`): a single 240 KB paragraph edited throughout took 2.3 s by characters,
+# and a paragraph may be as long as a page (5 MB: minutes).
 MAX_EXACT_SIMILARITY_CELLS = 4 * 10**8
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 # A statement is at most this many paragraphs: the rest of a pathological page (a 5 MB page of
 # 150,000 paragraphs took 56 s and 2.1 GB to compare) is neither stored nor compared nor shown.
@@ -61,15 +66,6 @@ MAX_PARAGRAPHS = 5000
 # Word edits of a paragraph pair cost about tokens(old) * tokens(new) / 64 steps; beyond this
 # product (two paragraphs of ~60,000 words) the pair is shown as replaced whole.
 MAX_WORD_CELLS = 4 * 10**9
-
-# Two paragraphs are compared character by character (about len(a) * len(b) / 64 steps, two
-# 20 KB paragraphs in about 8 ms) up to this product of their lengths; a longer pair along its
-# words up to the same product of their numbers of tokens (paragraphs of about 60 KB, 50 ms),
-# and a longer one still along its sentences (`_pair_distance`). A single 240 KB paragraph
-# edited throughout took 2.3 s by characters, and a paragraph may be as long as a page (5 MB:
-# minutes).
-MAX_PAIR_CHAR_CELLS = 4 * 10**8
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 # Characters that change nothing a reader sees, but that CMS editors and copy-paste add and
 # remove at random: soft hyphen, Mongolian vowel separator, zero-width space/non-joiner/joiner,
@@ -352,15 +348,15 @@ def _edits(parts: list[str | tuple[str, str]]) -> Iterable[WordEdit]:
 
 
 def _pair_distance(a: str, b: str) -> int:
-    """The Indel distance between two paragraphs; for a pair too long to compare character by
-    character (`MAX_PAIR_CHAR_CELLS`), the distance along an alignment of their words, or of
-    their sentences when those are too many too. That distance is never less (the words or
-    sentences equal on both sides, in order, are characters the two have in common), so a
-    similarity is never overstated."""
-    if len(a) * len(b) <= MAX_PAIR_CHAR_CELLS:
+    """The Indel distance between two paragraphs; for a pair too long to compare character
+    by character (`MAX_EXACT_SIMILARITY_CELLS`), the distance along an alignment of their
+    words, or of their sentences when those are too many too. That distance is never less
+    (the words or sentences equal on both sides, in order, are characters the two have in
+    common), so a similarity is never overstated."""
+    if len(a) * len(b) <= MAX_EXACT_SIMILARITY_CELLS:
         return Indel.distance(a, b)
     # about two tokens a space (a word and the space after it), counted before tokenizing
-    if 4 * (a.count(" ") + 1) * (b.count(" ") + 1) <= MAX_PAIR_CHAR_CELLS:
+    if 4 * (a.count(" ") + 1) * (b.count(" ") + 1) <= MAX_EXACT_SIMILARITY_CELLS:
         old, new = tokenize(a), tokenize(b)
     else:
         old, new = _SENTENCE_BREAK.split(a), _SENTENCE_BREAK.split(b)
@@ -372,7 +368,7 @@ def _pair_distance(a: str, b: str) -> int:
 
 def _pair_ratio(a: str, b: str) -> float:
     """fuzz.ratio of two paragraphs (0..100, from `_pair_distance`), 0 below PAIR_THRESHOLD."""
-    if len(a) * len(b) <= MAX_PAIR_CHAR_CELLS:
+    if len(a) * len(b) <= MAX_EXACT_SIMILARITY_CELLS:
         return float(fuzz.ratio(a, b, score_cutoff=PAIR_THRESHOLD))
     score = 100.0 * (1 - _pair_distance(a, b) / (len(a) + len(b)))
     return score if score >= PAIR_THRESHOLD else 0.0

@@ -95,12 +95,12 @@ def test_a_paragraph_too_long_to_compare_by_characters_is_compared_by_its_words_
     monkeypatch: pytest.MonkeyPatch, new: str, limit: int, ops: list[str]
 ) -> None:
     # A paragraph may be as long as a page: by characters, 240 KB edited throughout took
-    # 2.3 s, megabytes minutes. Past MAX_PAIR_CHAR_CELLS its similarity is measured along its
-    # words (or, past as many words, its sentences), which never says more alike than its
-    # characters do.
+    # 2.3 s, megabytes minutes. Past MAX_EXACT_SIMILARITY_CELLS its similarity is measured
+    # along its words (or, past as many words, its sentences), which never says more alike
+    # than its characters do.
     old = " ".join(_SENTENCES)
     exact = diff.compare(old, new)
-    monkeypatch.setattr(diff, "MAX_PAIR_CHAR_CELLS", limit)
+    monkeypatch.setattr(diff, "MAX_EXACT_SIMILARITY_CELLS", limit)
     coarse = diff.compare(old, new)
     assert [c.op for c in coarse.changes] == ops
     assert coarse.similarity <= exact.similarity
@@ -129,12 +129,12 @@ def test_a_distance_along_words_or_sentences_is_never_less_than_by_characters(
     a: str, b: str, along: str
 ) -> None:
     """So a similarity measured along words or sentences is never overstated."""
-    limit = diff.MAX_PAIR_CHAR_CELLS
+    limit = diff.MAX_EXACT_SIMILARITY_CELLS
     # 0: every pair along its sentences; its words' cells: along its words where those are
     # fewer than its characters
     words = len(diff.tokenize(a)) * len(diff.tokenize(b))
-    diff.MAX_PAIR_CHAR_CELLS = 0 if along == "sentences" else words
+    diff.MAX_EXACT_SIMILARITY_CELLS = 0 if along == "sentences" else words
     try:
         assert diff._pair_distance(a, b) >= Indel.distance(a, b)
     finally:
-        diff.MAX_PAIR_CHAR_CELLS = limit
+        diff.MAX_EXACT_SIMILARITY_CELLS = limit
