@@ -247,15 +247,21 @@ def paragraph_anchor(change: Change) -> str | None:
     return None
 
 
-def anchor(finding: Finding, changes: Sequence[Change]) -> str | None:
-    """The id of the finding's place on a diff page of these changes, or None if not found."""
-    return _Places(changes).anchor(finding)
-
-
 def anchors(findings: Iterable[Finding], changes: Sequence[Change]) -> list[str | None]:
-    """`anchor` of each finding, the paragraphs normalised once for them all."""
+    """The id of each finding's place on a diff page of these changes (None where it is not
+    found), the paragraphs normalised once for them all."""
     places = _Places(changes)
     return [places.anchor(finding) for finding in findings]
+
+
+def links_to_places(
+    findings: Sequence[Finding], changes: Sequence[Change], page: str | None
+) -> list[str | None]:
+    """Each finding's link: the diff `page` at the finding's paragraph (`#` its anchor), or
+    the page alone where the place is not found; None for each without a page."""
+    if not page:
+        return [None] * len(findings)
+    return [f"{page}#{place}" if place else page for place in anchors(findings, changes)]
 
 
 def _pair_text(before: str | None, after: str | None) -> str:

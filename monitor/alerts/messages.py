@@ -30,7 +30,7 @@ from monitor import templating
 from monitor.clock import iso_utc
 from monitor.diff import Change, WordEdit
 from monitor.events import Event
-from monitor.meaning import Finding, anchors, describe
+from monitor.meaning import Finding, describe, links_to_places
 from monitor.sources.urls import safe_href
 
 log = logging.getLogger(__name__)
@@ -149,16 +149,16 @@ def change_view(change: Change) -> ChangeView:
     return ChangeView(change.op, change.before, change.after, change.segments, change.part)
 
 
-def finding_view(finding: Finding, link: str | None, place: str | None) -> FindingView:
-    """A finding of an event, with its line and a link to its paragraph (`place`, its
-    `anchor`) in the diff."""
+def finding_view(finding: Finding, link: str | None) -> FindingView:
+    """A finding of an event, with its line and its link (to its paragraph in the diff:
+    `links_to_places`)."""
     return FindingView(
         kind=finding.kind,
         line=one_line(describe(finding), 500),
         short=one_line(describe(finding, short=True), 120),
         sentence=finding.sentence,
         direction=finding.direction,
-        link=f"{link}#{place}" if link and place else link,
+        link=link,
     )
 
 
@@ -170,7 +170,7 @@ def alert_view(
     link = diff_link(public_url, event)
     findings = event.meaning if event.event == "changed" else ()
     shown = findings[:MAX_FINDINGS]
-    places = anchors(shown, event.changes) if link else [None] * len(shown)
+    links = links_to_places(shown, event.changes, link)
     return AlertView(
         kind=event.event,
         label=KIND_LABELS.get(event.event, event.event.capitalize()),
@@ -190,7 +190,7 @@ def alert_view(
         href=safe_href(event.url),
         delivery_id=delivery_id,
         event=event.to_json(),
-        meaning=tuple(finding_view(f, link, p) for f, p in zip(shown, places, strict=True)),
+        meaning=tuple(finding_view(f, href) for f, href in zip(shown, links, strict=True)),
         more_findings=max(0, len(findings) - MAX_FINDINGS),
     )
 

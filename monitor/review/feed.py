@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.clock import iso_utc
-from monitor.meaning import anchors, describe
+from monitor.meaning import describe, links_to_places
 from monitor.review import report
 from monitor.review.views import EventView
 
@@ -105,11 +105,8 @@ def entry_html(event: EventView) -> str:
     changed = event.kind == "changed"
     changes = event.event.changes if changed else ()
     meaning = event.event.meaning if changed else ()
-    places = anchors(meaning, event.event.changes) if event.diff_link else [None] * len(meaning)
-    findings = [
-        EntryFinding(describe(f), _finding_href(event, place))
-        for f, place in zip(meaning, places, strict=True)
-    ]
+    links = links_to_places(meaning, event.event.changes, event.diff_link)
+    findings = [EntryFinding(describe(f), href) for f, href in zip(meaning, links, strict=True)]
     template = report.environment().get_template("ui_feed_entry.html")
     return template.render(
         event=event,
@@ -117,10 +114,3 @@ def entry_html(event: EventView) -> str:
         changes=changes[:MAX_CHANGES_PER_ENTRY],
         more=max(0, len(changes) - MAX_CHANGES_PER_ENTRY),
     )
-
-
-def _finding_href(event: EventView, place: str | None) -> str | None:
-    """The diff page, at the finding's paragraph (`place`) when it is found."""
-    if not event.diff_link:
-        return None
-    return f"{event.diff_link}#{place}" if place else event.diff_link
