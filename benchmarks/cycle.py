@@ -10,7 +10,7 @@ check`, and detected versus true changes.
 
     python benchmarks/cycle.py [--pages 1000] [--edit-share 0.1] [--vs-urlwatch]
                                [--vs-urlwatch-selector] [--server asyncio|nginx] [--rounds 3]
-                               [--page-kb 30-60] [--what-if digest,recording]
+                               [--page-kb 30-60] [--what-if digest,recording,startup]
 
 With --vs-urlwatch, urlwatch 2.29 is installed into its own virtual environment
 (benchmarks/.urlwatch-venv, reused on later runs) and runs the same two cycles over the same
@@ -23,9 +23,10 @@ then flags only the real edits), the fair comparison for speed.
 `--server nginx` serves the pages from Debian's nginx on 127.0.0.1 (sendfile, ETag on; the
 cycles are folders, switched by an atomic symlink) instead of the asyncio stand-in.
 
-`--what-if digest,recording` adds a row in the same rounds: our two cycles again, the second
-with those parts of a check made free (`headroom.py`); its time is an upper bound on what
-speeding them up can win.
+`--what-if digest,recording,startup` adds a row in the same rounds: our two cycles again, the
+second with those parts of a check made free (`headroom.py`; `startup`: the check forked from
+a process that had imported everything before the clock started, as a long-lived process
+would); its time is an upper bound on what speeding them up can win.
 
 The page server runs in its own process so that it does not share the monitor's CPU
 accounting; both run on this machine, so compare figures from one run, not across runs.
@@ -47,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,6 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the realistic page generator the tests use
 
+from headroom import serving  # noqa: E402
 from loopback import PageServer, measured, page_server, write_sources  # noqa: E402
 from pages import Noise, press_release  # noqa: E402
 
@@ -282,15 +284,10 @@ def nginx_server(cycles: list[dict[str, bytes]]) -> Iterator[NginxServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def monitor_cycle(
-    config: Path, state: Path, what_if: str | None = None, edited: Collection[str] = ()
-) -> Cycle:
-    """One `monitor check`; with `what_if`, through `headroom.py` with those parts made free
-    (`edited`: the URLs the benchmark edited, which the free digest answers from)."""
-    monitor = [str(Path(sys.executable).parent / "monitor")]
-    if what_if is not None:
-        os.environ["HEADROOM_EDITED"] = ",".join(edited)
-        monitor = [sys.executable, str(Path(__file__).with_name("headroom.py")), what_if, "--"]
+def monitor_cycle(config: Path, state: Path, monitor: Sequence[str] = ()) -> Cycle:
+    """One `monitor check`, run by the command `monitor` (the checkout's `monitor` unless
+    given: `headroom.py`'s, for a what-if)."""
+    monitor = list(monitor) or [str(Path(sys.executable).parent / "monitor")]
     run = measured(
         [*monitor, "check", "--config", str(config), "--state", str(state), "--format", "json"]
     )
@@ -374,7 +371,7 @@ def main() -> None:
         "--what-if",
         metavar="PART[,PART]",
         help="also run our cycles with these parts of cycle 2 made free (headroom.py: digest, "
-        "recording): an upper bound on what speeding them up can win, not a result",
+        "recording, startup): an upper bound on what speeding them up can win, not a result",
     )
     args = parser.parse_args()
 
@@ -388,9 +385,16 @@ def main() -> None:
         name: [] for name in (*ours, "urlwatch 2.29", selector_name)
     }
     serve = nginx_server if args.server == "nginx" else page_server
-    with serve(cycles) as server:
+    with serve(cycles) as server, contextlib.ExitStack() as stack:
         urls = [server.url(f"/s/{page}") for page in range(args.pages)]
         edited = [urls[e.page] for e in edits]
+        if args.what_if:  # our second cycle through headroom.py, with those parts free
+            os.environ["HEADROOM_EDITED"] = ",".join(edited)  # what the free digest answers
+            if "startup" in args.what_if.split(","):
+                freed = stack.enter_context(serving(args.what_if.split(",")))
+            else:
+                freed = [sys.executable, str(Path(__file__).with_name("headroom.py"))]
+                freed += [args.what_if, "--"]
         for round_number in range(args.rounds):
             work = Path(tempfile.mkdtemp(prefix="monitor-cycle-"))
             try:
@@ -408,7 +412,7 @@ def main() -> None:
                 ]
                 if args.what_if:
                     state = work / "state-what-if"
-                    free = partial(monitor_cycle, config, state, args.what_if, edited)
+                    free = partial(monitor_cycle, config, state, freed)
                     tools.append((what_if_name, partial(monitor_cycle, config, state), free))
                 if venv is not None and args.vs_urlwatch:
                     tools.append(("urlwatch 2.29", partial(urlwatch_cycle, venv, work), None))
@@ -436,6 +440,12 @@ def main() -> None:
             f"{what_if_name!r}: our cycle 2 again, with those parts of a check replaced by "
             "stand-ins that cost nothing (headroom.py): an upper bound on what speeding them up "
             "can win, not a result (its edits found are the benchmark's truth)"
+            + (
+                "; with startup free, its CPU and RSS are those of the client that asked for the "
+                "check, not the check's"
+                if "startup" in args.what_if.split(",")
+                else ""
+            )
         )
     print(
         f"{'median of rounds':<28}{'wall s':>8}{'CPU s':>8}{'RSS MB':>9}{'TP':>6}{'FP':>6}"
