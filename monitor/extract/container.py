@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # not loaded for a digest: an unchanged statement needs no ex
 
 # Elements that can wrap a statement; inline elements never do.
 _CONTAINER_TAGS = "article, main, section, div, td, body"
+# A table's parts that hold cells, not text: `_outside_table_parts`.
+_TABLE_PARTS = frozenset({"table", "thead", "tbody", "tfoot", "tr"})
 _PROBE_CHARS = 80
 _PREFIX = "css2:"  # css2: the holder's parent (css: of older versions, the holder)
 _SAFE_ID = re.compile(r"[\w.:-]+")
@@ -72,7 +74,8 @@ def _flat(text: str) -> str:
 def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     """The path of the statement's container in this page and the page's digest there: the
     parent of the smallest element that holds every copy of the statement (the element
-    itself when its parent is <body>).
+    itself when its parent is <body>; the element around the table when that is a table's
+    row, row group or the table: `_outside_table_parts`).
 
     None when no element below <body> holds the whole statement (then every check
     extracts in full).
@@ -91,9 +94,29 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     parent = container.parent
     if parent is not None and parent.tag not in ("body", "html"):
         container = parent  # what lies beside the statement's element: see the module's text
+    container = _outside_table_parts(container)
+    if container is None:
+        return None
     path = _PREFIX + _css_path(container)
     digest = _digest_of(tree, path)
     return (path, digest) if digest is not None else None
+
+
+def _outside_table_parts(node: LexborNode) -> LexborNode | None:
+    """`node`, or when it is a part of a table that holds no text of its own (a row, a row
+    group, the table), the element around that table; None when that is <body>.
+
+    Text misplaced in such a part (a paragraph between two cells) is moved by an HTML5
+    parser such as lexbor out of the table, in front of it, while lxml, which the extractor
+    reads pages with, leaves it where it was written: the extractor would read an editor's
+    note added there, and a container inside the table would not hold it.
+    """
+    while node.tag in _TABLE_PARTS:
+        parent = node.parent
+        if parent is None:
+            return None
+        node = parent
+    return None if node.tag in ("body", "html") else node
 
 
 def _copies(nodes: list[LexborNode], first: str, last: str) -> list[LexborNode]:
