@@ -1,6 +1,6 @@
 """The learned container on real pages: what an unchanged statement costs, and that edits show.
 
-    python benchmarks/container.py [--data ../shared/extraction-dev] [--repeat 5]
+    python benchmarks/container.py [--data ../shared/extraction-dev] [--repeat 5] [--random 30]
 
 For each page of DIR (laid out like `../shared/extraction-dev`: html/<id>.html.gz): a full
 extraction learns the container, then the page is read again the way a later check whose
@@ -10,13 +10,16 @@ CPU time of that digest (lexbor, what checks use) beside a plain lxml parse of t
 one-word edits of the extracted body and of the <title> change the digest (must be all), and
 of the paragraphs added beside the body's element (after the element holding its first
 paragraph: an editor's note), how many the extractor reads as part of the statement and how
-many of those change the digest (must be all).
+many of those change the digest (must be all). The same for the note added after elements
+drawn at random from the whole page (`--random N` per page, a fixed seed): the extractor reads
+a few of them far from the body, and those must change the digest too.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import random
 import statistics
 import sys
 import time
@@ -75,11 +78,39 @@ def note_beside_body(html: str, text: str, up: int = 0) -> str | None:
     return lxml.html.tostring(tree, encoding="unicode")
 
 
+# Elements after which a note is not added: they hold no visible text or sit in <head>.
+_SILENT = {"html", "head", "title", "meta", "link", "script", "style", "noscript", "template"}
+
+
+def notes_anywhere(html: str, count: int, rng: random.Random) -> list[str]:
+    """The page with a paragraph added after an element drawn at random, `count` times (one
+    note per page)."""
+    tree = lxml.html.document_fromstring(html)
+    places = [
+        index
+        for index, element in enumerate(tree.iter())
+        if isinstance(element.tag, str)
+        and element.tag not in _SILENT
+        and element.getparent() is not None
+        and element.getparent().tag not in ("head", "html")
+    ]
+    noted = []
+    for index in rng.sample(places, min(count, len(places))):
+        tree = lxml.html.document_fromstring(html)
+        element = next(e for i, e in enumerate(tree.iter()) if i == index)
+        element.addnext(lxml.html.fragment_fromstring(f"<p>{NOTE}</p>"))
+        noted.append(lxml.html.tostring(tree, encoding="unicode"))
+    return noted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/extraction-dev"))
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--random", type=int, default=30, help="notes at random places per page")
     args = parser.parse_args()
+    rng = random.Random(1)
+    anywhere_read = anywhere_found = 0
 
     sizes, digest, lxml_parse, extraction = [], [], [], []
     learned = body_edits = body_found = title_edits = title_found = 0
@@ -118,6 +149,10 @@ def main() -> None:
             if again is not None and noted is not None and NOTE in extract_article(noted).text:
                 notes_read[up] += 1
                 notes_found[up] += container_digest(noted, again[0]) != again[1]
+        for noted in notes_anywhere(unnoted, args.random, rng) if again is not None else []:
+            if NOTE in extract_article(noted).text:
+                anywhere_read += 1
+                anywhere_found += container_digest(noted, again[0]) != again[1]
 
     def line(name: str, values: list[float]) -> str:
         values = sorted(values)
@@ -139,6 +174,10 @@ def main() -> None:
             f"a note added beside {where}, read by the extractor, changes the digest: "
             f"{notes_found[up]}/{notes_read[up]}"
         )
+    print(
+        f"a note added at {args.random} random places per page, read by the extractor, changes "
+        f"the digest: {anywhere_found}/{anywhere_read}"
+    )
 
 
 if __name__ == "__main__":

@@ -188,6 +188,14 @@ TABLE_PAGE = (
     "<footer><p>Contact us</p></footer></body></html>"
 )
 
+# A bare release page: its one wrapper right below <body>.
+BARE_PAGE = (
+    f'<html><head><title>{TITLE}</title></head><body><div class="page"><h1>{TITLE}</h1>'
+    '<div class="release">'
+    + "".join(f"<p>{paragraph}</p>" for paragraph in PARTNERSHIP)
+    + "</div></div></body></html>"
+)
+
 EDGE_EDITS: dict[str, str] = {
     "an editor's note after the body": PAGE.replace(
         "</div>\n      </article>", f"</div>\n<p>{NOTE}</p>\n      </article>", 1
@@ -209,6 +217,10 @@ EDGE_EDITS: dict[str, str] = {
     # inside the table misses it; lxml, and so the extractor, reads it in place.
     "a note written between the table's cells": TABLE_PAGE.replace(
         '<td class="side">', f'<p>{NOTE}</p><td class="side">', 1
+    ),
+    # Outside the container and its parent: the extractor reads it as the first paragraph.
+    "a notice above the page's wrapper": BARE_PAGE.replace(
+        '<div class="page">', f'<p>{NOTE}</p><div class="page">', 1
     ),
 }
 
@@ -359,7 +371,12 @@ def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos
 
 
 @pytest.mark.parametrize(
-    "where", ["an editor's note after the body", "a note written between the table's cells"]
+    "where",
+    [
+        "an editor's note after the body",
+        "a note written between the table's cells",
+        "a notice above the page's wrapper",
+    ],
 )
 def test_monitor_check_reports_an_editors_note_added_beside_the_body(
     tmp_path: Path, http_server: Any, where: str

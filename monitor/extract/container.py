@@ -13,9 +13,10 @@ The parent, not the smallest holder: a paragraph added beside the statement's el
 editor's note after the body, an update above it) is part of what the extractor reads on
 52 of 87 real news pages measured (`benchmarks/container.py`), and on 32 of them the
 holder's digest never saw it: the edit went unreported. The parent adds what surrounds the
-body (its headline, byline), which rarely changes. Further out, where sidebars change their
-words on every fetch, only the number of paragraphs is digested, so that a paragraph added
-there shows too (`tests/test_container.py`, `EDGE_EDITS`).
+body (its headline, byline), which rarely changes. In the rest of the page, where sidebars
+change their words on every fetch, only the number of paragraphs is digested, so that a
+paragraph added there shows too: the extractor reads one placed far from the body on some
+pages, a notice above the page's main wrapper (`tests/test_container.py`, `EDGE_EDITS`).
 
 The container is found, and later read, with lexbor (selectolax): an HTML5 parser several
 times faster than lxml, and this digest is the whole CPU cost of a page whose statement is
@@ -48,8 +49,9 @@ _SAFE_ID = re.compile(r"[\w.:-]+")
 _ID_STEP = re.compile(rf'\[id="{_SAFE_ID.pattern}"\]')
 _NTH_STEP = re.compile(r"([^\s:>]+):nth-of-type\(([1-9][0-9]*)\)")
 # What the extractor reads a headline from (monitor.extract.article._title): the <title>, every
-# <h1>, and these <meta> names, given as `property` or `name` in any case.
-_HEADLINES = "title, h1, meta"
+# <h1>, and these <meta> names, given as `property` or `name` in any case. And every <p>,
+# counted in the same walk of the page (`_headlines_and_paragraphs`).
+_HEADLINES_AND_PARAGRAPHS = "title, h1, meta, p"
 _HEADLINE_META = frozenset({"og:title", "twitter:title", "og:site_name", "application-name"})
 _last_parse = threading.local()  # per thread: (the page's text, its tree)
 
@@ -195,29 +197,15 @@ def _digest_of(tree: LexborHTMLParser, path: str) -> str | None:
     digest = hashlib.sha256(f"{joined}\0{spaced}".encode("utf-8", "surrogatepass"))
     # The headline lives outside the body container on many pages: include its candidates
     # so that a quietly edited headline is never skipped.
-    for headline in _headline_candidates(tree):
+    headlines, paragraphs = _headlines_and_paragraphs(tree)
+    for headline in headlines:
         digest.update(b"\0" + headline.encode("utf-8", "surrogatepass"))
-    # A paragraph added further out (beside the container, or beside its parent) is still
-    # read by the extractor on some pages: the number of paragraphs around the container is
-    # in the digest too, counted in its grandparent (its parent when the grandparent is
-    # <body>), which holds the parent's. Not their text: the sidebars there change their
-    # words on every fetch, rarely their number of paragraphs.
-    around = _around(container)
-    if around is not None:
-        digest.update(b"\0p%d" % len(around.css("p")))
+    # The extractor reads prose wherever it finds it, not only in the container: a paragraph
+    # added beside it, or far from it (a notice above the page's main wrapper), is read on
+    # some pages. The number of paragraphs in the whole page is in the digest too. Not their
+    # text: the sidebars change their words on every fetch, rarely their number of paragraphs.
+    digest.update(b"\0p%d" % paragraphs)
     return digest.hexdigest()
-
-
-def _around(container: LexborNode) -> LexborNode | None:
-    """The container's grandparent, or its parent when that is the last element below
-    <body>; None when the container's parent is <body>."""
-    found = None
-    node = container.parent
-    for _ in range(2):
-        if node is None or node.tag in ("body", "html"):
-            break
-        found, node = node, node.parent
-    return found
 
 
 def _element_at(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
@@ -263,20 +251,25 @@ def _only(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
     return found[0] if len(found) == 1 else None
 
 
-def _headline_candidates(tree: LexborHTMLParser) -> list[str]:
-    """Every text the extractor may read the headline from, in document order (one walk):
-    each <title> and <h1>, and the metadata titles and site names (the extractor strips a
-    site's name off a title), so that an edit of any of them changes the digest."""
+def _headlines_and_paragraphs(tree: LexborHTMLParser) -> tuple[list[str], int]:
+    """Every text the extractor may read the headline from, in document order: each <title>
+    and <h1>, and the metadata titles and site names (the extractor strips a site's name off
+    a title), so that an edit of any of them changes the digest; and the number of <p> in
+    the page. One walk of the page for both."""
     found: list[str] = []
-    for node in tree.css(_HEADLINES):
-        if node.tag == "meta":
+    paragraphs = 0
+    for node in tree.css(_HEADLINES_AND_PARAGRAPHS):
+        tag = node.tag
+        if tag == "p":
+            paragraphs += 1
+        elif tag == "meta":
             attributes = node.attributes
             name = (attributes.get("property") or attributes.get("name") or "").strip().lower()
             if name in _HEADLINE_META:
                 found.append(f"{name}={_flat(attributes.get('content') or '')}")
         else:
-            found.append(f"{node.tag}:{_flat(node.text(separator=''))}")
-    return found
+            found.append(f"{tag}:{_flat(node.text(separator=''))}")
+    return found, paragraphs
 
 
 def _css_path(node: LexborNode) -> str:
