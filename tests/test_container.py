@@ -171,9 +171,9 @@ def test_of_wrappers_holding_only_the_statement_the_outermost_is_the_holder():
     assert container.mem_id == outer.parent.mem_id, path
 
 
-# A paragraph added beside the statement's body element, inside the article: the extractor
-# reads it as part of the statement, so the digest must see it (the container is the body
-# element's parent).
+# A paragraph added near the statement's body (beside its element, in its table, above the
+# page's wrapper): the extractor reads it as part of the statement, so the digest must see
+# it, wherever it lies.
 NOTE = "Editor's note: this statement was corrected on 3 December to give the term."
 # An older site's layout: the statement in a table cell, beside navigation and a sidebar.
 TABLE_PAGE = (
@@ -226,7 +226,9 @@ EDGE_EDITS: dict[str, str] = {
 
 
 @pytest.mark.parametrize("edited", EDGE_EDITS.values(), ids=EDGE_EDITS)
-def test_a_paragraph_added_beside_the_body_changes_the_digest(edited: str):
+def test_a_paragraph_added_near_the_body_that_the_extractor_reads_changes_the_digest(
+    edited: str,
+):
     before = edited.replace(f"<p>{NOTE}</p>", "").replace(f'<p class="update">{NOTE}</p>', "")
     assert NOTE in extract_article(edited).text and NOTE not in extract_article(before).text
     path, digest = learned(before)
@@ -378,7 +380,7 @@ def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos
         "a notice above the page's wrapper",
     ],
 )
-def test_monitor_check_reports_an_editors_note_added_beside_the_body(
+def test_monitor_check_reports_an_editors_note_added_near_the_body(
     tmp_path: Path, http_server: Any, where: str
 ):
     noted = EDGE_EDITS[where]
