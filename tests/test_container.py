@@ -285,6 +285,14 @@ def test_a_path_is_read_back_as_the_css_engine_reads_it(page: str):
             assert walked is not None and walked.mem_id == node.mem_id, path
 
 
+def test_a_statement_in_a_table_right_below_body_is_always_extracted_in_full():
+    # What is written between its cells would be moved out of the table, into <body>: no
+    # element below <body> could hold it, so no container is learned.
+    page = TABLE_PAGE.replace('<div id="wrapper">', "").replace("</table></div>", "</table>")
+    assert NOTE not in page and learn_container(page, extract_article(page)) is None
+    assert learned(TABLE_PAGE)[0] == 'css2:[id="wrapper"]'
+
+
 def test_a_container_that_is_gone_gives_no_digest():
     path, _ = learned(PAGE)
     assert container_digest("<html><body><p>Redesigned</p></body></html>", path) is None

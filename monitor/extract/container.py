@@ -79,8 +79,8 @@ def learn_container(html: str, article: Article) -> tuple[str, str] | None:
     itself when its parent is <body>; the element around the table when that is a table's
     row, row group or the table: `_outside_table_parts`).
 
-    None when no element below <body> holds the whole statement (then every check
-    extracts in full).
+    None when no element below <body> holds the whole statement, or only a table right
+    below <body> does (then every check extracts in full).
     """
     paragraphs = [p for p in article.text.split("\n\n") if p.strip()]
     if not paragraphs:
