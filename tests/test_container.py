@@ -218,7 +218,8 @@ EDGE_EDITS: dict[str, str] = {
     "a note written between the table's cells": TABLE_PAGE.replace(
         '<td class="side">', f'<p>{NOTE}</p><td class="side">', 1
     ),
-    # Outside the container and its parent: the extractor reads it as the first paragraph.
+    # Outside the container, right below <body>: the extractor reads it as the statement's
+    # first paragraph.
     "a notice above the page's wrapper": BARE_PAGE.replace(
         '<div class="page">', f'<p>{NOTE}</p><div class="page">', 1
     ),
