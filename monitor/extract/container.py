@@ -4,10 +4,10 @@ Most checks of a statement find a page whose noise changed (a timestamp, a sideb
 whose statement did not. Full extraction is the costliest step of a check, so after each
 full extraction the pipeline learns the statement's container: the parent of the smallest
 element whose text holds every paragraph. The next check parses the page, finds that
-element, and hashes its text together with the page's headline candidates. An unchanged
-digest means the statement cannot have changed (every word of it lies inside the
-container), so extraction is skipped. Any other outcome, including a container that is
-gone, falls back to full extraction, which also learns the container anew.
+element, and hashes its text together with the page's headline candidates and its number
+of paragraphs. An unchanged digest means the statement cannot have changed (every word of it
+lies inside the container), so extraction is skipped. Any other outcome, including a
+container that is gone, falls back to full extraction, which also learns the container anew.
 
 The parent, not the smallest holder: a paragraph added beside the statement's element (an
 editor's note after the body, an update above it) is part of what the extractor reads on
