@@ -105,7 +105,7 @@ def entry_html(event: EventView) -> str:
     changed = event.kind == "changed"
     changes = event.event.changes if changed else ()
     meaning = event.event.meaning if changed else ()
-    links = links_to_places(meaning, event.event.changes, event.diff_link)
+    links = links_to_places(meaning, changes, event.diff_link)
     findings = [EntryFinding(describe(f), href) for f, href in zip(meaning, links, strict=True)]
     template = report.environment().get_template("ui_feed_entry.html")
     return template.render(
