@@ -1,4 +1,5 @@
-"""`monitor --help`, `--version` and completion load no heavy library (start-up time)."""
+"""`monitor --help`, every command's `--help`, `--version` and completion load no heavy library
+(start-up time)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 
 import pytest
 from service_support import ROOT
+
+from monitor.cli.main import COMMANDS
 
 HEAVY = ("sqlalchemy", "pydantic", "rich", "httpx", "bs4", "lxml", "trafilatura", "jinja2")
 
@@ -49,6 +52,13 @@ def modules_loaded_by(*args: str, env: dict[str, str] | None = None) -> tuple[st
 def test_help_version_and_completion_load_only_click(args, env, shown):
     out, loaded = modules_loaded_by(*args, env=env)
     assert shown in out
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_commands_help_loads_no_heavy_library(command):
+    out, loaded = modules_loaded_by(command, "--help")
+    assert f"Usage: monitor {command}" in out
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 

@@ -17,14 +17,11 @@ import asyncio
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.alerts.channels import ChannelOptions
 from monitor.alerts.errors import DeliveryError, UnknownNotifierError
-from monitor.alerts.messages import MessageRenderer, one_line
-from monitor.alerts.outgoing import for_test
 from monitor.cli.options import (
     group_config_option,
     group_state_option,
@@ -33,10 +30,13 @@ from monitor.cli.options import (
     open_store,
 )
 from monitor.clock import iso_utc
-from monitor.sources.config import Config
-from monitor.state.records import OutboxAlert
-from monitor.state.store import Store
 from monitor.terminal import for_terminal
+
+if TYPE_CHECKING:  # the rest loads when a command runs, so that `--help` answers at once
+    from monitor.alerts.channels import ChannelOptions
+    from monitor.sources.config import Config
+    from monitor.state.records import OutboxAlert
+    from monitor.state.store import Store
 
 
 def _open(
@@ -121,6 +121,8 @@ def _alert_json(alert: OutboxAlert) -> dict[str, Any]:
 
 def _alert_line(alert: OutboxAlert, config: Config | None) -> str:
     """`#12 pending  team-hook  changed: Title (source)  3 attempts, next 12:00Z` + error."""
+    from monitor.alerts.messages import one_line
+
     event = alert.event
     heading = one_line(event.title or event.url, 80)
     what = f"{event.event}: {heading} ({event.source})"
@@ -207,6 +209,10 @@ async def send_test(
     Returns where it went and the template problems worked around; raises
     UnknownNotifierError or DeliveryError.
     """
+    from monitor.alerts.channels import ChannelOptions
+    from monitor.alerts.messages import MessageRenderer
+    from monitor.alerts.outgoing import for_test
+
     notifier = config.notifiers.get(name)
     if notifier is None:
         raise UnknownNotifierError(name, list(config.notifiers))

@@ -7,14 +7,12 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor import diff
-from monitor.archive.export import export
-from monitor.archive.keeper import archive_folder, stored_page
 from monitor.archive.model import ArchiveError
-from monitor.archive.verify import verify
 from monitor.cli.commands import find_statement
 from monitor.cli.options import (
     EXIT_SOURCE_FAILED,
@@ -28,11 +26,13 @@ from monitor.cli.options import (
     open_store,
     state_option,
 )
-from monitor.extract.article import ExtractionError, extract_statement
+from monitor.extract.base import ExtractionError
 from monitor.extract.patterns import compile_ignore
-from monitor.sources.config import Config
 from monitor.sources.urls import canonical_url
-from monitor.state.store import Store
+
+if TYPE_CHECKING:  # the rest loads when a command runs, so that `--help` answers at once
+    from monitor.sources.config import Config
+    from monitor.state.store import Store
 
 
 def _open(
@@ -40,12 +40,16 @@ def _open(
 ) -> tuple[Config, Store]:
     """The configuration (its defaults when the default file is missing: the archive
     commands need only `archive_dir`, often left at its default) and the state."""
+    from monitor.sources.config import Config
+
     config_path, state_dir = locations(ctx, config_path, state_dir)
     config = open_optional_config(ctx, config_path) or Config()
     return config, open_store(state_dir, config)
 
 
 def _folder(config: Config, store: Store) -> Path:
+    from monitor.archive.keeper import archive_folder
+
     folder = archive_folder(config, store)
     if folder is None:
         fail("no archive folder: set [defaults] archive_dir")
@@ -92,6 +96,8 @@ def export_command(
 ) -> None:
     """Write the archived versions (of the named sources or statement URLs) as one WARC file
     with a CDXJ index, for pywb, ReplayWeb.page or any WARC reader."""
+    from monitor.archive.export import export
+
     config, store = _open(ctx, config_path, state_dir)
     names = {record.name for record in store.sources()}
     sources = [t for t in targets if t in names]
@@ -127,6 +133,8 @@ def verify_command(
 
     Exit status 1 when a record is damaged, missing or does not match, naming each.
     """
+    from monitor.archive.verify import verify
+
     config, store = _open(ctx, config_path, state_dir)
     report = verify(_folder(config, store), [f.ref for f in store.archived()])
     if output_format == "json":
@@ -160,6 +168,9 @@ def extract_command(
 ) -> None:
     """Extract a stored version's page again with the current extractor; print its title
     and text (for instance to see what an extractor upgrade would change)."""
+    from monitor.archive.keeper import stored_page
+    from monitor.extract.article import extract_statement
+
     config, store = _open(ctx, config_path, state_dir)
     statement, _source = find_statement(store, url)
     snapshot = store.snapshot(statement.id, version)

@@ -36,9 +36,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import click
 import sqlalchemy as sa
 import uvicorn
 
@@ -47,7 +46,7 @@ from monitor.archive.keeper import apply_retention
 from monitor.check import pipeline
 from monitor.check.pipeline import CheckContext, CheckResult, check_source, fetch_settings
 from monitor.cli.main import frozen_start_up
-from monitor.cli.options import config_option, fail, open_config, open_store, state_option
+from monitor.cli.options import fail, open_config, open_store
 from monitor.clock import iso_or_none, utcnow
 from monitor.daemon.cluster import (
     ClusterConfigMismatch,
@@ -84,7 +83,6 @@ from monitor.state.store import Store, StoreError, error_text
 log = logging.getLogger(__name__)
 check_log = logging.getLogger("monitor.check")
 
-DEFAULT_LISTEN = "127.0.0.1:8787"
 MIN_TOKEN_LENGTH = 16
 # The shutdown budget, in seconds: well inside the 10 s promised (and systemd's default 90 s).
 DRAIN_CHECKS = 5.0
@@ -914,54 +912,7 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-@click.command("run")
-@config_option
-@state_option
-@click.option(
-    "--listen",
-    default=DEFAULT_LISTEN,
-    show_default=True,
-    metavar="HOST:PORT",
-    help="Address of the HTTP endpoint (/healthz, /metrics, the review UI).",
-)
-@click.option(
-    "--token",
-    envvar="MONITOR_TOKEN",
-    show_envvar=True,
-    default=None,
-    help="Access token for the HTTP endpoint; required when listening beyond loopback. "
-    "Prefer the environment variable: arguments are visible to other users.",
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one object per line, for log shippers.",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(0, 64),
-    default=None,
-    help="Processes extracting statements from pages and comparing and explaining their "
-    "edits (default: one per CPU, at most 4; 0 does it in the main process).",
-)
-@click.option(
-    "--worker-memory",
-    default="2GB",
-    show_default=True,
-    envvar="MONITOR_WORKER_MEMORY",
-    metavar="SIZE",
-    help="Address space each extraction process may use (0: no limit); a page needing more "
-    "fails its own check.",
-)
-def run_command(
+def run(
     config_path: Path,
     state_dir: Path,
     listen: str,
@@ -970,11 +921,9 @@ def run_command(
     log_level: str,
     workers: int | None,
     worker_memory: str,
-) -> None:
-    """Check every source on its schedule until stopped (SIGTERM); SIGHUP reloads.
-
-    Serves /healthz, /metrics, /api/sources, /api/events and the review UI at --listen.
-    """
+) -> NoReturn:
+    """`monitor run` (`monitor.daemon.commands`): start the daemon with these options, and
+    exit with its status once it stops."""
     # What start-up made (the imported modules, the configuration) lives as long as the
     # daemon: frozen, it is out of the sight of the collections that follow. Each full
     # collection otherwise held the event loop for about 60 ms (the soak benchmark: 4 in

@@ -26,22 +26,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
-
-from monitor.cli.options import (
-    config_option,
-    fail,
-    open_optional_config,
-    open_store,
-    state_option,
-)
 from monitor.clock import utcnow
 from monitor.review import views as ui_pages
 from monitor.review.app import stylesheet
 from monitor.review.feed import atom_feed
 from monitor.sources.config import Config
 from monitor.state.records import StatementRecord
-from monitor.state.store import Store, StoreError
+from monitor.state.store import Store
 
 # Pages opened from disk get no HTTP headers: the policy is in a <meta> tag. Forms go nowhere.
 EXPORT_CSP = (
@@ -265,52 +256,3 @@ def _statement_pages(
         if diff_path is not None:
             page = ui_pages.diff_page_for(links, now, statement, source, old, new)
             yield diff_path, page, links
-
-
-# --- the command -----------------------------------------------------------------------------
-
-
-@click.command("report")
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The folder to write the pages to (created when missing).",
-)
-@click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
-    help="Only changes and events from this date (UTC) on.",
-)
-@state_option
-@config_option
-@click.pass_context
-def report_command(
-    ctx: click.Context,
-    out_dir: Path,
-    since: dt.datetime | None,
-    state_dir: Path,
-    config_path: Path,
-) -> None:
-    """Write the review pages (dashboard, sources, statements, diffs) as static HTML files.
-
-    The files open from disk with relative links and the stylesheet copied next to them,
-    to attach or archive.
-    """
-    config = open_optional_config(ctx, config_path)  # without it, the sources the state knows
-    store = open_store(state_dir, config, create=False)
-    try:
-        result = export_report(
-            store, config, out_dir, since=since.replace(tzinfo=dt.UTC) if since else None
-        )
-    except StoreError as exc:
-        fail(str(exc))
-        return
-    except OSError as exc:
-        fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
-        return
-    click.echo(
-        f"wrote {result.pages} pages ({result.diffs} diffs) to {result.out}; "
-        f"open {result.out / 'index.html'}"
-    )
