@@ -1,4 +1,4 @@
-"""Start-up time of the `monitor` command: `--help`, `--version`, completion, `check --help`.
+"""Start-up time of the `monitor` command: `--help`, `--version`, completion, commands' `--help`.
 
     .venv/bin/python benchmarks/startup.py [--runs 20]
 
@@ -29,6 +29,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("completion (bash)", [], {"_MONITOR_COMPLETE": "bash_source"}),
     ("monitor check --help", ["check", "--help"], {}),
     ("monitor run --help", ["run", "--help"], {}),
+    ("monitor archive --help", ["archive", "--help"], {}),
 ]
 
 
