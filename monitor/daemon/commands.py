@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from monitor.cli.main import frozen_start_up
 from monitor.cli.options import config_option, state_option
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
@@ -65,6 +66,6 @@ def run_command(**options: Any) -> None:
 
     Serves /healthz, /metrics, /api/sources, /api/events and the review UI at --listen.
     """
-    from monitor.daemon.service import run
-
+    with frozen_start_up():  # the daemon's imports, as any start-up: see there
+        from monitor.daemon.service import run
     run(**options)  # the options as `run` names and types them
