@@ -13,7 +13,17 @@ from service_support import ROOT
 
 from monitor.cli.main import COMMANDS
 
-HEAVY = ("sqlalchemy", "pydantic", "rich", "httpx", "bs4", "lxml", "trafilatura", "jinja2")
+HEAVY = (
+    "sqlalchemy",
+    "pydantic",
+    "rich",
+    "httpx",
+    "bs4",
+    "lxml",
+    "trafilatura",
+    "jinja2",
+    "warcio",
+)
 
 
 def modules_loaded_by(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:

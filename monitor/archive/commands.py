@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor import diff
 from monitor.archive.model import ArchiveError
 from monitor.cli.commands import find_statement
 from monitor.cli.options import (
@@ -27,7 +26,6 @@ from monitor.cli.options import (
     state_option,
 )
 from monitor.extract.base import ExtractionError
-from monitor.extract.patterns import compile_ignore
 from monitor.sources.urls import canonical_url
 
 if TYPE_CHECKING:  # the rest loads when a command runs, so that `--help` answers at once
@@ -168,8 +166,10 @@ def extract_command(
 ) -> None:
     """Extract a stored version's page again with the current extractor; print its title
     and text (for instance to see what an extractor upgrade would change)."""
+    from monitor import diff
     from monitor.archive.keeper import stored_page
     from monitor.extract.article import extract_statement
+    from monitor.extract.patterns import compile_ignore
 
     config, store = _open(ctx, config_path, state_dir)
     statement, _source = find_statement(store, url)
