@@ -380,6 +380,7 @@ def main() -> None:
     page_sizes = [len(body) for body in cycles[1].values()]
     selector_name = "urlwatch 2.29, css: article"
     what_if_name = f"what if {args.what_if} were free"
+    freed_parts = args.what_if.split(",") if args.what_if else []
     ours = ["statement monitor", *([what_if_name] if args.what_if else [])]
     runs: dict[str, list[tuple[Cycle, Cycle]]] = {
         name: [] for name in (*ours, "urlwatch 2.29", selector_name)
@@ -390,8 +391,8 @@ def main() -> None:
         edited = [urls[e.page] for e in edits]
         if args.what_if:  # our second cycle through headroom.py, with those parts free
             os.environ["HEADROOM_EDITED"] = ",".join(edited)  # what the free digest answers
-            if "startup" in args.what_if.split(","):
-                freed = stack.enter_context(serving(args.what_if.split(",")))
+            if "startup" in freed_parts:
+                freed = stack.enter_context(serving(freed_parts))
             else:
                 freed = [sys.executable, str(Path(__file__).with_name("headroom.py"))]
                 freed += [args.what_if, "--"]
@@ -443,7 +444,7 @@ def main() -> None:
             + (
                 "; with startup free, its CPU and RSS are those of the client that asked for the "
                 "check, not the check's"
-                if "startup" in args.what_if.split(",")
+                if "startup" in freed_parts
                 else ""
             )
         )
