@@ -47,8 +47,12 @@ _NAME = re.compile(rf"^{FILE_PREFIX}-(\d{{8}})-(\d{{3,}})\.warc\.gz$")
 # headers describing the wire framing of a body we no longer hold in that form
 _FRAMING = ("transfer-encoding",)
 _ENCODING = ("content-encoding", "content-length")
-# how far back from the end of a file to look first for the start of its last record
-_TAIL_WINDOW = 1024 * 1024
+# How far back from the end of a file to look first for the start of its last record: a
+# version's last record is its metadata (under a kilobyte once compressed) or its rendered
+# DOM, and the window grows until it holds the record (`tail_is_clean`). Reading a megabyte
+# each time another process had appended took a tenth of an append's CPU (1.85 against
+# 1.68 ms, two writers alternating on 45 KB pages).
+_TAIL_WINDOW = 64 * 1024
 
 
 def _utcnow() -> dt.datetime:
