@@ -103,6 +103,10 @@ EDITS: dict[str, tuple[str, str]] = {
         PAGE,
         PAGE.replace("dedicated capacity", 'dedicated <a href="/c">spare capacity</a>'),
     ),
+    "a space removed where a link of the body starts": (
+        PAGE.replace("dedicated capacity", 'dedicated <a href="/c">capacity</a>'),
+        PAGE.replace("dedicated capacity", 'dedicated<a href="/c">capacity</a>'),
+    ),
 }
 # Each place the extractor reads the headline from (`monitor.extract.article._title`: every
 # <h1>, the metadata titles by either attribute in any case, the site's name it strips off),
