@@ -464,18 +464,22 @@ def test_pywb_replays_each_version_at_its_url_and_timestamp(
     ]
 
 
+# One small page, as the tests of two writers sharing a folder append it.
+PLAIN_EXCHANGE = HttpExchange(
+    url="https://example.org/s",
+    status=200,
+    response_headers=(("Content-Type", "text/plain"),),
+    body=b"the statement",
+    fetched_at=FIRST,
+)
+
+
 def test_a_writer_appends_after_another_process_whole_record_larger_than_its_first_look(
     tmp_path: Path,
 ) -> None:
     # The other process's last record (a rendered DOM that does not compress) is larger than
     # the stretch of the file's end read first: the look back widens until it holds it.
-    exchange = HttpExchange(
-        url="https://example.org/s",
-        status=200,
-        response_headers=(("Content-Type", "text/plain"),),
-        body=b"the statement",
-        fetched_at=FIRST,
-    )
+    exchange = PLAIN_EXCHANGE
     daemon, cron_job = ArchiveWriter(tmp_path), ArchiveWriter(tmp_path)
     first = daemon.write(exchange, VersionInfo(text_sha256="ab")).ref
     rendered = os.urandom(600 * 1024)
@@ -489,13 +493,7 @@ def test_a_writer_appends_after_another_process_whole_record_larger_than_its_fir
 
 
 def test_a_writer_never_appends_after_another_process_torn_record(tmp_path: Path) -> None:
-    exchange = HttpExchange(
-        url="https://example.org/s",
-        status=200,
-        response_headers=(("Content-Type", "text/plain"),),
-        body=b"the statement",
-        fetched_at=FIRST,
-    )
+    exchange = PLAIN_EXCHANGE
     daemon, cron_job = ArchiveWriter(tmp_path), ArchiveWriter(tmp_path)
     first = daemon.write(exchange, VersionInfo(text_sha256="ab")).ref
     killed = cron_job.write(exchange, VersionInfo(text_sha256="cd")).ref
