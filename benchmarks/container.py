@@ -12,7 +12,9 @@ of the paragraphs added beside the body's element (after the element holding its
 paragraph: an editor's note), how many the extractor reads as part of the statement and how
 many of those change the digest (must be all). The same for the note added after elements
 drawn at random from the whole page (`--random N` per page, a fixed seed): the extractor reads
-a few of them far from the body, and those must change the digest too.
+a few of them far from the body, and those must change the digest too; and once more with the
+note in another form at each place, drawn from `OTHER_FORMS` (a quote, preformatted text, a
+subheading, bare text).
 """
 
 from __future__ import annotations
@@ -82,9 +84,15 @@ def note_beside_body(html: str, text: str, up: int = 0) -> str | None:
 _SILENT = {"html", "head", "title", "meta", "link", "script", "style", "noscript", "template"}
 
 
-def notes_anywhere(html: str, count: int, rng: random.Random) -> list[str]:
-    """The page with a paragraph added after an element drawn at random, `count` times (one
-    note per page)."""
+# The note's other forms: each is a block the extractor may read as prose, or none at all.
+OTHER_FORMS = ("blockquote", "pre", "h2", "h3", "text")
+
+
+def notes_anywhere(
+    html: str, count: int, rng: random.Random, forms: tuple[str, ...] = ("p",)
+) -> list[str]:
+    """The page with a note added after an element drawn at random, `count` times (one note
+    per page), as one of `forms` drawn at random: an element's tag, or "text" (bare text)."""
     tree = lxml.html.document_fromstring(html)
     places = [
         index
@@ -98,7 +106,11 @@ def notes_anywhere(html: str, count: int, rng: random.Random) -> list[str]:
     for index in rng.sample(places, min(count, len(places))):
         tree = lxml.html.document_fromstring(html)
         element = next(e for i, e in enumerate(tree.iter()) if i == index)
-        element.addnext(lxml.html.fragment_fromstring(f"<p>{NOTE}</p>"))
+        form = forms[0] if len(forms) == 1 else rng.choice(forms)
+        if form == "text":
+            element.tail = f" {NOTE} {element.tail or ''}"
+        else:
+            element.addnext(lxml.html.fragment_fromstring(f"<{form}>{NOTE}</{form}>"))
         noted.append(lxml.html.tostring(tree, encoding="unicode"))
     return noted
 
@@ -109,8 +121,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--random", type=int, default=30, help="notes at random places per page")
     args = parser.parse_args()
-    rng = random.Random(1)
-    anywhere_read = anywhere_found = 0
+    rng, other_rng = random.Random(1), random.Random(2)
+    anywhere_read = anywhere_found = other_read = other_found = 0
 
     sizes, digest, lxml_parse, extraction = [], [], [], []
     learned = body_edits = body_found = title_edits = title_found = 0
@@ -153,6 +165,11 @@ def main() -> None:
             if NOTE in extract_article(noted).text:
                 anywhere_read += 1
                 anywhere_found += container_digest(noted, again[0]) != again[1]
+        others = notes_anywhere(unnoted, args.random, other_rng, OTHER_FORMS) if again else []
+        for noted in others:
+            if NOTE in extract_article(noted).text:
+                other_read += 1
+                other_found += container_digest(noted, again[0]) != again[1]
 
     def line(name: str, values: list[float]) -> str:
         values = sorted(values)
@@ -177,6 +194,10 @@ def main() -> None:
     print(
         f"a note added at {args.random} random places per page, read by the extractor, changes "
         f"the digest: {anywhere_found}/{anywhere_read}"
+    )
+    print(
+        f"the same in other forms ({', '.join(OTHER_FORMS)}), read by the extractor, changes "
+        f"the digest: {other_found}/{other_read}"
     )
 
 

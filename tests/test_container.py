@@ -227,14 +227,23 @@ EDGE_EDITS: dict[str, str] = {
     "a notice above the page's wrapper": BARE_PAGE.replace(
         '<div class="page">', f'<p>{NOTE}</p><div class="page">', 1
     ),
+    # The same notice as a quote or as preformatted text: read too, and no <p> was added.
+    "a quoted notice above the page's wrapper": BARE_PAGE.replace(
+        '<div class="page">', f'<blockquote>{NOTE}</blockquote><div class="page">', 1
+    ),
+    "a preformatted notice above the page's wrapper": BARE_PAGE.replace(
+        '<div class="page">', f'<pre>{NOTE}</pre><div class="page">', 1
+    ),
 }
+# The note as EDGE_EDITS add it, in each of its forms (removed to get the page before).
+_NOTE_ADDED = re.compile(rf'<(p|blockquote|pre)(?: class="update")?>{re.escape(NOTE)}</\1>')
 
 
 @pytest.mark.parametrize("edited", EDGE_EDITS.values(), ids=EDGE_EDITS)
 def test_a_paragraph_added_near_the_body_that_the_extractor_reads_changes_the_digest(
     edited: str,
 ):
-    before = edited.replace(f"<p>{NOTE}</p>", "").replace(f'<p class="update">{NOTE}</p>', "")
+    before = _NOTE_ADDED.sub("", edited)
     assert NOTE in extract_article(edited).text and NOTE not in extract_article(before).text
     path, digest = learned(before)
     assert container_digest(edited, path) != digest
@@ -391,11 +400,12 @@ def test_monitor_check_reports_a_quiet_edit_of_a_headline_that_follows_the_logos
         "an editor's note after the body",
         "a note written between the table's cells",
         "a notice above the page's wrapper",
+        "a quoted notice above the page's wrapper",
     ],
 )
 def test_monitor_check_reports_an_editors_note_added_near_the_body(
     tmp_path: Path, http_server: Any, where: str
 ):
     noted = EDGE_EDITS[where]
-    before = noted.replace(f"<p>{NOTE}</p>", "")
+    before = _NOTE_ADDED.sub("", noted)
     assert NOTE in json.dumps(the_change(tmp_path, http_server, before, noted)["changes"])
